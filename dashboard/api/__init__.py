@@ -1,0 +1,62 @@
+"""The JSON API under /api/v1: authentication, then thin views over the services."""
+
+from flask import Blueprint, current_app, g, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError as CSRFValidationError
+
+from dashboard.errors import Forbidden, InvalidToken, NotAuthenticated
+from dashboard.extensions import csrf
+from dashboard.services import users
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(api)
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Endpoints that answer without credentials (the CLI asks them before it has a token).
+PUBLIC_ENDPOINTS = {"api.login", "api.cli_versions", "api.log_handler"}
+# Endpoints that take bodies larger than the JSON limit.
+LARGE_BODY_ENDPOINTS = set()
+
+
+def route(rule, methods):
+    """Register a view at rule with and without its trailing slash (no redirect either way)."""
+
+    def decorator(view):
+        for variant in {rule, rule.rstrip("/")}:
+            api.add_url_rule(variant, view.__name__, view, methods=methods, strict_slashes=True)
+        return view
+
+    return decorator
+
+
+@api.before_request
+def authenticate():
+    """Set g.actor from a token header or the session cookie (with CSRF on unsafe methods)."""
+    if request.endpoint not in LARGE_BODY_ENDPOINTS:
+        request.max_content_length = current_app.config["API_MAX_BODY"]
+    g.actor = None
+    header = request.headers.get("Authorization", "").strip()
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not key.strip():
+            raise InvalidToken()
+        g.actor = users.user_for_token(key.strip())
+    elif current_user.is_authenticated:
+        if request.method in UNSAFE_METHODS:
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except (CSRFValidationError, CSRFError) as exc:
+                raise Forbidden(f"CSRF Failed: {exc}") from None
+        g.actor = current_user._get_current_object()
+    if g.actor is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        raise NotAuthenticated()
+
+
+from dashboard.api import (  # noqa: E402,F401  (views register themselves on the blueprint)
+    accounts,
+    experiments,
+    group_actions,
+    groups,
+    projects,
+)

@@ -1,0 +1,43 @@
+"""Client bootstrap routes: login token, current user, CLI versions, log handler."""
+
+from flask import current_app, g, request
+
+from dashboard.api import route, schemas
+from dashboard.api.helpers import dump, parse
+from dashboard.extensions import limiter
+from dashboard.services import users
+
+CLI_VERSIONS = {"latest_version": "0.6.1", "min_version": "0.6.0"}
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@route("/users/token/", ["POST"])
+@limiter.limit(_login_limit, deduct_when=lambda response: response.status_code == 400)
+def login():
+    """Exchange a username and password (form or JSON) for a new token."""
+    data = request.form.to_dict() if request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data") else None
+    body = parse(schemas.LoginIn, data)
+    return dump(schemas.TokenOut(token=users.login_token(body.username, body.password)))
+
+
+@route("/users/", ["GET"])
+def current_user():
+    """The authenticated user."""
+    user = g.actor
+    return dump(schemas.UserOut(username=user.username, email=user.email, is_superuser=user.is_staff))
+
+
+@route("/versions/cli/", ["GET"])
+def cli_versions():
+    """The CLI versions this server works with."""
+    return dump(schemas.VersionsOut(**CLI_VERSIONS))
+
+
+@route("/log_handler/", ["GET"])
+def log_handler():
+    """No error reporting DSN: the CLI asks for it after login."""
+    return dump(schemas.LogHandlerOut(dsn=None, environment="production", tags={}))

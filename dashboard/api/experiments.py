@@ -1,0 +1,39 @@
+"""Experiments of a group."""
+
+from flask import request
+
+from dashboard.api import route, serialize
+from dashboard.api.helpers import access, page_args, page_response
+from dashboard.errors import ValidationError
+from dashboard.services import experiments
+
+
+def _experiments_page(username, project_name, group_id):
+    project = access(username, project_name)
+    group, page = experiments.list_experiments(
+        project, group_id, query=request.args.get("query"), sort=request.args.get("sort"),
+        **page_args(),
+    )
+    return page_response(
+        page,
+        lambda row: serialize.experiment(row[0], group, project.project).model_dump(mode="json"),
+    )
+
+
+@route("/<username>/<project_name>/experiments/", ["GET"])
+def list_project_experiments(username, project_name):
+    """Experiments of the group named by ?group= (the client's URL)."""
+    raw = request.args.get("group")
+    if raw is None:
+        raise ValidationError("Pass the group: ?group=<id>.", fields={"group": ["This field is required."]})
+    try:
+        group_id = int(raw)
+    except ValueError:
+        raise ValidationError(f"group must be an integer id, not '{raw}'.") from None
+    return _experiments_page(username, project_name, group_id)
+
+
+@route("/<username>/<project_name>/groups/<int:group_id>/experiments/", ["GET"])
+def list_group_experiments(username, project_name, group_id):
+    """Experiments of the group."""
+    return _experiments_page(username, project_name, group_id)

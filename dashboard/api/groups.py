@@ -1,0 +1,58 @@
+"""Group detail, update, delete, list and create."""
+
+from flask import request
+
+from dashboard.api import route, schemas, serialize
+from dashboard.api.helpers import access, dump, empty, page_args, page_response, parse
+from dashboard.services import groups
+
+GROUP = "/<username>/<project_name>/groups/<int:group_id>/"
+
+
+@route(GROUP, ["GET"])
+def get_group(username, project_name, group_id):
+    """The group's detail."""
+    return dump(serialize.group_detail(groups.get_group(access(username, project_name), group_id)))
+
+
+@route(GROUP, ["PATCH", "PUT"])
+def update_group(username, project_name, group_id):
+    """Update name, description, tags (merge) and concurrency."""
+    body = parse(schemas.GroupUpdateIn)
+    project = access(username, project_name)
+    groups.update_group(project, group_id, fields=body.model_dump(include=body.model_fields_set))
+    return dump(serialize.group_detail(groups.get_group(project, group_id)))
+
+
+@route(GROUP, ["DELETE"])
+def delete_group(username, project_name, group_id):
+    """Delete the group and everything in it."""
+    groups.delete_group(access(username, project_name), group_id)
+    return empty(204)
+
+
+@route("/<username>/<project_name>/groups/", ["GET"])
+def list_groups(username, project_name):
+    """The project's groups, filtered and sorted (archived ones with archived=true)."""
+    project = access(username, project_name)
+    archived = request.args.get("archived", "false").lower() in ("true", "1", "yes")
+    page = groups.list_groups(
+        project, query=request.args.get("query"), sort=request.args.get("sort"),
+        archived=archived, **page_args(),
+    )
+    return page_response(
+        page, lambda row: serialize.group_row(row[0], project.project, row[1]).model_dump(mode="json")
+    )
+
+
+@route("/<username>/<project_name>/groups/", ["POST"])
+def create_group(username, project_name):
+    """Create a group from a polyaxonfile."""
+    body = parse(schemas.GroupCreateIn)
+    project = access(username, project_name)
+    group = groups.create_group(
+        project, content=body.content, name=body.name, description=body.description,
+        tags=body.tags,
+    )
+    return dump(serialize.group_detail(groups.get_group(project, group.id)), 201)
+

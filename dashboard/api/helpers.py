@@ -1,0 +1,111 @@
+"""Request parsing and response building shared by the API views."""
+
+import json
+
+from flask import g, jsonify, request
+from pydantic import ValidationError as PydanticError
+
+from dashboard.errors import ValidationError
+from dashboard.services.access import project_access
+from dashboard.services.listing import DEFAULT_LIMIT, MAX_LIMIT
+
+
+def _field_errors(exc):
+    fields = {}
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "non_field_errors"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "This field is required."
+        fields.setdefault(field, []).append(message)
+    return fields
+
+
+def json_body():
+    """The request body as a dict: {} when empty; 400 for bad JSON, non-objects, other types."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise ValidationError(
+            f"Unsupported content type '{request.mimetype or 'none'}': send application/json."
+        )
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"Malformed JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"The body must be a JSON object, not {type(data).__name__}.")
+    return data
+
+
+def parse(model, data=None):
+    """Validate a body (default: the JSON request body) with a schema; 400 with field errors."""
+    try:
+        return model.model_validate(json_body() if data is None else data)
+    except PydanticError as exc:
+        fields = _field_errors(exc)
+        raise ValidationError("Invalid input.", fields=fields) from None
+
+
+def access(username, project_name, action="read"):
+    """The project U/P with the actor's role, checked for the action."""
+    return project_access(username, project_name, actor=g.actor, action=action)
+
+
+def page_args():
+    """limit and offset from the query string: default 20, clamped to 1000, 400 when bad."""
+    values = {}
+    for name, default in (("limit", DEFAULT_LIMIT), ("offset", 0)):
+        raw = request.args.get(name)
+        if raw is None or raw == "":
+            values[name] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValidationError(f"{name} must be a non-negative integer, not '{raw}'.") from None
+        if value < 0:
+            raise ValidationError(f"{name} must be a non-negative integer, not '{raw}'.")
+        values[name] = value
+    values["limit"] = max(1, min(values["limit"], MAX_LIMIT)) if values["limit"] else DEFAULT_LIMIT
+    return values
+
+
+def _page_url(offset, limit):
+    args = request.args.to_dict()
+    args["limit"] = str(limit)
+    if offset:
+        args["offset"] = str(offset)
+    else:
+        args.pop("offset", None)
+    from urllib.parse import urlencode
+
+    return f"{request.base_url}?{urlencode(args)}"
+
+
+def page_response(page, serialize):
+    """The contract's paginated body: count, next, previous (absolute URLs), results."""
+    next_offset = page.offset + page.limit
+    return jsonify(
+        {
+            "count": page.count,
+            "next": _page_url(next_offset, page.limit) if next_offset < page.count else None,
+            "previous": _page_url(max(page.offset - page.limit, 0), page.limit)
+            if page.offset > 0
+            else None,
+            "results": [serialize(item) for item in page.items],
+        }
+    )
+
+
+def dump(model_instance, status=200):
+    """A pydantic response model as JSON with a status code."""
+    response = jsonify(model_instance.model_dump(mode="json"))
+    response.status_code = status
+    return response
+
+
+def empty(status):
+    """An empty response body with a status."""
+    return "", status

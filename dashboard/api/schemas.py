@@ -1,0 +1,244 @@
+"""Every request and response shape of the JSON API, declared once (pydantic 2)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
+
+from dashboard.names import is_slug
+
+# ISO 8601 with microseconds and an explicit offset, e.g. 2026-11-26T22:37:47.820000+00:00.
+Timestamp = Annotated[
+    datetime, PlainSerializer(lambda d: d.isoformat(timespec="microseconds"), return_type=str)
+]
+
+
+def check_slug(value):
+    """Names are slugs: letters, digits, underscores and hyphens, at most 128 characters."""
+    if value is not None and not is_slug(value):
+        raise ValueError("Enter a valid name: letters, numbers, underscores or hyphens (at most 128).")
+    return value
+
+
+def check_tags(value):
+    if value is None:
+        return value
+    if len(value) > 50:
+        raise ValueError("At most 50 tags are allowed.")
+    for tag in value:
+        if not tag.strip() or len(tag) > 64:
+            raise ValueError("Each tag is a non-empty string of at most 64 characters.")
+    return value
+
+
+class Request(BaseModel):
+    """Request bodies: strict types; unknown and read-only fields are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- requests ---------------------------------------------------------------------------
+
+
+class LoginIn(Request):
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=1024)
+
+
+class ProjectCreateIn(Request):
+    name: str
+    description: str | None = Field(default=None, max_length=10000)
+    is_public: bool = True
+    tags: list[str] | None = None
+
+    _slug = field_validator("name")(check_slug)
+    _tags = field_validator("tags")(check_tags)
+
+
+class GroupCreateIn(Request):
+    content: str = Field(min_length=1)
+    name: str | None = None
+    description: str | None = Field(default=None, max_length=10000)
+    tags: list[str] | None = None
+
+    _slug = field_validator("name")(check_slug)
+    _tags = field_validator("tags")(check_tags)
+
+
+class GroupUpdateIn(Request):
+    name: str | None = None
+    description: str | None = Field(default=None, max_length=10000)
+    tags: list[str] | None = None
+    merge: bool = False
+    concurrency: int | None = Field(default=None, ge=1, le=10000)
+
+    _slug = field_validator("name")(check_slug)
+    _tags = field_validator("tags")(check_tags)
+
+
+class StopIn(Request):
+    pending: bool = False
+
+
+class StatusIn(Request):
+    status: str
+    message: str | None = Field(default=None, max_length=10000)
+
+
+class TensorboardStartIn(Request):
+    content: Any = None
+    is_managed: bool | None = None
+
+
+# ---- responses --------------------------------------------------------------------------
+
+
+class TokenOut(Response):
+    token: str
+
+
+class UserOut(Response):
+    username: str
+    email: str | None
+    is_superuser: bool
+
+
+class VersionsOut(Response):
+    latest_version: str
+    min_version: str
+
+
+class LogHandlerOut(Response):
+    dsn: str | None
+    environment: str
+    tags: dict
+
+
+class ProjectOut(Response):
+    id: int
+    uuid: str
+    name: str
+    user: str
+    unique_name: str
+    description: str | None
+    is_public: bool
+    tags: list[str] | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class GroupRowOut(Response):
+    id: int
+    uuid: str
+    name: str | None
+    unique_name: str
+    user: str
+    description: str | None
+    last_status: str
+    project: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    tags: list[str] | None
+    concurrency: int
+    search_algorithm: str
+    bookmarked: bool
+
+
+class GroupDetailOut(Response):
+    id: int
+    uuid: str
+    name: str | None
+    unique_name: str
+    user: str
+    description: str | None
+    last_status: str
+    project: str
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    tags: list[str] | None
+    concurrency: int
+    search_algorithm: str
+    current_iteration: int
+    content: str
+    hptuning: dict
+    has_tensorboard: bool | None
+    num_experiments: int
+    num_pending_experiments: int
+    num_running_experiments: int
+    num_scheduled_experiments: int
+    num_succeeded_experiments: int
+    num_failed_experiments: int
+    num_stopped_experiments: int
+    bookmarked: bool
+
+
+class BookmarkOut(Response):
+    content_object: GroupRowOut
+
+
+class GroupStatusOut(Response):
+    id: int
+    uuid: str
+    created_at: Timestamp
+    message: str | None
+    status: str
+    experiment_group: int
+
+
+class ExperimentOut(Response):
+    id: int
+    uuid: str
+    name: str | None
+    unique_name: str
+    user: str
+    description: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    last_status: str
+    project: str
+    experiment_group: str
+    tags: list[str] | None
+    last_metric: dict | None
+    params: dict
+    bookmarked: bool
+
+
+class TensorboardOut(Response):
+    id: int
+    uuid: str
+    user: str
+    name: str | None
+    description: str | None
+    project: str
+    unique_name: str
+    experiment_group: int
+    last_status: str
+    tags: list[str] | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    url: str
+
+
+class PageOut(Response):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list

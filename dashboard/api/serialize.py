@@ -1,0 +1,78 @@
+"""Building response schemas from models (the only place model attributes become JSON)."""
+
+from dashboard.api import schemas
+
+
+def project_out(project):
+    return schemas.ProjectOut(
+        id=project.id, uuid=project.uuid, name=project.name, user=project.owner.username,
+        unique_name=project.unique_name, description=project.description,
+        is_public=project.is_public, tags=project.tags, created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+def _group_fields(group, project, bookmarked):
+    return dict(
+        id=group.id, uuid=group.uuid, name=group.name,
+        unique_name=f"{project.unique_name}.{group.id}", user=group.user.username,
+        description=group.description, last_status=group.status, project=project.unique_name,
+        created_at=group.created_at, updated_at=group.updated_at, started_at=group.started_at,
+        finished_at=group.finished_at, tags=group.tags, concurrency=group.concurrency,
+        search_algorithm=group.search_algorithm, bookmarked=bool(bookmarked),
+    )
+
+
+def group_row(group, project, bookmarked):
+    return schemas.GroupRowOut(**_group_fields(group, project, bookmarked))
+
+
+def group_detail(detail):
+    group = detail.group
+    return schemas.GroupDetailOut(
+        **_group_fields(group, detail.project, detail.bookmarked),
+        current_iteration=group.current_iteration,
+        content=group.content,
+        hptuning=group.hptuning,
+        has_tensorboard=detail.has_tensorboard,
+        num_experiments=sum(detail.counts.values()),
+        num_pending_experiments=detail.count("created"),
+        num_running_experiments=detail.count("scheduled", "starting", "running"),
+        num_scheduled_experiments=detail.count("scheduled"),
+        num_succeeded_experiments=detail.count("succeeded"),
+        num_failed_experiments=detail.count("failed"),
+        num_stopped_experiments=detail.count("stopped"),
+    )
+
+
+def group_status(row):
+    return schemas.GroupStatusOut(
+        id=row.id, uuid=row.uuid, created_at=row.created_at, message=row.message,
+        status=row.status, experiment_group=row.group_id,
+    )
+
+
+def experiment(row, group, project):
+    group_unique_name = f"{project.unique_name}.{group.id}"
+    return schemas.ExperimentOut(
+        id=row.id, uuid=row.uuid, name=row.name, unique_name=f"{group_unique_name}.{row.id}",
+        user=group.user.username,
+        description=row.description, created_at=row.created_at, updated_at=row.updated_at,
+        started_at=row.started_at, finished_at=row.finished_at, last_status=row.status,
+        project=project.unique_name, experiment_group=group_unique_name, tags=row.tags,
+        last_metric=row.last_metric or {}, params=row.params,
+        # Bookmarks are kept for groups only; experiments are never bookmarked here.
+        bookmarked=False,
+    )
+
+
+def tensorboard(job, project):
+    return schemas.TensorboardOut(
+        id=job.id, uuid=job.uuid, user=job.user.username, name=job.name,
+        description=job.description, project=project.unique_name,
+        unique_name=f"{project.unique_name}.tensorboards.{job.id}",
+        experiment_group=job.group_id, last_status=job.status, tags=job.tags,
+        created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
+        finished_at=job.finished_at,
+        url=f"/tensorboard/{project.owner.username}/{project.name}/groups/{job.group_id}/",
+    )

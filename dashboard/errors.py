@@ -1,0 +1,115 @@
+"""Domain errors, and the one place that renders them (JSON under /api/)."""
+
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """Base of the errors services raise; carries an HTTP status and a message."""
+
+    status_code = 400
+
+    def __init__(self, detail=None):
+        super().__init__(detail or self.default_detail)
+        self.detail = detail or self.default_detail
+
+    default_detail = "Bad request."
+
+    def body(self):
+        return {"detail": self.detail}
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    default_detail = "Authentication credentials were not provided."
+
+
+class InvalidToken(NotAuthenticated):
+    default_detail = "Invalid token."
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    default_detail = "You do not have permission to perform this action."
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_detail = "Conflict."
+
+
+class ValidationError(DomainError):
+    """A 400: either a detail message or field errors {"field": ["message", ...]}."""
+
+    status_code = 400
+
+    def __init__(self, detail=None, *, fields=None):
+        super().__init__(detail or "Invalid input.")
+        self.fields = fields
+
+    def body(self):
+        return self.fields if self.fields else {"detail": self.detail}
+
+
+def field_error(field, message):
+    """A ValidationError for one field."""
+    return ValidationError(message, fields={field: [message]})
+
+
+def _wants_json():
+    return request.path.startswith("/api/")
+
+
+def json_error(status_code, body, headers=None):
+    """A JSON error response."""
+    response = jsonify(body)
+    response.status_code = status_code
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _http_detail(exc):
+    if exc.code == 405:
+        return f'Method "{request.method}" not allowed.'
+    if exc.code == 404:
+        return "Not found."
+    if exc.code == 413:
+        return "Request body too large."
+    if exc.code == 429:
+        return f"Request was throttled. {exc.description}"
+    return exc.description or exc.name
+
+
+def register(app):
+    """Install the error handlers."""
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(exc):
+        headers = {"WWW-Authenticate": "Token"} if exc.status_code == 401 else None
+        if _wants_json():
+            return json_error(exc.status_code, exc.body(), headers)
+        return exc.detail, exc.status_code
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc):
+        if not _wants_json():
+            return exc
+        response = json_error(exc.code, {"detail": _http_detail(exc)})
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return handle_http_error(exc)
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return json_error(500, {"detail": "A server error occurred."})
+        return "A server error occurred.", 500

@@ -1,0 +1,87 @@
+"""Experiments, their status history and their typed param/metric values."""
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dashboard.extensions import db
+from dashboard.models.statuses import EXPERIMENT_STATUSES
+from dashboard.models.types import JSONText, UTCDateTime, new_uuid, utcnow
+
+STATUSES = EXPERIMENT_STATUSES
+
+
+class Experiment(db.Model):
+    """One run of the group's command with one suggestion of params."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        Index("ix_experiments_group_status", "group_id", "status"),
+        Index("ix_experiments_group_id", "group_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(32), default=new_uuid, unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("experiment_groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSONText)
+    params: Mapped[dict] = mapped_column(JSONText)
+    last_metric: Mapped[dict | None] = mapped_column(JSONText)
+    iteration: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="created")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def last_status(self):
+        return self.status
+
+
+class ExperimentStatus(db.Model):
+    """One row of an experiment's status history."""
+
+    __tablename__ = "experiment_statuses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(32), default=new_uuid, unique=True)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExperimentValue(db.Model):
+    """A param or the latest metric of an experiment, typed, so lists sort and filter in SQL.
+
+    num_value is set for numbers (not booleans); text_value holds every value as text.
+    """
+
+    __tablename__ = "experiment_values"
+    __table_args__ = (Index("ix_experiment_values_lookup", "kind", "name", "num_value"),)
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    num_value: Mapped[float | None] = mapped_column(Float)
+    text_value: Mapped[str | None] = mapped_column(Text)
+
+
+def value_columns(value):
+    """The (num_value, text_value) pair stored for a param or metric value."""
+    if isinstance(value, bool):
+        return None, "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return float(value), str(value)
+    if isinstance(value, str):
+        return None, value
+    return None, json.dumps(value)

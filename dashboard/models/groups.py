@@ -1,0 +1,96 @@
+"""Experiment groups, their status history, bookmarks and search iterations."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dashboard.extensions import db
+from dashboard.models.projects import Project
+from dashboard.models.statuses import GROUP_STATUSES
+from dashboard.models.types import JSONText, UTCDateTime, new_uuid, utcnow
+from dashboard.models.users import User
+
+STATUSES = GROUP_STATUSES
+
+
+class ExperimentGroup(db.Model):
+    """A hyperparameter search created from a polyaxonfile."""
+
+    __tablename__ = "experiment_groups"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        Index("ix_experiment_groups_project_created", "project_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(32), default=new_uuid, unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSONText)
+    content: Mapped[str] = mapped_column(Text)
+    hptuning: Mapped[dict] = mapped_column(JSONText)
+    search_algorithm: Mapped[str] = mapped_column(String(16))
+    concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    current_iteration: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="created")
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    project: Mapped[Project] = relationship(lazy="raise")
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def last_status(self):
+        return self.status
+
+    @property
+    def is_final(self):
+        return STATUSES.is_final(self.status)
+
+
+class GroupStatus(db.Model):
+    """One row of a group's status history; never rewritten."""
+
+    __tablename__ = "group_statuses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(32), default=new_uuid, unique=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("experiment_groups.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Bookmark(db.Model):
+    """A user's bookmark of a group: at most one per user and group."""
+
+    __tablename__ = "bookmarks"
+    __table_args__ = (UniqueConstraint("user_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("experiment_groups.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchIteration(db.Model):
+    """One iteration of an iterative search (a hyperband rung, a bo step)."""
+
+    __tablename__ = "search_iterations"
+    __table_args__ = (UniqueConstraint("group_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("experiment_groups.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict | None] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,63 @@
+"""Loading a project together with the actor's role, in one query."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import contains_eager
+
+from dashboard import permissions
+from dashboard.errors import NotFound
+from dashboard.extensions import db
+from dashboard.models import Membership, Project, User
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project and what the actor may do in it."""
+
+    project: Project
+    actor: User
+    role: str
+
+    def require(self, action):
+        permissions.authorize(self.role, action)
+        return self
+
+    @property
+    def allowed(self):
+        return permissions.actions(self.role)
+
+
+def project_access(owner, name, *, actor, action="read"):
+    """Load U/P for the actor and check the action; invisible projects are NotFound."""
+    member_role = Membership.role if actor else None
+    stmt = (
+        select(Project, Membership.role)
+        .join(Project.owner)
+        .options(contains_eager(Project.owner))
+        .where(User.username == owner, Project.name == name)
+    )
+    stmt = stmt.outerjoin(
+        Membership,
+        and_(Membership.project_id == Project.id, Membership.user_id == (actor.id if actor else -1)),
+    )
+    row = db.session.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound()
+    project, member_role = row
+    role = permissions.role_of(project, actor, member_role)
+    permissions.authorize(role, action)
+    return ProjectAccess(project=project, actor=actor, role=role)
+
+
+def visible_projects_clause(actor):
+    """A SQL condition selecting the projects the actor can see."""
+    from sqlalchemy import exists, or_, true
+
+    if actor.is_staff:
+        return true()
+    return or_(
+        Project.is_public,
+        Project.owner_id == actor.id,
+        exists().where(Membership.project_id == Project.id, Membership.user_id == actor.id),
+    )

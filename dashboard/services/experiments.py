@@ -1,0 +1,46 @@
+"""Experiments of a group: bulk creation and the filtered, sorted list."""
+
+from sqlalchemy import insert, select
+
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentStatus, ExperimentValue
+from dashboard.models.experiments import value_columns
+from dashboard.models.types import new_uuid, utcnow
+from dashboard.services.listing import apply_experiment_query, paginate
+from dashboard.services.lookups import load_group
+
+
+def create_experiments(group, params_list, *, iteration=None):
+    """Insert one `created` experiment per params dict, with status and value rows, in bulk."""
+    if not params_list:
+        return []
+    now = utcnow()
+    rows = [
+        {"uuid": new_uuid(), "group_id": group.id, "user_id": group.user_id, "params": params,
+         "status": "created", "iteration": iteration, "created_at": now, "updated_at": now}
+        for params in params_list
+    ]
+    ids = db.session.scalars(
+        insert(Experiment).returning(Experiment.id, sort_by_parameter_order=True), rows
+    ).all()
+    db.session.execute(
+        insert(ExperimentStatus),
+        [{"uuid": new_uuid(), "experiment_id": i, "status": "created", "created_at": now}
+         for i in ids],
+    )
+    value_rows = []
+    for experiment_id, params in zip(ids, params_list):
+        for name, value in params.items():
+            num, text = value_columns(value)
+            value_rows.append({"experiment_id": experiment_id, "kind": "param", "name": name,
+                               "num_value": num, "text_value": text})
+    if value_rows:
+        db.session.execute(insert(ExperimentValue), value_rows)
+    return ids
+
+
+def list_experiments(access, group_id, *, query=None, sort=None, limit, offset):
+    """A page of the group's experiments; returns (group, page)."""
+    group = load_group(access, group_id)
+    stmt = select(Experiment).where(Experiment.group_id == group.id)
+    return group, paginate(apply_experiment_query(stmt, query, sort), limit, offset)

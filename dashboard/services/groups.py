@@ -1,0 +1,188 @@
+"""Groups: create from a polyaxonfile, read, list, update, archive, delete."""
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, exists, func, select
+
+from dashboard.errors import NotFound, ValidationError, field_error
+from dashboard.extensions import db
+from dashboard.hptuning import SpecError, parse_group_spec, suggestions
+from dashboard.models import Bookmark, Experiment, ExperimentGroup, TensorboardJob
+from dashboard.names import is_slug
+from dashboard.services import experiments as experiment_service
+from dashboard.services import statuses
+from dashboard.services.listing import apply_group_query, paginate
+from dashboard.services.lookups import load_group
+
+# Algorithms whose experiments are all created with the group.
+UPFRONT_ALGORITHMS = ("grid", "random")
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    """A group with what its detail view shows: counts, bookmark, TensorBoard state."""
+
+    group: ExperimentGroup
+    project: object
+    bookmarked: bool
+    tensorboard_status: str | None
+    counts: dict
+
+    @property
+    def has_tensorboard(self):
+        return None if self.tensorboard_status is None else self.tensorboard_status == "running"
+
+    def count(self, *names):
+        return sum(self.counts.get(name, 0) for name in names)
+
+
+def _bookmarked(actor):
+    return exists().where(Bookmark.group_id == ExperimentGroup.id, Bookmark.user_id == actor.id)
+
+
+def experiment_counts(group_id):
+    """Experiments of the group by status, from one aggregate query."""
+    rows = db.session.execute(
+        select(Experiment.status, func.count())
+        .where(Experiment.group_id == group_id)
+        .group_by(Experiment.status)
+    ).all()
+    return dict(rows)
+
+
+def get_group(access, group_id):
+    """The group's detail: two queries (the group with its flags, then the counts)."""
+    latest_tensorboard = (
+        select(TensorboardJob.status)
+        .where(TensorboardJob.group_id == ExperimentGroup.id)
+        .order_by(TensorboardJob.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(ExperimentGroup, _bookmarked(access.actor), latest_tensorboard).where(
+            ExperimentGroup.id == group_id, ExperimentGroup.project_id == access.project.id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    group, bookmarked, tensorboard_status = row
+    return GroupDetail(
+        group=group,
+        project=access.project,
+        bookmarked=bool(bookmarked),
+        tensorboard_status=tensorboard_status,
+        counts=experiment_counts(group.id),
+    )
+
+
+def list_groups(access, *, query=None, sort=None, archived=False, limit, offset):
+    """A page of (group, bookmarked) rows of the project."""
+    stmt = select(ExperimentGroup, _bookmarked(access.actor)).where(
+        ExperimentGroup.project_id == access.project.id,
+        ExperimentGroup.is_archived.is_(archived),
+    )
+    return paginate(apply_group_query(stmt, query, sort), limit, offset)
+
+
+def _check_name_free(project_id, name, group_id=None):
+    stmt = select(ExperimentGroup.id).where(
+        ExperimentGroup.project_id == project_id, ExperimentGroup.name == name
+    )
+    if group_id is not None:
+        stmt = stmt.where(ExperimentGroup.id != group_id)
+    if db.session.execute(stmt).first():
+        raise field_error("name", f"A group named '{name}' already exists in this project.")
+
+
+def _spec_text(value, check=None):
+    if isinstance(value, str) and (check is None or check(value)):
+        return value
+    return None
+
+
+def create_group(access, *, content, name=None, description=None, tags=None):
+    """Create a group from polyaxonfile text; grid and random experiments are created at once."""
+    access.require("create_group")
+    try:
+        spec = parse_group_spec(
+            content, max_experiments=current_app.config["MAX_EXPERIMENTS_PER_GROUP"]
+        )
+    except SpecError as exc:
+        raise ValidationError(str(exc), fields={"content": list(exc.errors)}) from None
+    name = name or _spec_text(spec.data.get("name"), is_slug)
+    if name:
+        _check_name_free(access.project.id, name)
+    file_tags = spec.data.get("tags")
+    if tags is None and isinstance(file_tags, list) and all(isinstance(t, str) for t in file_tags):
+        tags = file_tags
+    group = ExperimentGroup(
+        project_id=access.project.id,
+        user_id=access.actor.id,
+        name=name,
+        description=description or _spec_text(spec.data.get("description")),
+        tags=tags,
+        content=content,
+        hptuning=spec.hptuning,
+        search_algorithm=spec.search_algorithm,
+        concurrency=spec.concurrency,
+        current_iteration=0,
+        status="created",
+    )
+    group.user = access.actor
+    db.session.add(group)
+    db.session.flush()
+    statuses.append_group_status(group, "created")
+    if spec.search_algorithm in UPFRONT_ALGORITHMS:
+        experiment_service.create_experiments(
+            group, [{**spec.params, **suggestion} for suggestion in suggestions(spec)]
+        )
+    db.session.commit()
+    return group
+
+
+def update_group(access, group_id, *, fields):
+    """Write name, description, tags (merged with `merge`) and concurrency (while not final)."""
+    access.require("edit")
+    group = load_group(access, group_id, for_update=True)
+    if "name" in fields:
+        if fields["name"]:
+            _check_name_free(access.project.id, fields["name"], group.id)
+        group.name = fields["name"]
+    if "description" in fields:
+        group.description = fields["description"]
+    if "tags" in fields:
+        tags = fields["tags"]
+        if fields.get("merge") and tags is not None:
+            tags = list(dict.fromkeys((group.tags or []) + tags))
+        group.tags = tags
+    if fields.get("concurrency") is not None:
+        if group.is_final:
+            raise field_error(
+                "concurrency", f"The group is {group.status}; its concurrency can no longer change."
+            )
+        group.concurrency = fields["concurrency"]
+    db.session.commit()
+    return group
+
+
+def set_archived(access, group_id, archived):
+    """Archive or restore a group; its running state is left as it was."""
+    access.require("archive")
+    group = load_group(access, group_id, for_update=True)
+    group.is_archived = archived
+    db.session.commit()
+    return group
+
+
+def delete_group(access, group_id):
+    """Delete the group: its TensorBoard is stopped, then every row of it goes."""
+    from dashboard.services import tensorboards
+
+    access.require("delete_group")
+    group = load_group(access, group_id, for_update=True)
+    tensorboards.stop_processes(group.id)
+    db.session.execute(delete(ExperimentGroup).where(ExperimentGroup.id == group.id))
+    db.session.commit()
+

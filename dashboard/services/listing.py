@@ -1,0 +1,171 @@
+"""Turning parsed queries and sorts into SQL, portably (SQLite and PostgreSQL alike)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from json import dumps
+
+from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import aliased
+
+from dashboard.errors import ValidationError
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentGroup, ExperimentValue
+from dashboard.querylang import QueryError, parse_number, parse_query, parse_sort
+
+DATE_FIELDS = ("created_at", "updated_at", "started_at", "finished_at")
+GROUP_FIELDS = ("id", "status", "name", "tags", "search_algorithm", "concurrency") + DATE_FIELDS
+EXPERIMENT_FIELDS = ("id", "status", "name", "tags") + DATE_FIELDS
+VALUE_KINDS = {"metric": "metric", "params": "param"}
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the total count and the rows."""
+
+    count: int
+    items: list
+    limit: int
+    offset: int
+
+
+def _typed(field, value, where):
+    if field in DATE_FIELDS:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"{where}: '{value}' is not an ISO date for {field}") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    if field in ("id", "concurrency"):
+        number = parse_number(value)
+        if not isinstance(number, int):
+            raise ValidationError(f"{where}: '{value}' is not an integer for {field}")
+        return number
+    return value
+
+
+def _compare(column, op, value):
+    return {
+        "<": column < value,
+        "<=": column <= value,
+        ">": column > value,
+        ">=": column >= value,
+        "=": column == value,
+    }[op]
+
+
+def _tags_clause(model, values):
+    # Tags are stored as JSON text; a tag matches as a whole quoted JSON string.
+    clauses = []
+    for value in values:
+        pattern = dumps(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(model.tags.like(f"%{pattern}%", escape="\\"))
+    return or_(*clauses)
+
+
+def _column_clause(model, condition):
+    field = condition.field
+    if field == "tags":
+        if condition.op != "in":
+            raise ValidationError(f"query: tags accepts only values, not '{condition.op}'")
+        clause = _tags_clause(model, condition.values)
+    else:
+        column = getattr(model, field)
+        values = [_typed(field, v, "query") for v in condition.values]
+        if condition.op == "in":
+            clause = column.in_(values)
+        elif field in ("status", "name", "search_algorithm"):
+            raise ValidationError(f"query: {field} accepts only values, not '{condition.op}'")
+        else:
+            clause = _compare(column, condition.op, values[0])
+    if condition.negate:
+        return or_(not_(clause), getattr(model, field).is_(None))
+    return clause
+
+
+def _value_match(column_num, column_text, op, raw):
+    number = parse_number(raw)
+    if op == "in":
+        return column_text == raw if number is None else or_(
+            and_(column_num.is_not(None), column_num == number),
+            and_(column_num.is_(None), column_text == raw),
+        )
+    if number is None:
+        return and_(column_num.is_(None), _compare(column_text, op, raw))
+    # A value compares as a number when both sides are numbers, else as a string.
+    return or_(
+        and_(column_num.is_not(None), _compare(column_num, op, number)),
+        and_(column_num.is_(None), _compare(column_text, op, raw)),
+    )
+
+
+def _value_clause(condition):
+    prefix, _, name = condition.field.partition(".")
+    ev = aliased(ExperimentValue)
+    matches = or_(*[_value_match(ev.num_value, ev.text_value, condition.op, v)
+                    for v in condition.values])
+    clause = exists().where(
+        ev.experiment_id == Experiment.id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches
+    )
+    return not_(clause) if condition.negate else clause
+
+
+def _nulls_last(column, descending):
+    return [case((column.is_(None), 1), else_=0), column.desc() if descending else column.asc()]
+
+
+def parsed(parser, text, **kwargs):
+    """Run a querylang parser, turning its errors into 400s."""
+    try:
+        return parser(text, **kwargs)
+    except QueryError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def apply_group_query(stmt, query, sort):
+    """Filter and order a select of ExperimentGroup (default order -created_at)."""
+    for condition in parsed(parse_query, query, known=GROUP_FIELDS):
+        stmt = stmt.where(_column_clause(ExperimentGroup, condition))
+    order = []
+    for key in parsed(parse_sort, sort, known=GROUP_FIELDS):
+        order += _nulls_last(getattr(ExperimentGroup, key.field), key.descending)
+    if not order:
+        order = [ExperimentGroup.created_at.desc()]
+    return stmt.order_by(*order, ExperimentGroup.id.desc())
+
+
+def apply_experiment_query(stmt, query, sort):
+    """Filter and order a select of Experiment (default order id)."""
+    for condition in parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
+        if "." in condition.field:
+            stmt = stmt.where(_value_clause(condition))
+        else:
+            stmt = stmt.where(_column_clause(Experiment, condition))
+    order = []
+    for key in parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
+        if "." in key.field:
+            prefix, _, name = key.field.partition(".")
+            ev = aliased(ExperimentValue)
+            stmt = stmt.outerjoin(
+                ev,
+                and_(ev.experiment_id == Experiment.id, ev.kind == VALUE_KINDS[prefix],
+                     ev.name == name),
+            )
+            # Missing values last, then numbers (numerically), then other values as text.
+            order += [case((ev.experiment_id.is_(None), 1), else_=0)]
+            order += _nulls_last(ev.num_value, key.descending)
+            order += [ev.text_value.desc() if key.descending else ev.text_value.asc()]
+        else:
+            order += _nulls_last(getattr(Experiment, key.field), key.descending)
+    return stmt.order_by(*order, Experiment.id)
+
+
+def paginate(stmt, limit, offset):
+    """Run a select for one page; two queries whatever the size (count, then rows)."""
+    count = db.session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()
+    rows = db.session.execute(stmt.limit(limit).offset(offset)).all()
+    return Page(count=count, items=rows, limit=limit, offset=offset)

@@ -1,0 +1,63 @@
+"""Projects: read, list, create, members."""
+
+from sqlalchemy import select
+
+from dashboard.errors import NotFound, ValidationError, field_error
+from dashboard.extensions import db
+from dashboard.models import Membership, Project, User
+from dashboard.models.projects import ROLES
+from dashboard.names import is_slug
+from dashboard.services.access import project_access, visible_projects_clause
+from dashboard.services.listing import paginate
+
+
+def list_projects(username, *, actor, limit, offset):
+    """A page of the user's projects that the actor can see."""
+    stmt = (
+        select(Project)
+        .join(Project.owner)
+        .where(User.username == username, visible_projects_clause(actor))
+        .order_by(Project.created_at.desc(), Project.id.desc())
+    )
+    return paginate(stmt, limit, offset)
+
+
+def create_project(*, actor, name, description=None, is_public=True, tags=None):
+    """Create a project owned by the actor."""
+    if not is_slug(name):
+        raise field_error("name", "Enter a valid name: letters, numbers, underscores or hyphens.")
+    taken = db.session.execute(
+        select(Project.id).where(Project.owner_id == actor.id, Project.name == name)
+    ).first()
+    if taken:
+        raise field_error("name", f"You already have a project named '{name}'.")
+    project = Project(
+        owner_id=actor.id, name=name, description=description, is_public=is_public, tags=tags
+    )
+    project.owner = actor
+    db.session.add(project)
+    db.session.commit()
+    return project
+
+
+def add_member(owner, name, username, role, *, actor):
+    """Give a user a role in a project (admins of the project)."""
+    if role not in ROLES:
+        raise field_error("role", f"'{role}' is not a role (one of: {', '.join(ROLES)}).")
+    access = project_access(owner, name, actor=actor, action="manage_members")
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user named '{username}'.")
+    if user.id == access.project.owner_id:
+        raise ValidationError("The owner is always an admin of their project.")
+    membership = db.session.execute(
+        select(Membership).where(
+            Membership.project_id == access.project.id, Membership.user_id == user.id
+        )
+    ).scalar_one_or_none()
+    if membership is None:
+        membership = Membership(project_id=access.project.id, user_id=user.id, role=role)
+        db.session.add(membership)
+    membership.role = role
+    db.session.commit()
+    return membership

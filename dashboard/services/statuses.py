@@ -1,0 +1,124 @@
+"""Status changes of groups and experiments: the one place transitions are applied."""
+
+from sqlalchemy import insert, select, update
+
+from dashboard.errors import field_error
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentStatus, GroupStatus
+from dashboard.models.statuses import (
+    EXPERIMENT_STATUSES,
+    GROUP_STATUSES,
+    RUNNING_EXPERIMENT_STATUSES,
+    IllegalTransition,
+)
+from dashboard.models.types import new_uuid, utcnow
+from dashboard.services.listing import paginate
+from dashboard.services.lookups import load_group, num_running
+
+
+def append_group_status(group, status, message=None):
+    """Append a status row and mirror it on the group (no transition check: callers check)."""
+    now = utcnow()
+    db.session.add(GroupStatus(group_id=group.id, status=status, message=message, created_at=now))
+    group.status = status
+    if status == "running" and group.started_at is None:
+        group.started_at = now
+    if GROUP_STATUSES.is_final(status) and group.finished_at is None:
+        group.finished_at = now
+    group.updated_at = now
+
+
+def set_group_status(group, status, message=None, *, strict=False):
+    """Move the group to a status if the table allows it; True if it changed."""
+    if not GROUP_STATUSES.check(group.status, status, strict=strict):
+        return False
+    append_group_status(group, status, message)
+    return True
+
+
+def set_experiment_statuses(group_id, from_statuses, status, message=None):
+    """Move every experiment of the group in from_statuses to status; returns how many moved.
+
+    A constant number of queries whatever the number of experiments.
+    """
+    allowed = [s for s in from_statuses if EXPERIMENT_STATUSES.check(s, status)]
+    if not allowed:
+        return 0
+    ids = db.session.scalars(
+        select(Experiment.id)
+        .where(Experiment.group_id == group_id, Experiment.status.in_(allowed))
+        .with_for_update()
+    ).all()
+    if not ids:
+        return 0
+    now = utcnow()
+    values = {"status": status, "updated_at": now}
+    if EXPERIMENT_STATUSES.is_final(status):
+        values["finished_at"] = now
+    db.session.execute(
+        update(Experiment)
+        .where(Experiment.id.in_(ids))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        insert(ExperimentStatus),
+        [
+            {"uuid": new_uuid(), "experiment_id": i, "status": status, "message": message,
+             "created_at": now}
+            for i in ids
+        ],
+    )
+    return len(ids)
+
+
+def stop_group(access, group_id, *, pending_only=False, message=None):
+    """Stop the group's experiments (all, or only pending ones) and move the group on.
+
+    Stopping a finished group is a no-op (kept for client compatibility).
+    """
+    access.require("stop")
+    group = load_group(access, group_id, for_update=True)
+    if group.is_final:
+        return group
+    stopped_from = ("created",) if pending_only else ("created",) + RUNNING_EXPERIMENT_STATUSES
+    set_experiment_statuses(group.id, stopped_from, "stopped", "Stopped with its group.")
+    still_running = num_running(group.id)
+    if group.status == "created" and not still_running:
+        set_group_status(group, "stopped", message)
+    else:
+        set_group_status(group, "stopping", message)
+        if not still_running:
+            set_group_status(group, "stopped", message)
+    db.session.commit()
+    return group
+
+
+def list_group_statuses(access, group_id, *, limit, offset):
+    """A page of the group's status rows, oldest first."""
+    group = load_group(access, group_id)
+    stmt = select(GroupStatus).where(GroupStatus.group_id == group.id).order_by(GroupStatus.id)
+    return paginate(stmt, limit, offset)
+
+
+def post_group_status(access, group_id, *, status, message=None):
+    """Append a status by hand (admins): same status appends, `stopped` runs the stop."""
+    access.require("post_status")
+    if status not in GROUP_STATUSES.statuses:
+        choices = ", ".join(GROUP_STATUSES.statuses)
+        raise field_error("status", f"'{status}' is not a group status (one of: {choices}).")
+    group = load_group(access, group_id, for_update=True)
+    if status == "stopped" and not group.is_final:
+        stop_group(access, group_id, message=message)
+    elif status == group.status:
+        append_group_status(group, status, message)
+    else:
+        try:
+            set_group_status(group, status, message, strict=True)
+        except IllegalTransition as exc:
+            raise field_error("status", str(exc)) from None
+    db.session.commit()
+    return db.session.execute(
+        select(GroupStatus).where(GroupStatus.group_id == group.id).order_by(GroupStatus.id.desc())
+    ).scalars().first()
+

@@ -1,0 +1,99 @@
+"""TensorBoard jobs: a real `tensorboard` process over the group's outputs folder."""
+
+import json
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from dashboard import tensorboard_process
+from dashboard.errors import Conflict
+from dashboard.extensions import db
+from dashboard.models import TensorboardJob, TensorboardStatus
+from dashboard.models.statuses import TENSORBOARD_STATUSES
+from dashboard.models.types import utcnow
+from dashboard.services.lookups import load_group
+
+
+def group_outputs_dir(project, group_id):
+    """Where the group's experiments write their outputs (and TensorBoard reads them)."""
+    root = Path(current_app.config["OUTPUTS_ROOT"])
+    return root / project.owner.username / project.name / "groups" / str(group_id)
+
+
+def _set_status(job, status, message=None):
+    if not TENSORBOARD_STATUSES.check(job.status, status):
+        return
+    now = utcnow()
+    db.session.add(TensorboardStatus(job_id=job.id, status=status, message=message, created_at=now))
+    job.status = status
+    if status == "running":
+        job.started_at = now
+    if TENSORBOARD_STATUSES.is_final(status):
+        job.finished_at = now
+    job.updated_at = now
+
+
+def _latest(group_id):
+    return db.session.execute(
+        select(TensorboardJob)
+        .where(TensorboardJob.group_id == group_id)
+        .order_by(TensorboardJob.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def start_tensorboard(access, group_id, *, content=None, is_managed=None):
+    """Start the group's TensorBoard; returns (job, created). A live one is returned as is."""
+    access.require("tensorboard")
+    group = load_group(access, group_id, for_update=True)
+    job = _latest(group.id)
+    if job is not None and job.status == "running":
+        if job.pid and tensorboard_process.is_alive(job.pid):
+            return job, False
+        _set_status(job, "failed", "The TensorBoard process exited.")
+    job = TensorboardJob(
+        group_id=group.id,
+        user_id=access.actor.id,
+        content=content if content is None or isinstance(content, str) else json.dumps(content),
+        is_managed=True if is_managed is None else is_managed,
+        status="created",
+    )
+    job.user = access.actor
+    db.session.add(job)
+    db.session.flush()
+    db.session.add(TensorboardStatus(job_id=job.id, status="created", created_at=utcnow()))
+    logdir = group_outputs_dir(access.project, group.id)
+    try:
+        process = tensorboard_process.start_tensorboard(
+            logdir, log_path=logdir.parent / f"tensorboard-{group.id}.log"
+        )
+    except OSError as exc:
+        _set_status(job, "failed", f"TensorBoard could not start: {exc}")
+        db.session.commit()
+        raise Conflict(f"TensorBoard could not start: {exc}") from None
+    job.pid, job.host, job.port = process.pid, process.host, process.port
+    _set_status(job, "running")
+    db.session.commit()
+    return job, True
+
+
+def stop_tensorboard(access, group_id):
+    """Stop the group's TensorBoard; nothing to do if none runs."""
+    access.require("tensorboard")
+    group = load_group(access, group_id, for_update=True)
+    stop_processes(group.id)
+    db.session.commit()
+
+
+def stop_processes(group_id):
+    """End every live TensorBoard process of the group and mark its job stopped (no commit)."""
+    jobs = db.session.scalars(
+        select(TensorboardJob).where(
+            TensorboardJob.group_id == group_id, TensorboardJob.status.in_(("created", "running"))
+        )
+    ).all()
+    for job in jobs:
+        if job.pid:
+            tensorboard_process.stop_process(job.pid)
+        _set_status(job, "stopped")

@@ -1,0 +1,92 @@
+"""Users, passwords and API tokens."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dashboard.errors import InvalidToken, NotFound, ValidationError, field_error
+from dashboard.extensions import db
+from dashboard.models import ApiToken, User
+from dashboard.models.types import utcnow
+from dashboard.models.users import RESERVED_USERNAMES, hash_key, new_key
+from dashboard.names import is_slug
+
+# The last-used time is refreshed at most this often, so reads stay one query.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def check_username(username):
+    """Raise ValidationError unless the name is a free, well-formed, non-reserved username."""
+    if not is_slug(username, 150):
+        raise field_error("username", "Enter a valid username: letters, numbers, _ or -.")
+    if username.lower() in RESERVED_USERNAMES:
+        raise field_error("username", f"The username '{username}' is reserved.")
+    taken = db.session.execute(select(User.id).where(User.username == username)).first()
+    if taken:
+        raise field_error("username", f"The username '{username}' is already taken.")
+
+
+def create_user(username, password, *, email=None, is_staff=False):
+    """Create a user with a hashed password."""
+    check_username(username)
+    if not password:
+        raise field_error("password", "The password may not be empty.")
+    user = User(username=username, email=email, is_staff=is_staff)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def get_user(username):
+    return db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def authenticate(username, password):
+    """The user if the credentials are right, else None (without saying which part was wrong)."""
+    user = get_user(username)
+    if user is None or not user.check_password(password):
+        return None
+    return user
+
+
+def create_token(user, name="cli"):
+    """Create a named token for the user; returns (token row, key). The key is shown only once."""
+    key = new_key()
+    token = ApiToken(user_id=user.id, name=name, key_hash=hash_key(key))
+    db.session.add(token)
+    db.session.commit()
+    return token, key
+
+
+def login_token(username, password):
+    """Exchange credentials for a new `cli` token key."""
+    user = authenticate(username, password)
+    if user is None:
+        raise ValidationError("Unable to log in with provided credentials.")
+    return create_token(user, "cli")[1]
+
+
+def revoke_token(token_id, *, actor):
+    """Revoke one of the actor's tokens."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id:
+        raise NotFound()
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+    return token
+
+
+def user_for_token(key):
+    """The user owning a live token key; raises InvalidToken otherwise."""
+    token = db.session.execute(
+        select(ApiToken).where(ApiToken.key_hash == hash_key(key))
+    ).scalar_one_or_none()
+    if token is None or token.revoked_at is not None:
+        raise InvalidToken()
+    user = token.user
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.session.commit()
+    return user

@@ -1,0 +1,175 @@
+"""Fixtures: one database per run (migrated once), emptied after each test."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+
+from config import TestingConfig
+from dashboard import create_app
+from dashboard.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+_TMP = Path(tempfile.mkdtemp(prefix="dashboard-tests-"))
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+
+
+class _Config(TestingConfig):
+    SQLALCHEMY_DATABASE_URI = DATABASE_URL
+    OUTPUTS_ROOT = str(_TMP / "outputs")
+    SECRET_KEY = "test-secret"
+
+
+@pytest.fixture(scope="session")
+def _schema():
+    """Build the schema once with the real migrations."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app(_Config)
+    with app.app_context():
+        downgrade(revision="base")
+        upgrade()
+        db.engine.dispose()
+
+
+def _stop_tensorboards():
+    from dashboard import tensorboard_process
+    from dashboard.models import TensorboardJob
+
+    pids = db.session.scalars(select(TensorboardJob.pid).where(TensorboardJob.pid.is_not(None)))
+    for pid in pids.all():
+        tensorboard_process.stop_process(pid)
+
+
+def _empty_tables():
+    db.session.rollback()
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(_schema):
+    """A fresh app over the shared test database; every row is deleted afterwards."""
+    app = create_app(_Config)
+    with app.app_context():
+        yield app
+        _stop_tensorboards()
+        _empty_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def count_queries(app):
+    """A context manager counting the SQL statements run inside it."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
+
+
+def _wait_for_http(url, process, timeout):
+    """Poll url until it answers 200, the process dies, or the deadline passes."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+class LiveServer:
+    """The dashboard served by `flask run` in a subprocess on a free loopback port."""
+
+    def __init__(self, env, port):
+        self.host = "127.0.0.1"
+        self.port = port
+        self.url = f"http://{self.host}:{port}"
+        self.env = env
+        self.process = None
+
+    def cli(self, *args, check=True):
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.env,
+            capture_output=True, text=True, timeout=60, check=check,
+        )
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", self.host,
+             "--port", str(self.port), "--with-threads"],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        if not _wait_for_http(f"{self.url}/api/v1/versions/cli", self.process, timeout=30):
+            self.stop()
+            raise RuntimeError(f"the live server did not start: {self.process.stderr.read()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def live_server(app, tmp_path):
+    """A real server process over the test database, stopped (by PID) afterwards."""
+    from dashboard.tensorboard_process import free_port
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=DATABASE_URL,
+        FLASK_CONFIG="testing",
+        SECRET_KEY="test-secret",
+        DASHBOARD_INSTANCE=str(tmp_path / "instance"),
+        OUTPUTS_ROOT=str(tmp_path / "outputs"),
+        LOGIN_RATE_LIMIT="1000 per minute",
+    )
+    server = LiveServer(env, free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def client_venv():
+    """The virtualenv holding polyaxon-client/-cli 0.6.1 (built by scripts/client-venv.sh)."""
+    path = Path(os.environ.get("CLIENT_VENV", ROOT / ".venv-client"))
+    if not (path / "bin" / "python").exists():
+        pytest.fail(f"the client virtualenv is missing at {path}: run scripts/client-venv.sh")
+    return path

@@ -1,0 +1,59 @@
+"""Plain factory functions for tests: users, tokens, projects, groups, through the services."""
+
+from pathlib import Path
+
+from dashboard.services import groups, projects, users
+from dashboard.services.access import project_access
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "examples"
+RANDOM_YML = """\
+version: 1
+kind: group
+hptuning:
+  concurrency: 5
+  random_search: {n_experiments: 10}
+  matrix:
+    learning_rate: {linspace: 0.001:0.1:5}
+    dropout: {values: [0.25, 0.3]}
+    activation: {values: [relu, sigmoid]}
+declarations: {batch_size: 128, num_steps: 500, num_epochs: 1}
+build: {image: tensorflow/tensorflow:1.4.1-py3, build_steps: [pip3 install --no-cache-dir -U polyaxon-client]}
+run:
+  cmd: python3 model.py --batch_size={{ batch_size }} --num_steps={{ num_steps }} --learning_rate={{ learning_rate }} --dropout={{ dropout }} --num_epochs={{ num_epochs }} --activation={{ activation }}
+"""
+
+
+def grid_yml(n):
+    """A grid polyaxonfile with n experiments (one `values` param)."""
+    values = ", ".join(str(i) for i in range(n))
+    return (
+        "version: 1\nkind: group\nhptuning:\n  concurrency: 2\n  matrix:\n"
+        f"    x: {{values: [{values}]}}\nrun:\n  cmd: echo {{{{ x }}}}\n"
+    )
+
+
+def make_user(username, password="pw", *, staff=False):
+    return users.create_user(username, password, is_staff=staff)
+
+
+def make_token(user):
+    return users.create_token(user, "test")[1]
+
+
+def auth(key):
+    """The Authorization header for a token key."""
+    return {"Authorization": f"token {key}"}
+
+
+def make_project(owner, name="demo", *, public=True):
+    return projects.create_project(actor=owner, name=name, is_public=public)
+
+
+def add_member(project, user, role):
+    return projects.add_member(project.owner.username, project.name, user.username, role,
+                               actor=project.owner)
+
+
+def make_group(project, actor=None, content=RANDOM_YML, **fields):
+    access = project_access(project.owner.username, project.name, actor=actor or project.owner)
+    return groups.create_group(access, content=content, **fields)
