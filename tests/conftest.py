@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from config import TestingConfig
-from dashboard import create_app
-from dashboard.extensions import db
-
 ROOT = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="dashboard-tests-"))
+# Keep the tests' instance folder (demo password, SQLite file) out of the working tree.
+os.environ["DASHBOARD_INSTANCE"] = str(_TMP / "instance")
+
+from config import TestingConfig  # noqa: E402
+from dashboard import create_app  # noqa: E402
+from dashboard.extensions import db  # noqa: E402
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 
 
