@@ -163,6 +163,7 @@ def update_group(access, group_id, *, fields):
                 "concurrency", f"The group is {group.status}; its concurrency can no longer change."
             )
         group.concurrency = fields["concurrency"]
+        group.hptuning = {**group.hptuning, "concurrency": fields["concurrency"]}
     db.session.commit()
     return group
 
