@@ -3,6 +3,7 @@
 import pytest
 
 from dashboard.hptuning import SpecError, parse_group_spec
+from dashboard.hptuning.loader import MAX_NODES
 
 BILLION_LAUGHS = """\
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
@@ -25,7 +26,7 @@ def errors_of(content, **kwargs):
 
 def test_yaml_bomb_is_refused():
     assert errors_of(BILLION_LAUGHS) == [
-        "content: the document expands to more than 100000 YAML nodes"
+        f"content: the document expands to more than {MAX_NODES} YAML nodes"
     ]
 
 
@@ -78,7 +79,15 @@ def test_syntax_error_names_the_line():
 
 
 def test_deep_nesting_is_refused():
-    assert errors_of("[" * 50_000) == ["content: the document is nested too deeply"]
+    errors = errors_of("[" * 50_000)
+    assert len(errors) == 1
+    assert errors[0].startswith("content: ")
+    assert "nest" in errors[0]
+
+
+def test_a_document_with_too_many_nodes_is_refused_before_it_is_built():
+    content = "a: [" + ",".join(["1"] * (MAX_NODES + 1)) + "]"
+    assert errors_of(content) == [f"content: the document has more than {MAX_NODES} YAML nodes"]
 
 
 def test_python_tags_are_not_constructed():

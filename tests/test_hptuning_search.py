@@ -136,7 +136,8 @@ def test_hyperband_and_bo_suggestions_are_not_implemented_yet():
         "matrix:\n  a: {uniform: 0:1}"
     )
     bo = group(
-        "bo: {n_initial_trials: 1, n_iterations: 1, metric: {name: l}}\nmatrix:\n  a: {uniform: 0:1}"
+        "bo: {n_initial_trials: 1, n_iterations: 1, metric: {name: l}}\n"
+        "matrix:\n  a: {uniform: 0:1}"
     )
     for content in (hyperband, bo):
         with pytest.raises(NotImplementedError):

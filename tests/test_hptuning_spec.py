@@ -151,16 +151,20 @@ def test_a_million_point_grid_needs_n_experiments():
     )
     errors = errors_of(group(matrix))
     assert errors == [
-        "hptuning: the grid has 1000000 combinations, at most 10000 are allowed; "
-        "set grid_search.n_experiments"
+        (
+            "hptuning: the grid has 1000000 combinations, at most 10000 are allowed; "
+            "set grid_search.n_experiments"
+        )
     ]
 
 
 def test_the_experiment_cap_is_a_parameter():
     errors = errors_of(group("matrix:\n  a: {range: [0, 30, 1]}"), max_experiments=20)
     assert errors == [
-        "hptuning: the grid has 30 combinations, at most 20 are allowed; "
-        "set grid_search.n_experiments"
+        (
+            "hptuning: the grid has 30 combinations, at most 20 are allowed; "
+            "set grid_search.n_experiments"
+        )
     ]
 
 
@@ -271,8 +275,10 @@ def test_bo_block_errors_are_collected():
     assert errors == [
         "hptuning.bo.n_initial_trials: must be >= 1, got 0",
         "hptuning.bo.n_iterations: must be >= 0, got -1",
-        "hptuning.bo.utility_function.gaussian_process.kernel: must be one of matern, rbf, "
-        "got 'linear'",
+        (
+            "hptuning.bo.utility_function.gaussian_process.kernel: must be one of matern, rbf, "
+            "got 'linear'"
+        ),
     ]
 
 
@@ -375,11 +381,10 @@ def test_matrix_is_required():
 
 
 def test_several_errors_are_reported_together():
-    err = pytest.raises(
-        SpecError,
-        parse_group_spec,
-        group("concurrency: 0\nmatrix:\n  a: {values: []}\n  b: {range: [3, 1, 1]}"),
-    ).value
+    content = group("concurrency: 0\nmatrix:\n  a: {values: []}\n  b: {range: [3, 1, 1]}")
+    with pytest.raises(SpecError) as info:
+        parse_group_spec(content)
+    err = info.value
     assert err.errors == [
         "hptuning.concurrency: must be >= 1, got 0",
         "hptuning.matrix.a.values: must not be empty",

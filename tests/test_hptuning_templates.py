@@ -69,7 +69,8 @@ def test_render_command_raises_for_a_missing_param():
 def test_hyperband_resource_is_known_to_the_template():
     content = (
         "version: 1\nkind: group\nhptuning:\n"
-        "  hyperband: {max_iter: 9, eta: 3, resource: {name: epochs, type: int}, metric: {name: l}}\n"
+        "  hyperband:\n"
+        "    {max_iter: 9, eta: 3, resource: {name: epochs, type: int}, metric: {name: l}}\n"
         "  matrix: {lr: {uniform: 0:1}}\n"
         "run: {cmd: 'train --lr={{ lr }} --epochs={{ epochs }}'}\n"
     )

@@ -1,5 +1,6 @@
 """Grid and random suggestions: lazy, reproducible, plain Python values."""
 
+import copy
 import json
 import math
 
@@ -57,7 +58,7 @@ def _decode(index, columns):
     values = []
     for column in reversed(columns):
         index, digit = divmod(index, len(column))
-        values.append(column[digit])
+        values.append(_fresh(column[digit]))
     return reversed(values)
 
 
@@ -77,7 +78,7 @@ def _random(matrix, count, seed):
     repeats = 0
     while len(seen) < count:
         suggestion = {
-            name: sample(option, spec, rng, values)
+            name: _fresh(sample(option, spec, rng, values))
             for name, (option, spec), values in zip(names, options, columns, strict=True)
         }
         key = json.dumps(suggestion, sort_keys=True)
@@ -93,6 +94,11 @@ def _random(matrix, count, seed):
         repeats = 0
         seen.add(key)
         yield suggestion
+
+
+def _fresh(value):
+    # A list or mapping value is copied so no two suggestions share (and mutate) one object.
+    return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
 
 
 def _shuffled_product(names, options, rng, cap):

@@ -11,6 +11,7 @@ from .errors import SpecError
 
 MAX_REPEAT = 100_000
 MAX_EXPONENT = 1_000
+MAX_POWER_BITS = 10_000
 
 
 class _Environment(SandboxedEnvironment):
@@ -23,6 +24,9 @@ class _Environment(SandboxedEnvironment):
         if operator_name == "**":
             if isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"the exponent {right} is too large")
+            big = isinstance(left, int) and isinstance(right, int) and right > 0
+            if big and left.bit_length() * right > MAX_POWER_BITS:
+                raise SecurityError("the power would be too large")
             return operator.pow(left, right)
         if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
             count = right if isinstance(left, (str, list, tuple)) else left
