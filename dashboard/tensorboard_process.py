@@ -107,6 +107,21 @@ def is_alive(pid: int) -> bool:
     return reaped_pid == 0
 
 
+def is_tensorboard(pid: int, port: int | None = None) -> bool:
+    """Whether pid is a live TensorBoard (on port, if given): a stored pid may have been reused."""
+    if not is_alive(pid):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    launcher = argv[:3]  # python -m tensorboard.main, or the tensorboard script (maybe via python)
+    if not any(Path(part.decode(errors="replace")).name in ("tensorboard", "tensorboard.main")
+               for part in launcher):
+        return False
+    return port is None or str(port).encode() in argv
+
+
 def stop_process(pid: int, timeout: float = 10.0) -> None:
     """SIGTERM the process group of `pid`, SIGKILL it after `timeout`; no error if it is gone."""
     if pid <= 0 or pid == os.getpgrp():

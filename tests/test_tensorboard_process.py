@@ -1,6 +1,7 @@
 """Starting and stopping real TensorBoard processes."""
 
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from dashboard.tensorboard_process import (
     free_port,
     is_alive,
+    is_tensorboard,
     start_tensorboard,
     stop_process,
     wait_until_serving,
@@ -225,3 +227,14 @@ def test_wait_until_serving_gives_up_at_the_deadline():
 
     assert not wait_until_serving("127.0.0.1", free_port(), timeout=0.3)
     assert time.monotonic() - started < 5
+
+
+def test_is_tensorboard_recognises_its_process_and_refuses_others(tmp_path):
+    process = start_tensorboard(tmp_path / "logs")
+    try:
+        assert is_tensorboard(process.pid, process.port)
+        assert not is_tensorboard(process.pid, process.port + 1)
+        assert not is_tensorboard(os.getpid())
+    finally:
+        stop_process(process.pid)
+    assert not is_tensorboard(process.pid)

@@ -49,7 +49,7 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
     group = load_group(access, group_id, for_update=True)
     job = _latest(group.id)
     if job is not None and job.status == "running":
-        if job.pid and tensorboard_process.is_alive(job.pid):
+        if job.pid and tensorboard_process.is_tensorboard(job.pid, job.port):
             return job, False
         _set_status(job, "failed", "The TensorBoard process exited.")
     job = TensorboardJob(
@@ -94,6 +94,6 @@ def stop_processes(group_id):
         )
     ).all()
     for job in jobs:
-        if job.pid:
+        if job.pid and tensorboard_process.is_tensorboard(job.pid, job.port):
             tensorboard_process.stop_process(job.pid)
         _set_status(job, "stopped")
