@@ -77,7 +77,20 @@ def start_tensorboard(
     # Callers keep only the pid, and is_alive/stop_process reap it. Left with returncode None,
     # this Popen would raise a ResourceWarning when collected and queue the child for reaping.
     process.returncode = 0
+    _wait_for_exec(process.pid)
     return TensorboardProcess(pid=process.pid, host=host, port=port)
+
+
+def _wait_for_exec(pid, timeout=5.0):
+    """Wait (milliseconds, usually) until the child's command line shows the new program."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and is_alive(pid):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().strip(b"\0"):
+                return
+        except OSError:
+            return
+        time.sleep(0.005)
 
 
 def wait_until_serving(

@@ -39,6 +39,10 @@ fi
     raven==6.7.0 \
     pathlib==1.0.1 \
     python-dateutil==2.9.0.post0 \
+    Unipath==1.1 \
+    certifi==2024.8.30 \
+    idna==3.10 \
+    charset-normalizer==3.4.0 \
     pytz==2024.2 \
     six==1.17.0 \
     PyYAML==6.0.2 \
