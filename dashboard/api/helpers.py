@@ -1,10 +1,12 @@
 """Request parsing and response building shared by the API views."""
 
 import json
+from urllib.parse import urlencode
 
 from flask import g, jsonify, request
 from pydantic import ValidationError as PydanticError
 
+from dashboard.api import schemas
 from dashboard.errors import ValidationError
 from dashboard.services.access import project_access
 from dashboard.services.listing import DEFAULT_LIMIT, MAX_LIMIT
@@ -79,23 +81,20 @@ def _page_url(offset, limit):
         args["offset"] = str(offset)
     else:
         args.pop("offset", None)
-    from urllib.parse import urlencode
-
     return f"{request.base_url}?{urlencode(args)}"
 
 
 def page_response(page, serialize):
     """The contract's paginated body: count, next, previous (absolute URLs), results."""
     next_offset = page.offset + page.limit
-    return jsonify(
-        {
-            "count": page.count,
-            "next": _page_url(next_offset, page.limit) if next_offset < page.count else None,
-            "previous": _page_url(max(page.offset - page.limit, 0), page.limit)
-            if page.offset > 0
-            else None,
-            "results": [serialize(item) for item in page.items],
-        }
+    previous_offset = max(page.offset - page.limit, 0)
+    return dump(
+        schemas.PageOut(
+            count=page.count,
+            next=_page_url(next_offset, page.limit) if next_offset < page.count else None,
+            previous=_page_url(previous_offset, page.limit) if page.offset > 0 else None,
+            results=[serialize(item) for item in page.items],
+        )
     )
 
 
