@@ -6,21 +6,8 @@ from dashboard.services import groups, projects, users
 from dashboard.services.access import project_access
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "examples"
-RANDOM_YML = """\
-version: 1
-kind: group
-hptuning:
-  concurrency: 5
-  random_search: {n_experiments: 10}
-  matrix:
-    learning_rate: {linspace: 0.001:0.1:5}
-    dropout: {values: [0.25, 0.3]}
-    activation: {values: [relu, sigmoid]}
-declarations: {batch_size: 128, num_steps: 500, num_epochs: 1}
-build: {image: tensorflow/tensorflow:1.4.1-py3, build_steps: [pip3 install --no-cache-dir -U polyaxon-client]}
-run:
-  cmd: python3 model.py --batch_size={{ batch_size }} --num_steps={{ num_steps }} --learning_rate={{ learning_rate }} --dropout={{ dropout }} --num_epochs={{ num_epochs }} --activation={{ activation }}
-"""
+# The reference page's polyaxonfile (a copy of shared/spec/examples/random.yml).
+RANDOM_YML = (Path(__file__).resolve().parent / "client" / "random.yml").read_text()
 
 
 def grid_yml(n):

@@ -137,7 +137,9 @@ class ProjectOut(Response):
     updated_at: Timestamp
 
 
-class GroupRowOut(Response):
+class _GroupOut(Response):
+    """Fields shared by a group's list row and its detail."""
+
     id: int
     uuid: str
     name: str | None
@@ -153,25 +155,13 @@ class GroupRowOut(Response):
     tags: list[str] | None
     concurrency: int
     search_algorithm: str
+
+
+class GroupRowOut(_GroupOut):
     bookmarked: bool
 
 
-class GroupDetailOut(Response):
-    id: int
-    uuid: str
-    name: str | None
-    unique_name: str
-    user: str
-    description: str | None
-    last_status: str
-    project: str
-    created_at: Timestamp
-    updated_at: Timestamp
-    started_at: Timestamp | None
-    finished_at: Timestamp | None
-    tags: list[str] | None
-    concurrency: int
-    search_algorithm: str
+class GroupDetailOut(_GroupOut):
     current_iteration: int
     content: str
     hptuning: dict
