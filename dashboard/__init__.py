@@ -56,8 +56,10 @@ def _init_extensions(app):
 def _register_blueprints(app):
     from dashboard import errors
     from dashboard.api import api
+    from dashboard.ui import ui
 
     app.register_blueprint(api)
+    app.register_blueprint(ui)
     errors.register(app)
 
 

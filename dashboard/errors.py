@@ -1,6 +1,6 @@
 """Domain errors, and the one place that renders them (JSON under /api/)."""
 
-from flask import jsonify, request
+from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 
@@ -82,8 +82,23 @@ def _http_detail(exc):
     if exc.code == 413:
         return "Request body too large."
     if exc.code == 429:
-        return f"Request was throttled. {exc.description}"
+        return f"Too many requests (limit: {exc.description}). Try again later."
     return exc.description or exc.name
+
+
+TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Forbidden", 404: "Not found",
+          405: "Method not allowed", 413: "Too large", 429: "Too many requests",
+          500: "Server error"}
+
+
+def html_error(status_code, message):
+    """An error for the HTML UI: an inline message for htmx, else a full error page."""
+    if request.headers.get("HX-Request") == "true":
+        body = render_template("_error_inline.html", message=message)
+        return body, status_code, {"HX-Retarget": "#flash", "HX-Reswap": "outerHTML"}
+    title = TITLES.get(status_code, "Error")
+    return render_template("errors/error.html", code=status_code, title=title,
+                           message=message), status_code
 
 
 def register(app):
@@ -94,12 +109,14 @@ def register(app):
         headers = {"WWW-Authenticate": "Token"} if exc.status_code == 401 else None
         if _wants_json():
             return json_error(exc.status_code, exc.body(), headers)
-        return exc.detail, exc.status_code
+        return html_error(exc.status_code, exc.detail)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc):
         if not _wants_json():
-            return exc
+            if exc.code in (301, 302, 303, 307, 308) or exc.code < 400:
+                return exc
+            return html_error(exc.code, _http_detail(exc))
         response = json_error(exc.code, {"detail": _http_detail(exc)})
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -112,4 +129,4 @@ def register(app):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         if _wants_json():
             return json_error(500, {"detail": "A server error occurred."})
-        return "A server error occurred.", 500
+        return html_error(500, "A server error occurred. It has been logged.")

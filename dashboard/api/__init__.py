@@ -23,7 +23,7 @@ def route(rule, methods):
     """Register a view at rule with and without its trailing slash (no redirect either way)."""
 
     def decorator(view):
-        for variant in {rule, rule.rstrip("/")}:
+        for variant in (rule, rule.rstrip("/")):
             api.add_url_rule(variant, view.__name__, view, methods=methods, strict_slashes=True)
         return view
 

@@ -22,6 +22,17 @@ def list_projects(username, *, actor, limit, offset):
     return paginate(stmt, limit, offset)
 
 
+def visible_projects(*, actor, limit=200):
+    """The projects the actor can see, newest first."""
+    stmt = (
+        select(Project)
+        .where(visible_projects_clause(actor))
+        .order_by(Project.created_at.desc(), Project.id.desc())
+        .limit(limit)
+    )
+    return db.session.scalars(stmt).all()
+
+
 def create_project(*, actor, name, description=None, is_public=True, tags=None):
     """Create a project owned by the actor."""
     if not is_slug(name):

@@ -50,6 +50,25 @@ def authenticate(username, password):
     return user
 
 
+MIN_PASSWORD = 8
+
+
+def change_password(user, *, current, new, confirm):
+    """Change a user's password after checking the current one; field errors otherwise."""
+    errors = {}
+    if not user.check_password(current):
+        errors["current_password"] = ["The current password is wrong."]
+    if len(new) < MIN_PASSWORD:
+        errors["new_password"] = [f"Use at least {MIN_PASSWORD} characters."]
+    elif new != confirm:
+        errors["confirm_password"] = ["The two new passwords differ."]
+    if errors:
+        raise ValidationError("The password was not changed.", fields=errors)
+    user.set_password(new)
+    db.session.commit()
+    return user
+
+
 def create_token(user, name="cli"):
     """Create a named token for the user; returns (token row, key). The key is shown only once."""
     key = new_key()

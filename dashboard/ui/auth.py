@@ -1,0 +1,74 @@
+"""Sign in, sign out, password change."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from dashboard.errors import ValidationError
+from dashboard.extensions import limiter
+from dashboard.services import users
+from dashboard.ui import route
+
+
+def safe_next(target):
+    """`next` only when it is a local path (never another host, scheme or `//host`)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@route("/login", methods=("GET", "POST"))
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+def login():
+    """The sign-in form; a wrong username or password gets one message for both."""
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or url_for("ui.home"))
+    error = None
+    if request.method == "POST":
+        user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        if user is not None:
+            login_user(user)
+            return redirect(next_url or url_for("ui.home"))
+        error = "Wrong username or password."
+    status = 401 if error else 200
+    return render_template("auth/login.html", error=error, next_url=next_url), status
+
+
+@route("/logout", methods=("GET", "POST"))
+def logout():
+    """Sign out and go to the sign-in page."""
+    logout_user()
+    return redirect(url_for("ui.login"))
+
+
+@route("/settings/password", methods=("GET", "POST"))
+@login_required
+def change_password():
+    """Change the signed-in user's password."""
+    errors = {}
+    if request.method == "POST":
+        try:
+            users.change_password(
+                current_user,
+                current=request.form.get("current_password", ""),
+                new=request.form.get("new_password", ""),
+                confirm=request.form.get("confirm_password", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.fields
+        else:
+            flash("Your password was changed.", "success")
+            return redirect(url_for("ui.change_password"))
+    status = 400 if errors else 200
+    return render_template("auth/password.html", errors=errors), status
