@@ -1,0 +1,223 @@
+"""The JSON API's permission matrix: every route x every actor x public/private (CONTRACT.md 7).
+
+ROUTES below restates CONTRACT.md section 7 on its own (it never reads dashboard/permissions.py):
+one row per API route with the action it performs and the expected outcome for each actor.
+"""
+
+from dataclasses import dataclass
+from functools import partial
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from dashboard.extensions import db
+from dashboard.models import Bookmark
+from tests.factories import (
+    add_member,
+    auth,
+    grid_yml,
+    make_group,
+    make_project,
+    make_token,
+    make_user,
+)
+
+ACTORS = ("anonymous", "outsider", "viewer", "member", "admin", "owner", "staff")
+PUBLIC, PRIVATE, NO_PROJECT = "public", "private", None
+API = "/api/v1"
+UP = f"{API}/<username>/<project_name>"
+GROUP = f"{UP}/groups/<int:group_id>"
+
+DETAILS = {
+    401: "Authentication credentials were not provided.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+}
+
+# Expected outcome per actor, in ACTORS order; OK is the route's own success status.
+# A signed-in outsider is a viewer of a public project and sees nothing of a private one (404).
+OK = "ok"
+# Columns: anonymous, outsider, viewer, member, admin, owner, staff.
+ANYONE = {NO_PROJECT: (OK, OK, OK, OK, OK, OK, OK)}
+SIGNED_IN = {NO_PROJECT: (401, OK, OK, OK, OK, OK, OK)}
+VIEWER_UP = {
+    PUBLIC: (401, OK, OK, OK, OK, OK, OK),
+    PRIVATE: (401, 404, OK, OK, OK, OK, OK),
+}
+MEMBER_UP = {
+    PUBLIC: (401, 403, 403, OK, OK, OK, OK),
+    PRIVATE: (401, 404, 403, OK, OK, OK, OK),
+}
+ADMIN_UP = {
+    PUBLIC: (401, 403, 403, 403, OK, OK, OK),
+    PRIVATE: (401, 404, 403, 403, OK, OK, OK),
+}
+
+
+def _login_body(user):
+    return {"username": user.username, "password": "pw"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One API route: method, url_map pattern, the section 7 action, success status, outcomes."""
+
+    method: str
+    pattern: str
+    action: str
+    success: int
+    outcomes: dict
+    body: object = None  # a dict, or a function of the acting (or, anonymously, some) user
+    query: str = ""  # appended to the URL; {id} is the group id
+    username: str = "owner"  # whose name fills <username> outside a project: owner or actor
+    bookmarked_first: bool = False  # the actor bookmarks the group before the call
+
+
+ROUTES = (
+    # client bootstrap (section 8)
+    Row("POST", f"{API}/users/token/", "log in", 200, ANYONE, body=_login_body),
+    Row("GET", f"{API}/versions/cli/", "read CLI versions", 200, ANYONE),
+    Row("GET", f"{API}/log_handler/", "read log handler", 200, ANYONE),
+    Row("GET", f"{API}/users/", "read own user", 200, SIGNED_IN),
+    Row("POST", f"{API}/projects/", "create a project", 201, SIGNED_IN, body={"name": "fresh"}),
+    Row("GET", f"{API}/<username>/", "list visible projects", 200, SIGNED_IN),
+    Row("GET", f"{API}/bookmarks/<username>/groups/", "list own bookmarks", 200, SIGNED_IN,
+        username="actor"),
+    # the project and its groups (section 2)
+    Row("GET", f"{UP}/", "read", 200, VIEWER_UP),
+    Row("GET", f"{UP}/groups/", "read", 200, VIEWER_UP),
+    Row("POST", f"{UP}/groups/", "create group", 201, MEMBER_UP, body={"content": grid_yml(1)}),
+    Row("GET", f"{UP}/experiments/", "read", 200, VIEWER_UP, query="?group={id}"),
+    Row("GET", f"{GROUP}/", "read", 200, VIEWER_UP),
+    Row("PATCH", f"{GROUP}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
+    Row("PUT", f"{GROUP}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
+    Row("DELETE", f"{GROUP}/", "delete group", 204, ADMIN_UP),
+    Row("GET", f"{GROUP}/experiments/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/statuses/", "read", 200, VIEWER_UP),
+    Row("POST", f"{GROUP}/statuses/", "post a group status", 201, ADMIN_UP,
+        body={"status": "running"}),
+    Row("POST", f"{GROUP}/stop/", "stop group", 200, MEMBER_UP),
+    Row("POST", f"{GROUP}/archive/", "archive", 200, MEMBER_UP),
+    Row("POST", f"{GROUP}/restore/", "restore", 200, MEMBER_UP),
+    Row("POST", f"{GROUP}/bookmark/", "bookmark", 201, VIEWER_UP),
+    Row("DELETE", f"{GROUP}/unbookmark/", "unbookmark", 204, VIEWER_UP, bookmarked_first=True),
+    Row("POST", f"{GROUP}/tensorboard/start/", "start TensorBoard", 201, MEMBER_UP,
+        body={"content": None, "is_managed": True}),
+    Row("POST", f"{GROUP}/tensorboard/stop/", "stop TensorBoard", 200, MEMBER_UP),
+)
+
+
+def _label(row):
+    """A short readable route name: `groups/{id}/stop`, `U/P`, `versions/cli`."""
+    path = row.pattern.removeprefix(f"{API}/").rstrip("/")
+    path = path.replace("<username>/<project_name>", "U/P").replace("<int:group_id>", "{id}")
+    path = path.replace("<username>", "{username}").removeprefix("U/P/")
+    return f"{row.method} {path}{row.query}"
+
+
+def _expected(row, actor, scope):
+    outcome = row.outcomes[scope][ACTORS.index(actor)]
+    return row.success if outcome == OK else outcome
+
+
+CASES = [
+    pytest.param(row, actor, scope, id=f"{_label(row)}-{actor}" + (f"-{scope}" if scope else ""))
+    for row in ROUTES
+    for scope in row.outcomes
+    for actor in ACTORS
+]
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch):
+    """One PBKDF2 round instead of scrypt: every case makes six users."""
+    monkeypatch.setattr(
+        "dashboard.models.users.generate_password_hash",
+        partial(generate_password_hash, method="pbkdf2:sha256:1"),
+    )
+
+
+def _world():
+    """Users for every role, a public and a private project of `owner`, a group in each."""
+    users = {name: make_user(name) for name in ("owner", "outsider", "viewer", "member", "admin")}
+    users["staff"] = make_user("staff", staff=True)
+    projects = {
+        PUBLIC: make_project(users["owner"], "open", public=True),
+        PRIVATE: make_project(users["owner"], "secret", public=False),
+    }
+    for project in projects.values():
+        for role in ("viewer", "member", "admin"):
+            add_member(project, users[role], role)
+    groups = {scope: make_group(p, content=grid_yml(1)) for scope, p in projects.items()}
+    return users, projects, groups
+
+
+def _url(row, user, project, group):
+    url = row.pattern
+    if project is not None:
+        url = url.replace("<username>", project.owner.username)
+        url = url.replace("<project_name>", project.name).replace("<int:group_id>", str(group.id))
+    else:
+        name = user.username if user is not None and row.username == "actor" else "owner"
+        url = url.replace("<username>", name)
+    return url + row.query.replace("{id}", str(group.id) if group else "")
+
+
+@pytest.mark.parametrize(("row", "actor", "scope"), CASES)
+def test_route_answers_each_actor_as_section_7_says(client, row, actor, scope):
+    users, projects, groups = _world()
+    user = users.get(actor)
+    project, group = projects.get(scope), groups.get(scope)
+    if row.bookmarked_first and user is not None:
+        db.session.add(Bookmark(user_id=user.id, group_id=group.id))
+        db.session.commit()
+    headers = auth(make_token(user)) if user is not None else {}
+    body = row.body(user or users["outsider"]) if callable(row.body) else row.body
+
+    response = client.open(
+        _url(row, user, project, group), method=row.method, json=body, headers=headers
+    )
+
+    expected = _expected(row, actor, scope)
+    assert response.status_code == expected, response.get_data(as_text=True)
+    if expected in DETAILS:
+        assert response.json == {"detail": DETAILS[expected]}
+    if expected == 401:
+        assert response.headers["WWW-Authenticate"] == "Token"
+
+
+def _api_routes(app):
+    """(method, rule) of every api blueprint rule, HEAD and OPTIONS aside."""
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_api_route_has_a_row_in_the_permission_table(app):
+    rows = {(row.method, row.pattern) for row in ROUTES}
+
+    missing = {
+        (method, rule.rstrip("/") + "/")
+        for method, rule in _api_routes(app)
+        if (method, rule.rstrip("/") + "/") not in rows
+    }
+
+    assert not missing, f"routes without a row in ROUTES: {sorted(missing)}"
+
+
+def test_every_row_of_the_permission_table_is_a_registered_api_route(app):
+    routes = _api_routes(app)
+    rows = [(row.method, row.pattern) for row in ROUTES]
+
+    unknown = [key for key in rows if key not in routes]
+
+    assert not unknown, f"rows for routes the api blueprint does not register: {unknown}"
+
+
+def test_the_permission_table_has_one_row_per_route():
+    keys = [(row.method, row.pattern) for row in ROUTES]
+
+    assert len(keys) == len(set(keys))
