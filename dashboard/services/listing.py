@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from json import dumps
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import Text, and_, case, exists, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from dashboard.errors import ValidationError
@@ -57,11 +57,12 @@ def _compare(column, op, value):
 
 
 def _tags_clause(model, values):
-    # Tags are stored as JSON text; a tag matches as a whole quoted JSON string.
+    # Tags are stored as JSON text; a tag matches as a whole quoted JSON string. The column is
+    # read as plain Text so the pattern is not JSON-encoded again by the column's type.
     clauses = []
     for value in values:
         pattern = dumps(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append(model.tags.like(f"%{pattern}%", escape="\\"))
+        clauses.append(type_coerce(model.tags, Text).like(f"%{pattern}%", escape="\\"))
     return or_(*clauses)
 
 

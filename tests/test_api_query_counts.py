@@ -1,0 +1,137 @@
+"""SQL statement budgets of the read endpoints: small and big groups cost the same."""
+
+import pytest
+
+from dashboard.extensions import db
+from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
+
+UP = "/api/v1/root/quick-start"
+
+
+def _setup():
+    owner = make_user("root")
+    project = make_project(owner, "quick-start")
+    return project, auth(make_token(owner))
+
+
+def _statements(client, count_queries, url, headers):
+    # Warm up first: a token's last-used time is written at most once a minute, so the first
+    # request of a fresh token runs an extra UPDATE that later requests do not.
+    assert client.get(url, headers=headers).status_code == 200
+    # The test client shares the fixture's session; empty it so nothing is served from memory.
+    db.session.expunge_all()
+    with count_queries() as statements:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    assert statements, "no SQL statement was recorded: the counter is not listening"
+    return statements
+
+
+@pytest.mark.parametrize("size", [10, 2000])
+def test_group_detail_takes_at_most_four_statements_whatever_the_group_size(
+    client, count_queries, size
+):
+    project, headers = _setup()
+    group = make_group(project, content=grid_yml(size))
+
+    statements = _statements(client, count_queries, f"{UP}/groups/{group.id}", headers)
+
+    assert len(statements) <= 4, statements
+
+
+def test_group_detail_counts_every_experiment_of_a_big_group(client):
+    project, headers = _setup()
+    group = make_group(project, content=grid_yml(2000))
+
+    body = client.get(f"{UP}/groups/{group.id}", headers=headers).json
+
+    assert body["num_experiments"] == 2000
+    assert body["num_pending_experiments"] == 2000
+
+
+def test_experiments_list_takes_the_same_statements_for_a_small_and_a_big_group(
+    client, count_queries
+):
+    project, headers = _setup()
+    small = make_group(project, content=grid_yml(3))
+    big = make_group(project, content=grid_yml(2000))
+
+    small_count = len(_statements(client, count_queries, f"{UP}/experiments?group={small.id}",
+                                  headers))
+    big_count = len(_statements(
+        client, count_queries, f"{UP}/experiments?group={big.id}&limit=1000", headers))
+
+    assert small_count == big_count
+
+
+def test_experiments_list_sorted_by_a_metric_takes_the_same_statements(client, count_queries):
+    project, headers = _setup()
+    small = make_group(project, content=grid_yml(3))
+    big = make_group(project, content=grid_yml(2000))
+    query = "sort=-params.x&query=params.x:>1"
+
+    small_count = len(_statements(
+        client, count_queries, f"{UP}/experiments?group={small.id}&{query}", headers))
+    big_count = len(_statements(
+        client, count_queries, f"{UP}/experiments?group={big.id}&{query}&limit=1000", headers))
+
+    assert small_count == big_count
+
+
+def test_group_experiments_path_takes_the_same_statements_for_a_small_and_a_big_group(
+    client, count_queries
+):
+    project, headers = _setup()
+    small = make_group(project, content=grid_yml(3))
+    big = make_group(project, content=grid_yml(2000))
+
+    small_count = len(_statements(client, count_queries, f"{UP}/groups/{small.id}/experiments",
+                                  headers))
+    big_count = len(_statements(client, count_queries,
+                                f"{UP}/groups/{big.id}/experiments?limit=1000", headers))
+
+    assert small_count == big_count
+
+
+def test_group_list_takes_the_same_statements_for_few_and_many_groups(client, count_queries):
+    project, headers = _setup()
+    small = make_project(project.owner, "small")
+    make_group(small, content=grid_yml(2))
+    for _ in range(24):
+        make_group(project, content=grid_yml(2))
+    make_group(project, content=grid_yml(2000))
+
+    few = len(_statements(client, count_queries, "/api/v1/root/small/groups", headers))
+    many = len(_statements(client, count_queries, f"{UP}/groups?limit=100", headers))
+
+    assert few == many
+
+
+def test_bookmarks_list_takes_the_same_statements_for_few_and_many_bookmarks(
+    client, count_queries
+):
+    project, headers = _setup()
+    groups = [make_group(project, content=grid_yml(2)) for _ in range(12)]
+    client.post(f"{UP}/groups/{groups[0].id}/bookmark", headers=headers)
+    few = len(_statements(client, count_queries, "/api/v1/bookmarks/root/groups", headers))
+    for group in groups[1:]:
+        client.post(f"{UP}/groups/{group.id}/bookmark", headers=headers)
+
+    many = len(_statements(client, count_queries, "/api/v1/bookmarks/root/groups", headers))
+
+    assert few == many
+
+
+def test_statuses_list_takes_the_same_statements_for_a_small_and_a_big_group(
+    client, count_queries
+):
+    project, headers = _setup()
+    small = make_group(project, content=grid_yml(3))
+    big = make_group(project, content=grid_yml(2000))
+    client.post(f"{UP}/groups/{big.id}/stop", headers=headers)
+
+    small_count = len(_statements(client, count_queries, f"{UP}/groups/{small.id}/statuses",
+                                  headers))
+    big_count = len(_statements(client, count_queries, f"{UP}/groups/{big.id}/statuses", headers))
+
+    assert small_count == big_count
