@@ -18,6 +18,7 @@ os.environ["DASHBOARD_INSTANCE"] = str(_TMP / "instance")
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
+
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 
 

@@ -8,7 +8,8 @@ from dashboard.models.users import hash_key
 
 
 def test_create_user_hashes_the_password_and_sets_staff(app):
-    result = app.test_cli_runner().invoke(args=["create-user", "alice", "--password", "s3cret", "--staff"])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "alice", "--password", "s3cret", "--staff"])
     assert result.exit_code == 0, result.output
     user = db.session.execute(select(User).where(User.username == "alice")).scalar_one()
     assert user.is_staff is True

@@ -28,7 +28,9 @@ def login():
 def current_user():
     """The authenticated user."""
     user = g.actor
-    return dump(schemas.UserOut(username=user.username, email=user.email, is_superuser=user.is_staff))
+    return dump(
+        schemas.UserOut(username=user.username, email=user.email, is_superuser=user.is_staff)
+    )
 
 
 @route("/versions/cli/", ["GET"])

@@ -25,7 +25,9 @@ def list_project_experiments(username, project_name):
     """Experiments of the group named by ?group= (the client's URL)."""
     raw = request.args.get("group")
     if raw is None:
-        raise ValidationError("Pass the group: ?group=<id>.", fields={"group": ["This field is required."]})
+        raise ValidationError(
+            "Pass the group: ?group=<id>.", fields={"group": ["This field is required."]}
+        )
     try:
         group_id = int(raw)
     except ValueError:

@@ -41,7 +41,8 @@ def list_groups(username, project_name):
         archived=archived, **page_args(),
     )
     return page_response(
-        page, lambda row: serialize.group_row(row[0], project.project, row[1]).model_dump(mode="json")
+        page,
+        lambda row: serialize.group_row(row[0], project.project, row[1]).model_dump(mode="json"),
     )
 
 

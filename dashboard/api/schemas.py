@@ -22,7 +22,9 @@ Timestamp = Annotated[
 def check_slug(value):
     """Names are slugs: letters, digits, underscores and hyphens, at most 128 characters."""
     if value is not None and not is_slug(value):
-        raise ValueError("Enter a valid name: letters, numbers, underscores or hyphens (at most 128).")
+        raise ValueError(
+            "Enter a valid name: letters, numbers, underscores or hyphens (at most 128)."
+        )
     return value
 
 

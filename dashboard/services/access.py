@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from dashboard import permissions
@@ -30,16 +30,15 @@ class ProjectAccess:
 
 def project_access(owner, name, *, actor, action="read"):
     """Load U/P for the actor and check the action; invisible projects are NotFound."""
-    member_role = Membership.role if actor else None
+    actor_id = actor.id if actor else -1
     stmt = (
         select(Project, Membership.role)
         .join(Project.owner)
         .options(contains_eager(Project.owner))
+        .outerjoin(
+            Membership, and_(Membership.project_id == Project.id, Membership.user_id == actor_id)
+        )
         .where(User.username == owner, Project.name == name)
-    )
-    stmt = stmt.outerjoin(
-        Membership,
-        and_(Membership.project_id == Project.id, Membership.user_id == (actor.id if actor else -1)),
     )
     row = db.session.execute(stmt).one_or_none()
     if row is None:
@@ -52,8 +51,6 @@ def project_access(owner, name, *, actor, action="read"):
 
 def visible_projects_clause(actor):
     """A SQL condition selecting the projects the actor can see."""
-    from sqlalchemy import exists, or_, true
-
     if actor.is_staff:
         return true()
     return or_(

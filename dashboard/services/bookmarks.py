@@ -17,9 +17,8 @@ def bookmark_group(access, group_id):
     """Bookmark the group for the actor; idempotent, safe against concurrent clicks."""
     access.require("bookmark")
     group = load_group(access, group_id)
-    already = db.session.execute(
-        select(Bookmark.id).where(Bookmark.user_id == access.actor.id, Bookmark.group_id == group.id)
-    ).first()
+    mine = (Bookmark.user_id == access.actor.id, Bookmark.group_id == group.id)
+    already = db.session.execute(select(Bookmark.id).where(*mine)).first()
     if already:
         return group
     try:

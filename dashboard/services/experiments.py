@@ -29,7 +29,7 @@ def create_experiments(group, params_list, *, iteration=None):
          for i in ids],
     )
     value_rows = []
-    for experiment_id, params in zip(ids, params_list):
+    for experiment_id, params in zip(ids, params_list, strict=True):
         for name, value in params.items():
             num, text = value_columns(value)
             value_rows.append({"experiment_id": experiment_id, "kind": "param", "name": name,

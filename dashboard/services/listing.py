@@ -1,8 +1,7 @@
 """Turning parsed queries and sorts into SQL, portably (SQLite and PostgreSQL alike)."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 from json import dumps
 
 from sqlalchemy import Text, and_, case, exists, func, not_, or_, select, type_coerce
@@ -37,7 +36,7 @@ def _typed(field, value, where):
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError(f"{where}: '{value}' is not an ISO date for {field}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if field in ("id", "concurrency"):
         number = parse_number(value)
         if not isinstance(number, int):
