@@ -37,10 +37,28 @@ class Experiment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Runner bookkeeping: which worker claimed it, the process group it runs in, and the hash of
+    # the experiment's own credentials (valid until the experiment is final).
+    worker: Mapped[str | None] = mapped_column(String(255), index=True)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     @property
     def last_status(self):
         return self.status
+
+
+class ExperimentMetric(db.Model):
+    """One reported set of metric values; the history behind last_metric."""
+
+    __tablename__ = "experiment_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+    values: Mapped[dict] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ExperimentStatus(db.Model):
