@@ -22,6 +22,12 @@ class Config:
     OUTPUTS_ROOT = os.environ.get("OUTPUTS_ROOT", str(INSTANCE_DIR / "outputs"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Runner: where experiments reach the API, how many run per worker, how often it looks.
+    DASHBOARD_URL = os.environ.get("DASHBOARD_URL", "http://127.0.0.1:8000")
+    WORKER_CAPACITY = int(os.environ.get("WORKER_CAPACITY", 8))
+    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 0.5))
+    WORKER_TIMEOUT_SECONDS = float(os.environ.get("WORKER_TIMEOUT_SECONDS", 30))
+    STOP_GRACE_SECONDS = float(os.environ.get("STOP_GRACE_SECONDS", 10))
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

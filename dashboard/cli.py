@@ -89,7 +89,16 @@ def seed_demo():
     click.echo(f"Sign in as {username} / {password} (demo project: {username}/{DEMO_PROJECT})")
 
 
+@click.command("worker")
+@click.option("--capacity", type=int, default=None, help="Experiments run at once (default 8).")
+def worker(capacity):
+    """Run the scheduler and the local runner until interrupted."""
+    from dashboard.runner.worker import Worker
+
+    Worker(capacity=capacity).run()
+
+
 def register(app):
     """Attach the commands to the app's CLI."""
-    for command in (create_user, create_token, create_project, add_member, seed_demo):
+    for command in (create_user, create_token, create_project, add_member, seed_demo, worker):
         app.cli.add_command(command)

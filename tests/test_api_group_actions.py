@@ -91,23 +91,33 @@ def test_stop_of_a_created_group_without_running_experiments_goes_straight_to_st
     assert _experiment_counts(group) == {"stopped": 10}
 
 
-def test_stop_of_a_running_group_stops_running_and_pending_experiments(client):
+def _stop_requested(group):
+    return sorted(db.session.scalars(
+        select(Experiment.status).where(
+            Experiment.group_id == group.id, Experiment.stop_requested_at.is_not(None))
+    ).all())
+
+
+def test_stop_of_a_running_group_stops_pending_ones_and_asks_the_runner_to_stop_the_rest(client):
     owner, project, group, headers = _setup()
     _run(group)
     _set_experiment_statuses(group, ["running", "starting", "scheduled", "succeeded", "failed"])
 
     client.post(_url(group, "stop"), headers=headers)
 
-    assert _group_statuses(group) == ["created", "running", "stopping", "stopped"]
-    assert _experiment_counts(group) == {"stopped": 8, "succeeded": 1, "failed": 1}
+    # The group waits in `stopping` until the worker has killed the running processes.
+    assert _group_statuses(group) == ["created", "running", "stopping"]
+    assert _experiment_counts(group) == {
+        "stopped": 5, "running": 1, "starting": 1, "scheduled": 1, "succeeded": 1, "failed": 1}
+    assert _stop_requested(group) == ["running", "scheduled", "starting"]
     body = client.get(_url(group), headers=headers).json
-    assert body["last_status"] == "stopped"
-    assert body["finished_at"] is not None
-    assert (body["num_running_experiments"], body["num_pending_experiments"]) == (0, 0)
-    assert body["num_stopped_experiments"] == 8
+    assert body["last_status"] == "stopping"
+    assert body["finished_at"] is None
+    assert (body["num_running_experiments"], body["num_pending_experiments"]) == (3, 0)
+    assert body["num_stopped_experiments"] == 5
 
 
-def test_stop_appends_a_stopped_status_row_to_each_stopped_experiment(client):
+def test_stop_appends_a_stopped_status_row_to_each_pending_experiment(client):
     owner, project, group, headers = _setup()
     _run(group)
     _set_experiment_statuses(group, ["running", "succeeded"])
@@ -119,7 +129,7 @@ def test_stop_appends_a_stopped_status_row_to_each_stopped_experiment(client):
         .join(Experiment, Experiment.id == ExperimentStatus.experiment_id)
         .where(Experiment.group_id == group.id, ExperimentStatus.status == "stopped")
     ).scalar_one()
-    assert stopped_rows == 9
+    assert stopped_rows == 8
 
 
 def test_stop_pending_stops_only_pending_experiments_and_leaves_the_group_stopping(client):
@@ -150,17 +160,19 @@ def test_stop_pending_with_nothing_running_stops_the_group_at_once(client):
     assert _experiment_counts(group) == {"succeeded": 1, "failed": 1, "stopped": 8}
 
 
-def test_full_stop_after_a_pending_stop_stops_the_running_experiments_and_the_group(client):
+def test_full_stop_after_a_pending_stop_asks_the_runner_to_stop_the_running_ones(client):
     owner, project, group, headers = _setup()
     _run(group)
     _set_experiment_statuses(group, ["running", "starting"])
     client.post(_url(group, "stop"), json={"pending": True}, headers=headers)
+    assert _stop_requested(group) == []
 
     response = client.post(_url(group, "stop"), headers=headers)
 
     assert response.status_code == 200
-    assert _group_statuses(group) == ["created", "running", "stopping", "stopped"]
-    assert _experiment_counts(group) == {"stopped": 10}
+    assert _group_statuses(group) == ["created", "running", "stopping"]
+    assert _experiment_counts(group) == {"running": 1, "starting": 1, "stopped": 8}
+    assert _stop_requested(group) == ["running", "starting"]
 
 
 def test_stop_of_a_finished_group_is_a_no_op_200(client):
@@ -250,7 +262,7 @@ def test_post_the_current_status_again_appends_a_row(client):
 def test_post_status_stopped_runs_the_stop_operation(client):
     owner, project, group, headers = _setup()
     _run(group)
-    _set_experiment_statuses(group, ["running", "succeeded"])
+    _set_experiment_statuses(group, ["succeeded"])
 
     response = client.post(
         _url(group, "statuses"), json={"status": "stopped", "message": "halt"}, headers=headers
@@ -258,8 +270,21 @@ def test_post_status_stopped_runs_the_stop_operation(client):
 
     assert response.status_code == 201
     assert response.json["status"] == "stopped"
+    assert response.json["message"] == "halt"
     assert _group_statuses(group) == ["created", "running", "stopping", "stopped"]
     assert _experiment_counts(group) == {"succeeded": 1, "stopped": 9}
+
+
+def test_post_status_stopped_with_a_running_experiment_leaves_the_group_stopping(client):
+    owner, project, group, headers = _setup()
+    _run(group)
+    _set_experiment_statuses(group, ["running"])
+
+    response = client.post(_url(group, "statuses"), json={"status": "stopped"}, headers=headers)
+
+    assert response.status_code == 201
+    assert response.json["status"] == "stopping"
+    assert _stop_requested(group) == ["running"]
 
 
 def test_post_status_of_an_illegal_transition_is_400_naming_both_statuses(client):

@@ -42,6 +42,8 @@ class Experiment(db.Model):
     worker: Mapped[str | None] = mapped_column(String(255), index=True)
     pid: Mapped[int | None] = mapped_column(Integer)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set when a user (or early stopping) asks a running experiment to stop; the worker kills it.
+    stop_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def last_status(self):

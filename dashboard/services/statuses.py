@@ -72,6 +72,33 @@ def set_experiment_statuses(group_id, from_statuses, status, message=None):
     return len(ids)
 
 
+def request_stop(group, *, pending_only=False, message=None):
+    """Stop pending experiments now and ask the runner to stop running ones (no commit).
+
+    The group goes `stopping`, and `stopped` once no experiment of it runs (at once if none
+    does; a group that never started goes straight to `stopped`).
+    """
+    set_experiment_statuses(group.id, ("created",), "stopped", "Stopped with its group.")
+    if not pending_only:
+        db.session.execute(
+            update(Experiment)
+            .where(
+                Experiment.group_id == group.id,
+                Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
+                Experiment.stop_requested_at.is_(None),
+            )
+            .values(stop_requested_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    still_running = num_running(group.id)
+    if group.status == "created" and not still_running:
+        set_group_status(group, "stopped", message)
+        return
+    set_group_status(group, "stopping", message)
+    if not still_running:
+        set_group_status(group, "stopped", message)
+
+
 def stop_group(access, group_id, *, pending_only=False, message=None):
     """Stop the group's experiments (all, or only pending ones) and move the group on.
 
@@ -79,19 +106,29 @@ def stop_group(access, group_id, *, pending_only=False, message=None):
     """
     access.require("stop")
     group = load_group(access, group_id, for_update=True)
-    if group.is_final:
-        return group
-    stopped_from = ("created",) if pending_only else ("created",) + RUNNING_EXPERIMENT_STATUSES
-    set_experiment_statuses(group.id, stopped_from, "stopped", "Stopped with its group.")
-    still_running = num_running(group.id)
-    if group.status == "created" and not still_running:
-        set_group_status(group, "stopped", message)
-    else:
-        set_group_status(group, "stopping", message)
-        if not still_running:
-            set_group_status(group, "stopped", message)
-    db.session.commit()
+    if not group.is_final:
+        request_stop(group, pending_only=pending_only, message=message)
+        db.session.commit()
     return group
+
+
+def set_experiment_status(experiment, status, message=None):
+    """Move one experiment to a status if the table allows it; True if it changed (no commit).
+
+    A move that already happened (a final status reached first) is a no-op.
+    """
+    if not EXPERIMENT_STATUSES.check(experiment.status, status):
+        return False
+    now = utcnow()
+    db.session.add(ExperimentStatus(experiment_id=experiment.id, status=status, message=message,
+                                    created_at=now))
+    experiment.status = status
+    experiment.updated_at = now
+    if status == "running" and experiment.started_at is None:
+        experiment.started_at = now
+    if EXPERIMENT_STATUSES.is_final(status) and experiment.finished_at is None:
+        experiment.finished_at = now
+    return True
 
 
 def list_group_statuses(access, group_id, *, limit, offset):
@@ -109,7 +146,7 @@ def post_group_status(access, group_id, *, status, message=None):
         raise field_error("status", f"'{status}' is not a group status (one of: {choices}).")
     group = load_group(access, group_id, for_update=True)
     if status == "stopped" and not group.is_final:
-        stop_group(access, group_id, message=message)
+        request_stop(group, message=message)
     elif status == group.status:
         append_group_status(group, status, message)
     else:

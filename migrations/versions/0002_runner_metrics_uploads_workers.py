@@ -55,6 +55,7 @@ def upgrade():
         batch_op.add_column(sa.Column('worker', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('pid', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('token_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('stop_requested_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_experiments_worker'), ['worker'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_experiments_token_hash'), ['token_hash'])
 
@@ -66,6 +67,7 @@ def downgrade():
     with op.batch_alter_table('experiments', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_experiments_token_hash'), type_='unique')
         batch_op.drop_index(batch_op.f('ix_experiments_worker'))
+        batch_op.drop_column('stop_requested_at')
         batch_op.drop_column('token_hash')
         batch_op.drop_column('pid')
         batch_op.drop_column('worker')
