@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import event, select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,10 +57,17 @@ def _empty_tables():
             connection.execute(table.delete())
 
 
+def _forget_user(sender, **extra):
+    g.pop("_login_user", None)
+
+
 @pytest.fixture
 def app(_schema):
     """A fresh app over the shared test database; every row is deleted afterwards."""
     app = create_app(_Config)
+    # The test's app context spans its requests, so `g` would carry the signed-in user from one
+    # request to the next; a real server starts every request without one.
+    request_started.connect(_forget_user, app)
     with app.app_context():
         yield app
         _stop_tensorboards()

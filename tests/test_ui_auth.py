@@ -104,3 +104,15 @@ def test_unknown_page_is_a_404_page(client):
     response = client.get("/no/such/thing/at/all")
     assert response.status_code == 404
     assert "404" in BeautifulSoup(response.data, "html.parser").h1.text
+
+
+def test_htmx_post_after_the_session_expired_gets_401_with_hx_redirect(client):
+    alice = make_user("alice", "secret-pw")
+    make_project(alice, "demo")
+    sign_in(client, "alice", "secret-pw")
+    with client.session_transaction() as session:
+        session.clear()  # what an expired session looks like to the server
+    response = client.post("/alice/demo/settings/visibility", headers={"HX-Request": "true"},
+                           data={"is_public": "0"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login"

@@ -1,5 +1,7 @@
 """Projects: read, list, create, members."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from dashboard.errors import NotFound, ValidationError, field_error
@@ -72,3 +74,55 @@ def add_member(owner, name, username, role, *, actor):
     membership.role = role
     db.session.commit()
     return membership
+
+
+def set_visibility(access, is_public):
+    """Make the project public or private (admins of the project)."""
+    access.require("change_visibility")
+    access.project.is_public = bool(is_public)
+    db.session.add(access.project)
+    db.session.commit()
+    return access.project
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user's role in a project; the owner is always an admin and cannot be changed."""
+
+    username: str
+    role: str
+    is_owner: bool = False
+
+    @property
+    def role_options(self):
+        """(role, selected) pairs for a role picker."""
+        return [(role, role == self.role) for role in ROLES]
+
+
+def list_members(access):
+    """The owner, then the members by username (admins of the project); one query."""
+    access.require("manage_members")
+    rows = db.session.execute(
+        select(User.username, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == access.project.id, User.id != access.project.owner_id)
+        .order_by(User.username)
+    ).all()
+    owner = Member(username=access.project.owner.username, role="admin", is_owner=True)
+    return [owner] + [Member(username=username, role=role) for username, role in rows]
+
+
+def remove_member(access, username):
+    """Take away a user's role in the project (admins); the owner cannot be removed."""
+    access.require("manage_members")
+    if username == access.project.owner.username:
+        raise ValidationError("The owner is always an admin of their project.")
+    membership = db.session.execute(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == access.project.id, User.username == username)
+    ).scalar_one_or_none()
+    if membership is None:
+        raise NotFound(f"'{username}' is not a member of this project.")
+    db.session.delete(membership)
+    db.session.commit()

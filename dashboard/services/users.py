@@ -109,3 +109,25 @@ def user_for_token(key):
         token.last_used_at = now
         db.session.commit()
     return user
+
+
+MAX_TOKEN_NAME = 100
+
+
+def list_tokens(user):
+    """The user's API tokens, newest first (revoked ones too)."""
+    return db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+
+
+def create_named_token(user, name):
+    """Create a token with a name the user chose; returns (token row, key) like create_token."""
+    name = (name or "").strip()
+    if not name:
+        raise field_error("name", "Give the token a name.")
+    if len(name) > MAX_TOKEN_NAME:
+        raise field_error("name", f"Use at most {MAX_TOKEN_NAME} characters.")
+    return create_token(user, name)

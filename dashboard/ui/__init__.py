@@ -2,6 +2,9 @@
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from dashboard.errors import html_error
 
 ui = Blueprint("ui", __name__)
 
@@ -19,6 +22,8 @@ def require_login():
     """Send anonymous visitors of UI pages to the login page (htmx: 401 + HX-Redirect)."""
     if request.blueprint != "ui" or request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if request.path.startswith("/api/"):
+        return None  # an unknown API path: the JSON 404, never the login page
     if current_user.is_authenticated:
         return None
     login_url = url_for("ui.login", next=request.full_path.rstrip("?"))
@@ -27,6 +32,16 @@ def require_login():
         response.headers["HX-Redirect"] = login_url
         return response
     return redirect(login_url)
+
+
+@ui.app_errorhandler(CSRFError)
+def csrf_failed(exc):
+    """A form or htmx post without a valid CSRF token; an expired session signs in again."""
+    if is_htmx() and not current_user.is_authenticated:
+        response = current_app.response_class("", status=401)
+        response.headers["HX-Redirect"] = url_for("ui.login")
+        return response
+    return html_error(400, exc.description)
 
 
 def slash_twin(rule):
@@ -48,4 +63,12 @@ def route(rule, methods=("GET",)):
     return decorator
 
 
-from dashboard.ui import auth, home  # noqa: E402,F401  (views register themselves on the blueprint)
+from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the blueprint)
+    auth,
+    group_actions,
+    groups,
+    home,
+    projects,
+    settings,
+    tokens,
+)

@@ -1,0 +1,416 @@
+"""What the group page shows, gathered in a constant number of queries whatever the group's size."""
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from dashboard.errors import field_error
+from dashboard.extensions import db
+from dashboard.hptuning import matrix_values
+from dashboard.hptuning.options import discrete_values, option_length
+from dashboard.hptuning.search import grid_size
+from dashboard.models import Experiment, ExperimentValue, GroupStatus
+from dashboard.models.statuses import EXPERIMENT_STATUSES, RUNNING_EXPERIMENT_STATUSES
+from dashboard.models.types import utcnow
+from dashboard.services import groups
+from dashboard.services.listing import apply_experiment_query
+
+PER_PAGE = 20
+# Ranges longer than this show their first values and their last one.
+MAX_SHOWN_VALUES = 12
+MAX_TAGS, MAX_TAG_LENGTH, MAX_DESCRIPTION = 50, 64, 10000
+
+
+# ---- display helpers (pure) --------------------------------------------------------------
+
+def display_value(value, digits=10):
+    """A param, metric or spec value as text (floats to `digits` significant digits)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return format(value, f".{digits}g")
+    if isinstance(value, (int, str)):
+        return str(value)
+    return json.dumps(value)
+
+
+def duration_text(delta):
+    """A timedelta as "45s", "3m 05s", "2h 03m" or "4d 5h"; "—" for None."""
+    if delta is None:
+        return "—"
+    minutes, seconds = divmod(max(int(delta.total_seconds()), 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def _span(start, end):
+    return None if start is None or end is None else end - start
+
+
+def _plural(count, word="experiment"):
+    return word if count == 1 else f"{word}s"
+
+
+# ---- page parts --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatusSpan:
+    """One status row and how long the group stayed in it (None for a final status)."""
+
+    status: str
+    message: str | None
+    created_at: datetime
+    duration: timedelta | None
+    ongoing: bool
+
+    @property
+    def duration_text(self):
+        if self.duration is None:
+            return "final"
+        return duration_text(self.duration) + (" so far" if self.ongoing else "")
+
+
+@dataclass(frozen=True)
+class CountSegment:
+    """The experiments in one status: their number and share of the group."""
+
+    status: str
+    count: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class StopPreview:
+    """What Stop and Stop pending would change, in words for their confirmations."""
+
+    running: int
+    pending: int
+
+    @property
+    def all_text(self):
+        running, pending = self.running, self.pending
+        if running and pending:
+            total = _plural(running + pending)
+            return f"{running} running and {pending} pending {total} will be stopped."
+        if running or pending:
+            count, kind = (running, "running") if running else (pending, "pending")
+            return f"{count} {kind} {_plural(count)} will be stopped."
+        return "No experiment is running or pending; the group will be marked stopped."
+
+    @property
+    def pending_text(self):
+        pending, running = self.pending, self.running
+        stopped = (f"{pending} pending {_plural(pending)} will be stopped" if pending
+                   else "No pending experiment to stop")
+        if running:
+            return f"{stopped}, {running} running will finish."
+        return f"{stopped}."
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One param of the matrix: its option, normalised spec, and values or distribution."""
+
+    name: str
+    option: str
+    spec_text: str
+    values: list | None
+    size: int | None
+    description: str | None
+    hint: str | None = None
+
+    @property
+    def hidden(self):
+        """How many values are left out of `values` (a long range shows its ends)."""
+        return 0 if self.values is None or self.size is None else self.size - len(self.values)
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    """The hptuning section in readable form."""
+
+    algorithm: str
+    settings: list
+    concurrency: int
+    seed: int | None
+    early_stopping: list
+    rows: list
+    grid_size: int | None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value column of the experiments table (a param or a metric) and its sort key."""
+
+    label: str
+    kind: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    """One experiment as the table shows it; values are (short text, full text) pairs."""
+
+    id: int
+    status: str
+    values: list
+    started_at: datetime | None
+    duration: timedelta | None
+
+    @property
+    def duration_text(self):
+        return duration_text(self.duration)
+
+
+@dataclass(frozen=True)
+class ExperimentTable:
+    """One page of the group's experiments, sorted, with its value columns."""
+
+    columns: list
+    rows: list
+    sort: str | None
+    page: int
+    pages: int
+    count: int
+
+    def next_sort(self, key):
+        """The sort a column header links to: ascending first, then descending."""
+        return f"-{key}" if self.sort == key else key
+
+    def sorted_by(self, key):
+        """"ascending", "descending" or None: how the table is sorted by this key."""
+        return {key: "ascending", f"-{key}": "descending"}.get(self.sort)
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """Everything the group page (or one of its fragments) shows."""
+
+    detail: groups.GroupDetail
+    now: datetime
+    history: list = field(default_factory=list)
+    matrix: MatrixView | None = None
+    experiments: ExperimentTable | None = None
+
+    @property
+    def group(self):
+        return self.detail.group
+
+    @property
+    def total(self):
+        return sum(self.detail.counts.values())
+
+    @property
+    def counts(self):
+        """Every experiment status in lifecycle order, with its count and share."""
+        total = self.total
+        return [
+            CountSegment(status, self.detail.counts.get(status, 0),
+                         100.0 * self.detail.counts.get(status, 0) / total if total else 0.0)
+            for status in EXPERIMENT_STATUSES.statuses
+        ]
+
+    @property
+    def stop_preview(self):
+        return StopPreview(running=self.detail.count(*RUNNING_EXPERIMENT_STATUSES),
+                           pending=self.detail.count("created"))
+
+    @property
+    def duration(self):
+        group = self.group
+        return _span(group.started_at, group.finished_at or (None if group.is_final else self.now))
+
+    @property
+    def duration_text(self):
+        return duration_text(self.duration)
+
+    def changed_since(self, status):
+        """Whether the group's status differs from the one a poller last saw."""
+        return status != self.group.status
+
+
+def group_page(access, group_id, *, sort=None, page=1):
+    """The whole page: detail, history, matrix, first (or asked) page of experiments.
+
+    Five queries: the group, its counts, its history, its value names, one page of experiments.
+    """
+    detail, now = groups.get_group(access, group_id), utcnow()
+    return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
+                     matrix=matrix_view(detail.group.hptuning, detail.group.search_algorithm),
+                     experiments=_experiments(detail, sort, page))
+
+
+def group_summary(access, group_id):
+    """Header, actions, counts and history (what polling and actions refresh): three queries."""
+    detail, now = groups.get_group(access, group_id), utcnow()
+    return GroupPage(detail=detail, now=now, history=_history(detail.group, now))
+
+
+def group_experiments(access, group_id, *, sort=None, page=1):
+    """The experiments table alone (sorting and pagination swap it)."""
+    detail = groups.get_group(access, group_id)
+    return GroupPage(detail=detail, now=utcnow(), experiments=_experiments(detail, sort, page))
+
+
+def edit_fields(*, description, tags):
+    """The group update of the UI's edit form: description text, tags as comma-separated text."""
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise field_error("description",
+                          f"The description is too long (at most {MAX_DESCRIPTION} characters).")
+    tag_list = list(dict.fromkeys(t.strip() for t in (tags or "").split(",") if t.strip()))
+    if len(tag_list) > MAX_TAGS:
+        raise field_error("tags", f"At most {MAX_TAGS} tags are allowed.")
+    if any(len(tag) > MAX_TAG_LENGTH for tag in tag_list):
+        raise field_error("tags", f"Each tag is at most {MAX_TAG_LENGTH} characters.")
+    return {"description": description or None, "tags": tag_list or None}
+
+
+# ---- queries -----------------------------------------------------------------------------
+
+def _history(group, now):
+    rows = db.session.scalars(
+        select(GroupStatus).where(GroupStatus.group_id == group.id).order_by(GroupStatus.id)
+    ).all()
+    # Each status lasts until the next one; the last until now, or it is the final one.
+    ends = [row.created_at for row in rows[1:]] + [None if group.is_final else now]
+    return [StatusSpan(row.status, row.message, row.created_at,
+                       None if end is None else end - row.created_at, ongoing=end is now)
+            for row, end in zip(rows, ends, strict=True)]
+
+
+def _columns(group):
+    names = db.session.execute(
+        select(ExperimentValue.kind, ExperimentValue.name)
+        .join(Experiment, Experiment.id == ExperimentValue.experiment_id)
+        .where(Experiment.group_id == group.id)
+        .distinct()
+    ).all()
+    matrix = list(group.hptuning.get("matrix", {}))
+    params = {name for kind, name in names if kind == "param"}
+    ordered = [n for n in matrix if n in params] + sorted(params - set(matrix))
+    metrics = sorted(name for kind, name in names if kind == "metric")
+    return ([Column(name, "param", f"params.{name}") for name in ordered]
+            + [Column(name, "metric", f"metric.{name}") for name in metrics])
+
+
+def _experiment_row(experiment, columns, now):
+    sources = {"param": experiment.params, "metric": experiment.last_metric or {}}
+    values = [sources[column.kind].get(column.label, _MISSING) for column in columns]
+    final = EXPERIMENT_STATUSES.is_final(experiment.status)
+    return ExperimentRow(
+        id=experiment.id, status=experiment.status,
+        values=[("—", "") if value is _MISSING else (display_value(value, 6), display_value(value))
+                for value in values],
+        started_at=experiment.started_at,
+        duration=_span(experiment.started_at, experiment.finished_at or (None if final else now)),
+    )
+
+
+def _experiments(detail, sort, page):
+    group, count = detail.group, sum(detail.counts.values())
+    pages = max(1, math.ceil(count / PER_PAGE))
+    page = min(max(page, 1), pages)
+    stmt = apply_experiment_query(select(Experiment).where(Experiment.group_id == group.id),
+                                  None, sort or None)
+    columns, now = _columns(group), utcnow()
+    experiments = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return ExperimentTable(columns=columns, rows=[_experiment_row(e, columns, now)
+                                                  for e in experiments],
+                           sort=sort or None, page=page, pages=pages, count=count)
+
+
+_MISSING = object()
+
+
+# ---- the hptuning matrix -----------------------------------------------------------------
+
+DISTRIBUTIONS = {
+    "uniform": "uniform between {low} and {high}",
+    "quniform": "uniform between {low} and {high}, rounded to a multiple of {q}",
+    "loguniform": "log-uniform: exp(U({low}, {high}))",
+    "qloguniform": "log-uniform: exp(U({low}, {high})), rounded to a multiple of {q}",
+    "normal": "normal: mean {loc}, standard deviation {scale}",
+    "qnormal": "normal: mean {loc}, standard deviation {scale}, rounded to a multiple of {q}",
+    "lognormal": "log-normal: exp(N({loc}, {scale}))",
+    "qlognormal": "log-normal: exp(N({loc}, {scale})), rounded to a multiple of {q}",
+}
+ALGORITHM_BLOCKS = {"grid": "grid_search", "random": "random_search", "hyperband": "hyperband",
+                    "bo": "bo"}
+
+
+def _spec_text(spec):
+    if isinstance(spec, dict):
+        return ", ".join(f"{key}={_setting_text(value)}" for key, value in spec.items())
+    return json.dumps(spec)
+
+
+def _setting_text(value):
+    if value is None:
+        return "not set"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_setting_text(v)}" for key, v in value.items())
+    return display_value(value)
+
+
+def _values_shown(option, spec, size):
+    if size <= MAX_SHOWN_VALUES:
+        return [display_value(v) for v in matrix_values(option, spec)]
+    values = discrete_values(option, spec)
+    head = [values[i] for i in range(MAX_SHOWN_VALUES - 1)]
+    return [display_value(v) for v in head + [values[size - 1]]]
+
+
+def matrix_row(name, option, spec):
+    """One param of the normalised matrix, described for people."""
+    size = option_length(option, spec)
+    if option == "pvalues":
+        description = "one of " + ", ".join(
+            f"{display_value(value)} (p={display_value(p)})" for value, p in spec)
+        return MatrixRow(name, option, _spec_text(spec), None, size, description)
+    if option in DISTRIBUTIONS:
+        text = DISTRIBUTIONS[option].format(**{k: display_value(v) for k, v in spec.items()})
+        if option in ("loguniform", "qloguniform"):
+            low, high = (display_value(math.exp(spec[k]), 3) for k in ("low", "high"))
+            return MatrixRow(name, option, _spec_text(spec), None, None, text,
+                             f"values from {low} to {high}")
+        return MatrixRow(name, option, _spec_text(spec), None, None, text)
+    values = _values_shown(option, spec, size) if size else []
+    return MatrixRow(name, option, _spec_text(spec), values, size, None)
+
+
+def _stopping_text(rule):
+    sign = "≥" if rule["optimization"] == "maximize" else "≤"
+    value, optimization = display_value(rule["value"]), rule["optimization"]
+    text = f"stop when {rule['metric']} {sign} {value} ({optimization})"
+    policy = rule.get("policy")
+    if policy:
+        every = policy["evaluation_interval"]
+        text += f"; {policy['kind']} policy every {every} evaluation{'s' if every != 1 else ''}"
+        if "percent" in policy:
+            text += f", {policy['percent']}%"
+    return text
+
+
+def matrix_view(hptuning, algorithm):
+    """The algorithm, its settings, concurrency, seed, early stopping and one row per param."""
+    block = hptuning.get(ALGORITHM_BLOCKS.get(algorithm, ""), None) or {}
+    matrix = hptuning.get("matrix") or {}
+    rows = [matrix_row(name, *next(iter(entry.items()))) for name, entry in matrix.items()]
+    return MatrixView(
+        algorithm=algorithm,
+        settings=[(key.replace("_", " "), _setting_text(value)) for key, value in block.items()],
+        concurrency=hptuning.get("concurrency", 1),
+        seed=hptuning.get("seed"),
+        early_stopping=[_stopping_text(rule) for rule in hptuning.get("early_stopping") or []],
+        rows=rows,
+        grid_size=grid_size(matrix) if matrix else None,
+    )

@@ -1,0 +1,54 @@
+"""The project page: its groups with progress, the status filter, new group, bookmark stars."""
+
+from flask import redirect, render_template, request, url_for
+from flask_login import current_user
+
+from dashboard.errors import ValidationError
+from dashboard.services import bookmarks, groups, project_pages
+from dashboard.services.access import project_access
+from dashboard.ui import is_htmx, route
+
+
+def _project_page(access, *, content="", errors=None, status=200):
+    page = project_pages.project_page(
+        access, status=request.args.get("status"), offset=request.args.get("offset", 0, type=int)
+    )
+    return render_template(
+        "projects/project.html", project=access.project, allowed=access.allowed, page=page,
+        content=content, errors=errors or {},
+    ), status
+
+
+@route("/<owner>/<project>/")
+def project(owner, project):
+    """The project's groups, newest first, optionally of one status."""
+    return _project_page(project_access(owner, project, actor=current_user))
+
+
+@route("/<owner>/<project>/groups", methods=("POST",))
+def create_group(owner, project):
+    """Create a group from the polyaxonfile in the form, then open it; errors shown inline."""
+    access = project_access(owner, project, actor=current_user, action="create_group")
+    content = request.form.get("content", "")
+    try:
+        group = groups.create_group(access, content=content)
+    except ValidationError as exc:
+        return _project_page(access, content=content, errors=exc.fields or {
+            "content": [exc.detail]}, status=400)
+    return redirect(f"/{owner}/{project}/groups/{group.id}/")
+
+
+@route("/<owner>/<project>/groups/<int:group_id>/star", methods=("POST",))
+def star_group(owner, project, group_id):
+    """Bookmark (on=1) or unbookmark the group; htmx gets the star back, others the page."""
+    access = project_access(owner, project, actor=current_user, action="bookmark")
+    on = request.form.get("on") == "1"
+    if on:
+        group = bookmarks.bookmark_group(access, group_id)
+    else:
+        group = bookmarks.unbookmark_group(access, group_id)
+    if is_htmx():
+        return render_template("projects/_star.html", project=access.project, group=group,
+                               bookmarked=on)
+    return redirect(url_for("ui.project", owner=owner, project=project,
+                            status=request.form.get("status") or None))

@@ -1,0 +1,403 @@
+"""The group page: header, controls per role, matrix, history, counts, experiments, polling."""
+
+from datetime import timedelta
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import g
+from sqlalchemy import insert, select, update
+
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentGroup, ExperimentValue, GroupStatus
+from dashboard.models.types import utcnow
+from dashboard.services import statuses
+from tests.factories import EXAMPLES, add_member, grid_yml, make_group, make_project, make_user
+from tests.test_ui_auth import sign_in
+
+HTMX = {"HX-Request": "true"}
+
+
+# ---- helpers shared with the action and parity tests -------------------------------------
+
+def url(group, suffix=""):
+    return f"/alice/demo/groups/{group.id}/{suffix}"
+
+
+def soup(response):
+    return BeautifulSoup(response.data, "html.parser")
+
+
+def alice_group(content=None, **fields):
+    """alice's public project `demo` with one group (the reference group by default)."""
+    alice = make_user("alice")
+    project = make_project(alice, "demo")
+    group = make_group(project, **({"content": content} if content else {}), **fields)
+    return alice, project, group
+
+
+def signed_in_as(client, username, project=None, role=None):
+    """Sign `username` in (created first, and given `role` in `project` when asked)."""
+    user = make_user(username)
+    if role:
+        add_member(project, user, role)
+    sign_in(client, username)
+    return user
+
+
+def move_experiments(group, count, status):
+    """Move `count` of the group's pending experiments to `status`, as the workers would."""
+    ids = db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id,
+                                    Experiment.status == "created")
+        .order_by(Experiment.id).limit(count)
+    ).all()
+    now = utcnow()
+    values = {"status": status, "started_at": now - timedelta(minutes=3)}
+    if status in ("succeeded", "failed", "stopped"):
+        values["finished_at"] = now
+    db.session.execute(update(Experiment).where(Experiment.id.in_(ids)).values(**values))
+    db.session.commit()
+    return ids
+
+
+def start_group(group):
+    statuses.set_group_status(group, "running")
+    db.session.commit()
+
+
+def report_metric(experiment_id, name, value):
+    """Store a metric as the metrics endpoint would (last_metric and its typed value row)."""
+    experiment = db.session.get(Experiment, experiment_id)
+    experiment.last_metric = {**(experiment.last_metric or {}), name: value}
+    db.session.execute(insert(ExperimentValue).values(
+        experiment_id=experiment_id, kind="metric", name=name, num_value=float(value),
+        text_value=str(value)))
+    db.session.commit()
+
+
+def csrf_of(client, group):
+    return soup(client.get(url(group))).select_one("input[name=csrf_token]")["value"]
+
+
+# ---- header, matrix, history, counts -----------------------------------------------------
+
+def test_header_shows_unique_name_status_word_and_creator(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    header = soup(client.get(url(group))).select_one("#group-header")
+    assert header.select_one("#status-badge").text == "created"
+    assert "status-created" in header.select_one("#status-badge")["class"]
+    assert f"alice.demo.{group.id}" in header.text
+    assert "alice" in header.select_one("dl").text
+
+
+def test_page_answers_with_and_without_trailing_slash(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    assert client.get(url(group)).status_code == 200
+    assert client.get(url(group).rstrip("/")).status_code == 200
+
+
+def test_matrix_lists_the_concrete_values_of_the_linspace(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    matrix = soup(client.get(url(group))).select_one("#group-matrix")
+    row = matrix.select_one("tr[data-param=learning_rate]")
+    assert [li.text for li in row.select("li.value")] == ["0.001", "0.02575", "0.0505",
+                                                          "0.07525", "0.1"]
+    assert row.select_one(".spec").text == "start=0.001, stop=0.1, num=5"
+    assert [li.text for li in matrix.select("tr[data-param=activation] li.value")] == [
+        "relu", "sigmoid"]
+    assert matrix.select_one("#grid-size").text == "20 combinations"
+    assert matrix.select_one("#matrix-algorithm").text == "random"
+
+
+def test_matrix_describes_distributions_and_early_stopping(client):
+    _, _, group = alice_group((EXAMPLES / "early_stopping.yml").read_text())
+    sign_in(client, "alice")
+    matrix = soup(client.get(url(group))).select_one("#group-matrix")
+    describe = {row["data-param"]: row.select_one(".distribution").text
+                for row in matrix.select("tr[data-param]")}
+    assert describe["lr"] == "log-uniform: exp(U(-9.2, -2.3))"
+    assert describe["noise"] == "normal: mean 0, standard deviation 0.1"
+    assert describe["momentum"] == "uniform between 0.5 and 0.99, rounded to a multiple of 0.01"
+    assert "unbounded" in matrix.select_one("#grid-size").text
+    rules = [li.text for li in matrix.select("ul.compact li")]
+    assert rules == ["stop when accuracy ≥ 0.97 (maximize)", "stop when loss ≤ 0.05 (minimize)"]
+
+
+def test_history_rows_are_oldest_first_with_time_spent_in_each(client):
+    _, _, group = alice_group()
+    start_group(group)
+    sign_in(client, "alice")
+    client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
+    start = utcnow() - timedelta(hours=1)
+    offsets = {"created": 0, "running": 120, "stopping": 150, "stopped": 155}
+    for row in db.session.scalars(select(GroupStatus).where(GroupStatus.group_id == group.id)):
+        row.created_at = start + timedelta(seconds=offsets[row.status])
+    db.session.get(ExperimentGroup, group.id).finished_at = start + timedelta(seconds=155)
+    db.session.commit()
+    rows = soup(client.get(url(group))).select("#group-history tbody tr")
+    assert [(r.select_one(".badge").text, r.select_one(".duration").text) for r in rows] == [
+        ("created", "2m 00s"), ("running", "30s"), ("stopping", "5s"), ("stopped", "final")]
+
+
+def test_history_last_status_counts_until_now_while_not_final(client):
+    _, _, group = alice_group()
+    row = db.session.scalars(select(GroupStatus).where(GroupStatus.group_id == group.id)).one()
+    row.created_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    sign_in(client, "alice")
+    cells = soup(client.get(url(group))).select("#group-history tbody tr .duration")
+    assert [c.text for c in cells] == ["5m 00s so far"]
+
+
+def test_counts_show_numbers_and_one_segmented_bar(client):
+    _, _, group = alice_group()
+    move_experiments(group, 3, "running")
+    move_experiments(group, 2, "succeeded")
+    sign_in(client, "alice")
+    counts = soup(client.get(url(group))).select_one("#group-counts")
+    numbers = {div["data-status"]: div.dd.text for div in counts.select(".count")}
+    assert numbers == {"created": "5", "scheduled": "0", "starting": "0", "running": "3",
+                       "succeeded": "2", "failed": "0", "stopped": "0"}
+    bar = counts.select(".progress")
+    assert len(bar) == 1
+    assert [(s["class"][0], s["style"]) for s in bar[0].select("span")] == [
+        ("seg-created", "width: 50.000%"), ("seg-running", "width: 30.000%"),
+        ("seg-succeeded", "width: 20.000%")]
+
+
+def test_polyaxonfile_and_user_text_are_escaped(client):
+    content = "# <script>alert(1)</script>\n" + grid_yml(2)
+    _, _, group = alice_group(content, description="<b>bold</b>", tags=["<i>x</i>"])
+    sign_in(client, "alice")
+    response = client.get(url(group))
+    assert b"<script>alert(1)" not in response.data and b"<b>bold" not in response.data
+    page = soup(response)
+    assert page.select_one("#group-content pre").text == content
+    assert page.select_one("#group-description .description-text").text == "<b>bold</b>"
+    assert page.select_one("#group-description .tag").text == "<i>x</i>"
+
+
+# ---- controls per role -------------------------------------------------------------------
+
+CONTROLS = ("#bookmark-toggle", "#stop-button", "#stop-pending-button", "#archive-button",
+            "#delete-button", "#description-form")
+
+
+def controls(client, group):
+    page = soup(client.get(url(group)))
+    return {selector for selector in CONTROLS if page.select_one(selector)}
+
+
+def test_every_hx_post_points_at_its_route(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    page = soup(client.get(url(group)))
+    posts = {el.get("id"): el["hx-post"] for el in page.select("[hx-post]")}
+    assert posts == {
+        "bookmark-toggle": url(group, "bookmark"), "stop-button": url(group, "stop"),
+        "stop-pending-button": url(group, "stop"), "archive-button": url(group, "archive"),
+        "delete-button": url(group, "delete"), "description-form": url(group, "edit"),
+    }
+    for element in page.select("button[hx-post]"):
+        form = element.find_parent("form")
+        assert form["method"] == "post" and form["action"] == element["hx-post"]
+        assert form.select_one("input[name=csrf_token]")["value"]
+    assert page.select_one("#stop-pending-button").find_parent("form").select_one(
+        "input[name=pending]")["value"] == "1"
+
+
+def test_viewer_sees_bookmark_but_no_stop_archive_delete_or_edit(client):
+    _, project, group = alice_group()
+    signed_in_as(client, "victor", project, "viewer")
+    assert controls(client, group) == {"#bookmark-toggle"}
+
+
+def test_public_visitor_is_a_viewer(client):
+    _, _, group = alice_group()
+    signed_in_as(client, "victor")
+    assert controls(client, group) == {"#bookmark-toggle"}
+
+
+def test_member_sees_stop_archive_and_edit_but_not_delete(client):
+    _, project, group = alice_group()
+    signed_in_as(client, "mia", project, "member")
+    assert controls(client, group) == set(CONTROLS) - {"#delete-button"}
+
+
+def test_admin_and_owner_see_delete(client):
+    _, project, group = alice_group()
+    signed_in_as(client, "ada", project, "admin")
+    assert controls(client, group) == set(CONTROLS)
+    client.post("/logout", data={"csrf_token": csrf_of(client, group)})
+    sign_in(client, "alice")
+    assert controls(client, group) == set(CONTROLS)
+
+
+def test_finished_group_shows_no_stop(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
+    assert "#stop-button" not in controls(client, group)
+    assert "#stop-pending-button" not in controls(client, group)
+
+
+def test_private_group_is_not_found_for_outsiders(client):
+    alice = make_user("alice")
+    group = make_group(make_project(alice, "demo", public=False))
+    signed_in_as(client, "eve")
+    assert client.get(url(group)).status_code == 404
+
+
+def test_stop_confirmations_say_exactly_what_will_change(client):
+    _, _, group = alice_group()
+    start_group(group)
+    move_experiments(group, 3, "running")
+    move_experiments(group, 2, "succeeded")
+    sign_in(client, "alice")
+    page = soup(client.get(url(group)))
+    assert page.select_one("#stop-button")["hx-confirm"] == (
+        "Stop this group? 3 running and 5 pending experiments will be stopped.")
+    assert page.select_one("#stop-pending-button")["hx-confirm"] == (
+        "Stop the pending experiments? 5 pending experiments will be stopped, "
+        "3 running will finish.")
+
+
+# ---- polling -----------------------------------------------------------------------------
+
+def test_header_polls_every_3s_while_the_group_is_not_final(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    header = soup(client.get(url(group))).select_one("#group-header")
+    assert header["hx-trigger"] == "every 3s"
+    assert header["hx-get"] == url(group, "live") + "?status=created"
+
+
+def test_polling_answers_header_counts_and_history_with_200_while_running(client):
+    _, _, group = alice_group()
+    start_group(group)
+    sign_in(client, "alice")
+    response = client.get(url(group, "live") + "?status=running", headers=HTMX)
+    assert response.status_code == 200
+    page = soup(response)
+    roots = [(el["id"], el.get("hx-swap-oob")) for el in page.find_all(recursive=False)]
+    assert roots == [("group-header", None), ("group-counts", "true"),
+                     ("group-history", "true")]
+    assert page.select_one("#status-badge").text == "running"
+
+
+def test_polling_sends_the_action_bar_too_when_the_status_moved(client):
+    _, _, group = alice_group()
+    start_group(group)
+    sign_in(client, "alice")
+    page = soup(client.get(url(group, "live") + "?status=created", headers=HTMX))
+    assert page.select_one("#group-actions")["hx-swap-oob"] == "true"
+
+
+def test_polling_answers_286_once_the_group_is_final(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
+    response = client.get(url(group, "live") + "?status=created", headers=HTMX)
+    assert response.status_code == 286
+    header = soup(response).select_one("#group-header")
+    assert header.select_one("#status-badge").text == "stopped"
+    assert not header.has_attr("hx-trigger")
+
+
+# ---- experiments table -------------------------------------------------------------------
+
+def table(response):
+    section = soup(response).select_one("#group-experiments")
+    heads = [a["data-sort"] for a in section.select("thead th a")]
+    rows = [[td.text.strip() for td in tr.select("td")] for tr in section.select("tbody tr")]
+    return section, heads, rows
+
+
+def test_experiments_table_has_a_column_per_param_and_metric(client):
+    _, _, group = alice_group()
+    first = move_experiments(group, 1, "running")[0]
+    report_metric(first, "loss", 0.25)
+    sign_in(client, "alice")
+    _, heads, rows = table(client.get(url(group)))
+    assert heads == ["id", "status", "params.learning_rate", "params.dropout",
+                     "params.activation", "params.batch_size", "params.num_epochs",
+                     "params.num_steps", "metric.loss", "started_at"]
+    assert rows[0][0] == str(first) and rows[0][1] == "running" and rows[0][8] == "0.25"
+    assert rows[1][8] == "—"
+
+
+def test_experiments_sort_by_a_param_descending(client):
+    _, _, group = alice_group(grid_yml(30))
+    sign_in(client, "alice")
+    section, _, rows = table(client.get(url(group) + "?sort=-params.x"))
+    assert [row[2] for row in rows] == [str(x) for x in range(29, 9, -1)]
+    link = section.select_one("a[data-sort='params.x']")
+    assert link["href"] == url(group) + "?sort=params.x"
+    assert link["hx-get"] == url(group, "experiments") + "?sort=params.x"
+    assert link.find_parent("th")["aria-sort"] == "descending"
+
+
+def test_experiments_sort_by_a_metric_puts_missing_values_last(client):
+    _, _, group = alice_group(grid_yml(4))
+    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
+                             .order_by(Experiment.id)).all()
+    for experiment_id, loss in zip(ids[:3], (0.5, 0.1, 0.3), strict=True):
+        report_metric(experiment_id, "loss", loss)
+    sign_in(client, "alice")
+    _, _, rows = table(client.get(url(group) + "?sort=metric.loss"))
+    assert [row[0] for row in rows] == [str(ids[1]), str(ids[2]), str(ids[0]), str(ids[3])]
+
+
+def test_experiments_paginate_twenty_per_page_through_the_fragment(client):
+    _, _, group = alice_group(grid_yml(45))
+    sign_in(client, "alice")
+    page_one, _, rows = table(client.get(url(group)))
+    assert len(rows) == 20
+    next_link = page_one.select_one("a[rel=next]")
+    assert next_link["href"] == url(group) + "?page=2"
+    assert next_link["hx-get"] == url(group, "experiments") + "?page=2"
+    response = client.get(url(group, "experiments") + "?page=3", headers=HTMX)
+    section, _, rows = table(response)
+    assert [row[2] for row in rows] == [str(x) for x in range(40, 45)]
+    assert soup(response).find_all(recursive=False) == [section]
+    assert "Page 3 of 3" in section.select_one(".pager").text
+
+
+def test_experiments_fragment_without_htmx_goes_to_the_page(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    response = client.get(url(group, "experiments") + "?page=2&sort=-id")
+    assert response.status_code == 302
+    assert response.headers["Location"] == url(group) + "?page=2&sort=-id"
+
+
+def test_unknown_sort_field_is_a_400_that_names_it(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    response = client.get(url(group) + "?sort=colour")
+    assert response.status_code == 400
+    assert "colour" in soup(response).text
+
+
+# ---- query budget ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["", "?sort=-metric.loss&page=7"])
+def test_page_of_a_2000_experiment_group_takes_at_most_8_queries(client, count_queries, query):
+    _, _, group = alice_group(grid_yml(2000))
+    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)).all()
+    db.session.execute(insert(ExperimentValue), [
+        {"experiment_id": i, "kind": "metric", "name": "loss", "num_value": i / 7,
+         "text_value": str(i / 7)} for i in ids])
+    db.session.commit()
+    sign_in(client, "alice")
+    # A fresh request: no user cached on the shared app context, nothing in the identity map.
+    g.pop("_login_user", None)
+    db.session.expunge_all()
+    with count_queries() as statements:
+        response = client.get(url(group) + query)
+    assert response.status_code == 200
+    assert len(soup(response).select("#group-experiments tbody tr")) == 20
+    assert len(statements) <= 8, statements
