@@ -28,6 +28,7 @@ class Config:
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 0.5))
     WORKER_TIMEOUT_SECONDS = float(os.environ.get("WORKER_TIMEOUT_SECONDS", 30))
     STOP_GRACE_SECONDS = float(os.environ.get("STOP_GRACE_SECONDS", 10))
+    TENSORBOARD_IDLE_SECONDS = float(os.environ.get("TENSORBOARD_IDLE_SECONDS", 3600))
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

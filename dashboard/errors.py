@@ -43,6 +43,11 @@ class Conflict(DomainError):
     default_detail = "Conflict."
 
 
+class Unavailable(DomainError):
+    status_code = 503
+    default_detail = "The service is not available right now."
+
+
 class ValidationError(DomainError):
     """A 400: either a detail message or field errors {"field": ["message", ...]}."""
 
@@ -88,7 +93,7 @@ def _http_detail(exc):
 
 TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Forbidden", 404: "Not found",
           405: "Method not allowed", 413: "Too large", 429: "Too many requests",
-          500: "Server error"}
+          500: "Server error", 503: "Not available"}
 
 
 def html_error(status_code, message):

@@ -50,6 +50,7 @@ def start_tensorboard(
     host: str = "127.0.0.1",
     port: int | None = None,
     log_path: Path | None = None,
+    path_prefix: str | None = None,
 ) -> TensorboardProcess:
     """Launch TensorBoard over `logdir` in its own process group; do not wait for it to serve."""
     logdir = Path(logdir)
@@ -62,6 +63,7 @@ def start_tensorboard(
         "--host", host,
         "--port", str(port),
         *QUIET_FLAGS,
+        *(["--path_prefix", path_prefix.rstrip("/")] if path_prefix else []),
     ]  # fmt: skip
     with contextlib.ExitStack() as stack:
         output = subprocess.DEVNULL

@@ -15,7 +15,7 @@ from dashboard.hptuning.search import grid_size
 from dashboard.models import Experiment, ExperimentValue, GroupStatus
 from dashboard.models.statuses import EXPERIMENT_STATUSES, RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
-from dashboard.services import groups
+from dashboard.services import groups, tensorboards
 from dashboard.services.listing import apply_experiment_query
 
 PER_PAGE = 20
@@ -199,6 +199,7 @@ class GroupPage:
     history: list = field(default_factory=list)
     matrix: MatrixView | None = None
     experiments: ExperimentTable | None = None
+    tensorboard: object = None  # the latest TensorBoard job, if the group ever had one
 
     @property
     def group(self):
@@ -245,13 +246,16 @@ def group_page(access, group_id, *, sort=None, page=1):
     detail, now = groups.get_group(access, group_id), utcnow()
     return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
                      matrix=matrix_view(detail.group.hptuning, detail.group.search_algorithm),
-                     experiments=_experiments(detail, sort, page))
+                     experiments=_experiments(detail, sort, page),
+                     tensorboard=_tensorboard(detail))
 
 
 def group_summary(access, group_id):
-    """Header, actions, counts and history (what polling and actions refresh): three queries."""
+    """Header, actions, counts and history (what polling and actions refresh): three queries
+    (four once the group has had a TensorBoard)."""
     detail, now = groups.get_group(access, group_id), utcnow()
-    return GroupPage(detail=detail, now=now, history=_history(detail.group, now))
+    return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
+                     tensorboard=_tensorboard(detail))
 
 
 def group_experiments(access, group_id, *, sort=None, page=1):
@@ -275,6 +279,11 @@ def edit_fields(*, description, tags):
 
 
 # ---- queries -----------------------------------------------------------------------------
+
+def _tensorboard(detail):
+    # One more query only for groups that ever had a TensorBoard.
+    return tensorboards.latest_job(detail.group.id) if detail.tensorboard_status else None
+
 
 def _history(group, now):
     rows = db.session.scalars(

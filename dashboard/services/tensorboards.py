@@ -3,11 +3,13 @@
 import json
 from pathlib import Path
 
+from datetime import timedelta
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dashboard import tensorboard_process
-from dashboard.errors import Conflict
+from dashboard.errors import Conflict, NotFound
 from dashboard.extensions import db
 from dashboard.models import TensorboardJob, TensorboardStatus
 from dashboard.models.statuses import TENSORBOARD_STATUSES
@@ -32,6 +34,16 @@ def _set_status(job, status, message=None):
     if TENSORBOARD_STATUSES.is_final(status):
         job.finished_at = now
     job.updated_at = now
+
+
+def proxy_prefix(project, group_id):
+    """Where a signed-in browser opens the group's TensorBoard (through the dashboard's proxy)."""
+    return f"/tensorboard/{project.owner.username}/{project.name}/groups/{group_id}/"
+
+
+def latest_job(group_id):
+    """The group's newest TensorBoard job, or None."""
+    return _latest(group_id)
 
 
 def _latest(group_id):
@@ -66,13 +78,15 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
     logdir = group_outputs_dir(access.project, group.id)
     try:
         process = tensorboard_process.start_tensorboard(
-            logdir, log_path=logdir.parent / f"tensorboard-{group.id}.log"
+            logdir, log_path=logdir.parent / f"tensorboard-{group.id}.log",
+            path_prefix=proxy_prefix(access.project, group.id),
         )
     except OSError as exc:
         _set_status(job, "failed", f"TensorBoard could not start: {exc}")
         db.session.commit()
         raise Conflict(f"TensorBoard could not start: {exc}") from None
     job.pid, job.host, job.port = process.pid, process.host, process.port
+    job.last_used_at = utcnow()
     _set_status(job, "running")
     db.session.commit()
     return job, True
@@ -97,3 +111,36 @@ def stop_processes(group_id):
         if job.pid and tensorboard_process.is_tensorboard(job.pid, job.port):
             tensorboard_process.stop_process(job.pid)
         _set_status(job, "stopped")
+
+
+def proxy_target(access, group_id):
+    """(host, port) of the group's running TensorBoard for the proxy; NotFound if none runs.
+
+    Records the visit (at most once a minute) so the idle stop leaves it alone.
+    """
+    group = load_group(access, group_id)
+    job = _latest(group.id)
+    if job is None or job.status != "running" or not job.port:
+        raise NotFound("This group's TensorBoard is not running: start it from the group page.")
+    now = utcnow()
+    if job.last_used_at is None or now - job.last_used_at > timedelta(minutes=1):
+        job.last_used_at = now
+        db.session.commit()
+    return job.host, job.port
+
+
+def stop_idle(idle_seconds):
+    """Stop running TensorBoards nobody opened for idle_seconds; returns how many stopped."""
+    cutoff = utcnow() - timedelta(seconds=idle_seconds)
+    jobs = db.session.scalars(
+        select(TensorboardJob).where(
+            TensorboardJob.status == "running",
+            func.coalesce(TensorboardJob.last_used_at, TensorboardJob.started_at) < cutoff,
+        )
+    ).all()
+    for job in jobs:
+        if job.pid and tensorboard_process.is_tensorboard(job.pid, job.port):
+            tensorboard_process.stop_process(job.pid)
+        _set_status(job, "stopped", f"Stopped after {int(idle_seconds)} s without a visit.")
+    db.session.commit()
+    return len(jobs)

@@ -70,5 +70,6 @@ from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the
     home,
     projects,
     settings,
+    tensorboard,
     tokens,
 )

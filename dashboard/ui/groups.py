@@ -10,7 +10,8 @@ from dashboard.services.access import project_access
 from dashboard.ui import is_htmx, route
 
 GROUP = "/<owner>/<project>/groups/<int:group_id>"
-ACTIONS = ("stop", "bookmark", "unbookmark", "edit", "archive", "restore", "delete")
+ACTIONS = ("stop", "bookmark", "unbookmark", "edit", "archive", "restore", "delete",
+           "tensorboard_start", "tensorboard_stop")
 # htmx answers with status 286 stop the polling element's timer.
 STOP_POLLING = 286
 
@@ -26,6 +27,7 @@ def group_urls(owner, project, group_id):
     urls = {name: url_for(f"ui.group_{name}", **ids) for name in ACTIONS + ("live", "experiments")}
     urls["page"] = url_for("ui.group_page", **ids)
     urls["project"] = url_for("ui.project", owner=owner, project=project)
+    urls["tensorboard_open"] = url_for("ui.tensorboard_proxy", **ids)
     return urls
 
 
