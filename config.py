@@ -32,6 +32,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    PASSWORD_HASH_METHOD = "scrypt"
     REQUIRED_SETTINGS: tuple[str, ...] = ()
 
 
@@ -45,6 +46,8 @@ class TestingConfig(Config):
     """Used by the test suite; DATABASE_URL picks SQLite or PostgreSQL."""
 
     TESTING = True
+    # Hundreds of users are made per run: a cheap hash keeps the suite fast (never in production).
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
 class ProductionConfig(Config):

@@ -21,6 +21,9 @@ ACTIONS = {
     "manage_members": "admin",
 }
 
+# What an experiment's own credentials (the key its process gets) may do, to itself only.
+EXPERIMENT_CREDENTIAL_ACTIONS = frozenset({"read", "edit", "report_metrics", "post_status"})
+
 
 def role_of(project, user, membership_role=None):
     """The user's effective role in the project, or None if they cannot see it."""
@@ -43,6 +46,12 @@ def authorize(role, action):
     if role is None:
         raise NotFound()
     if not allows(role, action):
+        raise Forbidden()
+
+
+def authorize_experiment_credentials(action):
+    """Raise Forbidden unless an experiment's own credentials may perform the action."""
+    if action not in EXPERIMENT_CREDENTIAL_ACTIONS:
         raise Forbidden()
 
 

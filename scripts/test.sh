@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test twice: on SQLite, then on a throwaway PostgreSQL cluster. Extra args go to pytest.
+# Runs every test twice, on SQLite and on a throwaway PostgreSQL cluster, both at once (each in
+# its own database); extra arguments go to pytest. Fails if either run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -11,11 +12,22 @@ if ! command -v chromium >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 source scripts/postgres.sh
-trap pg_stop EXIT
-
-echo "== tests on SQLite =="
-env -u DATABASE_URL .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
-
-echo "== tests on PostgreSQL =="
+logs=$(mktemp -d)
+trap 'pg_stop; rm -rf "$logs"' EXIT
 pg_start
-DATABASE_URL="$PG_URL" .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+
+env -u DATABASE_URL SCREENSHOT_DIR="$PWD/screenshots" \
+    .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/sqlite.log" 2>&1 &
+sqlite_run=$!
+DATABASE_URL="$PG_URL" SCREENSHOT_DIR="$logs/pg-screenshots" \
+    .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/postgresql.log" 2>&1 &
+pg_run=$!
+
+status=0
+wait "$sqlite_run" || status=1
+echo "== tests on SQLite =="
+cat "$logs/sqlite.log"
+wait "$pg_run" || status=1
+echo "== tests on PostgreSQL =="
+cat "$logs/postgresql.log"
+exit "$status"

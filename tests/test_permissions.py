@@ -4,14 +4,15 @@ ROUTES below restates CONTRACT.md section 7 on its own (it never reads dashboard
 one row per API route with the action it performs and the expected outcome for each actor.
 """
 
+import io
+import tarfile
 from dataclasses import dataclass
-from functools import partial
 
 import pytest
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Bookmark
+from dashboard.models import Bookmark, Experiment
 from tests.factories import (
     add_member,
     auth,
@@ -27,6 +28,7 @@ PUBLIC, PRIVATE, NO_PROJECT = "public", "private", None
 API = "/api/v1"
 UP = f"{API}/<username>/<project_name>"
 GROUP = f"{UP}/groups/<int:group_id>"
+EXPERIMENT = f"{UP}/experiments/<int:experiment_id>"
 
 DETAILS = {
     401: "Authentication credentials were not provided.",
@@ -58,6 +60,17 @@ def _login_body(user):
     return {"username": user.username, "password": "pw"}
 
 
+def _repo_upload(user):
+    """What `polyaxon upload` sends: a multipart form with a .tar.gz in the field `repo`."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("train.py")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"pass\n"))
+    buffer.seek(0)
+    return {"repo": (buffer, "repo.tar.gz", "text/plain"), "json": '{"sync": true}'}
+
+
 @dataclass(frozen=True)
 class Row:
     """One API route: method, url_map pattern, the section 7 action, success status, outcomes."""
@@ -71,6 +84,7 @@ class Row:
     query: str = ""  # appended to the URL; {id} is the group id
     username: str = "owner"  # whose name fills <username> outside a project: owner or actor
     bookmarked_first: bool = False  # the actor bookmarks the group before the call
+    multipart: bool = False  # body is a form (a function of the user), not JSON
 
 
 ROUTES = (
@@ -104,6 +118,22 @@ ROUTES = (
     Row("POST", f"{GROUP}/tensorboard/start/", "start TensorBoard", 201, MEMBER_UP,
         body={"content": None, "is_managed": True}),
     Row("POST", f"{GROUP}/tensorboard/stop/", "stop TensorBoard", 200, MEMBER_UP),
+    # one experiment (the group's first) and the project's code
+    Row("GET", f"{EXPERIMENT}/", "read", 200, VIEWER_UP),
+    Row("PATCH", f"{EXPERIMENT}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
+    Row("POST", f"{EXPERIMENT}/_heartbeat/", "report metrics", 200, MEMBER_UP),
+    Row("POST", f"{EXPERIMENT}/stop/", "stop experiment", 200, MEMBER_UP),
+    Row("GET", f"{EXPERIMENT}/statuses/", "read", 200, VIEWER_UP),
+    Row("POST", f"{EXPERIMENT}/statuses/", "post an experiment status", 201, ADMIN_UP,
+        body={"status": "scheduled"}),
+    Row("GET", f"{EXPERIMENT}/metrics/", "read", 200, VIEWER_UP),
+    Row("POST", f"{EXPERIMENT}/metrics/", "report metrics", 201, MEMBER_UP,
+        body={"values": {"loss": 0.5}}),
+    Row("GET", f"{EXPERIMENT}/logs/", "read", 200, VIEWER_UP),
+    Row("PUT", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,
+        multipart=True),
+    Row("POST", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,
+        multipart=True),
 )
 
 
@@ -111,6 +141,7 @@ def _label(row):
     """A short readable route name: `groups/{id}/stop`, `U/P`, `versions/cli`."""
     path = row.pattern.removeprefix(f"{API}/").rstrip("/")
     path = path.replace("<username>/<project_name>", "U/P").replace("<int:group_id>", "{id}")
+    path = path.replace("<int:experiment_id>", "{xp}")
     path = path.replace("<username>", "{username}").removeprefix("U/P/")
     return f"{row.method} {path}{row.query}"
 
@@ -126,15 +157,6 @@ CASES = [
     for scope in row.outcomes
     for actor in ACTORS
 ]
-
-
-@pytest.fixture(autouse=True)
-def _cheap_passwords(monkeypatch):
-    """One PBKDF2 round instead of scrypt: every case makes six users."""
-    monkeypatch.setattr(
-        "dashboard.models.users.generate_password_hash",
-        partial(generate_password_hash, method="pbkdf2:sha256:1"),
-    )
 
 
 def _world():
@@ -157,6 +179,11 @@ def _url(row, user, project, group):
     if project is not None:
         url = url.replace("<username>", project.owner.username)
         url = url.replace("<project_name>", project.name).replace("<int:group_id>", str(group.id))
+        if "<int:experiment_id>" in url:
+            experiment = db.session.scalars(
+                select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+            ).first()
+            url = url.replace("<int:experiment_id>", str(experiment))
     else:
         name = user.username if user is not None and row.username == "actor" else "owner"
         url = url.replace("<username>", name)
@@ -174,8 +201,9 @@ def test_route_answers_each_actor_as_section_7_says(client, row, actor, scope):
     headers = auth(make_token(user)) if user is not None else {}
     body = row.body(user or users["outsider"]) if callable(row.body) else row.body
 
+    payload = {"data": body} if row.multipart else {"json": body}
     response = client.open(
-        _url(row, user, project, group), method=row.method, json=body, headers=headers
+        _url(row, user, project, group), method=row.method, headers=headers, **payload
     )
 
     expected = _expected(row, actor, scope)

@@ -7,7 +7,7 @@ from wtforms import ValidationError as CSRFValidationError
 
 from dashboard.errors import Forbidden, InvalidToken, NotAuthenticated
 from dashboard.extensions import csrf
-from dashboard.services import users
+from dashboard.services import credentials
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
@@ -16,7 +16,13 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Endpoints that answer without credentials (the CLI asks them before it has a token).
 PUBLIC_ENDPOINTS = {"api.login", "api.cli_versions", "api.log_handler"}
 # Endpoints that take bodies larger than the JSON limit.
-LARGE_BODY_ENDPOINTS = set()
+LARGE_BODY_ENDPOINTS = {"api.upload_repo"}
+# The only endpoints an experiment's own credentials may call (for that experiment only).
+EXPERIMENT_ENDPOINTS = {
+    "api.get_experiment", "api.update_experiment", "api.experiment_heartbeat",
+    "api.list_metrics", "api.create_metrics", "api.list_experiment_statuses",
+    "api.create_experiment_status",
+}
 
 
 def route(rule, methods):
@@ -32,16 +38,25 @@ def route(rule, methods):
 
 @api.before_request
 def authenticate():
-    """Set g.actor from a token header or the session cookie (with CSRF on unsafe methods)."""
+    """Set g.actor from a token header or the session cookie (with CSRF on unsafe methods).
+
+    An experiment's own key sets g.experiment instead (g.actor stays None) and opens only
+    EXPERIMENT_ENDPOINTS (and the public ones).
+    """
     if request.endpoint not in LARGE_BODY_ENDPOINTS:
         request.max_content_length = current_app.config["API_MAX_BODY"]
     g.actor = None
+    g.experiment = None
     header = request.headers.get("Authorization", "").strip()
     if header:
         scheme, _, key = header.partition(" ")
         if scheme.lower() not in ("token", "bearer") or not key.strip():
             raise InvalidToken()
-        g.actor = users.user_for_token(key.strip())
+        g.actor, g.experiment = credentials.caller_for_key(key.strip())
+        if g.experiment is not None and request.endpoint not in (
+            EXPERIMENT_ENDPOINTS | PUBLIC_ENDPOINTS
+        ):
+            raise Forbidden()
     elif current_user.is_authenticated:
         if request.method in UNSAFE_METHODS:
             try:
@@ -49,14 +64,16 @@ def authenticate():
             except (CSRFValidationError, CSRFError) as exc:
                 raise Forbidden(f"CSRF Failed: {exc}") from None
         g.actor = current_user._get_current_object()
-    if g.actor is None and request.endpoint not in PUBLIC_ENDPOINTS:
+    if g.actor is None and g.experiment is None and request.endpoint not in PUBLIC_ENDPOINTS:
         raise NotAuthenticated()
 
 
 from dashboard.api import (  # noqa: E402,F401  (views register themselves on the blueprint)
     accounts,
+    experiment_routes,
     experiments,
     group_actions,
     groups,
     projects,
+    uploads,
 )

@@ -23,8 +23,11 @@ def _field_errors(exc):
     return fields
 
 
-def json_body():
-    """The request body as a dict: {} when empty; 400 for bad JSON, non-objects, other types."""
+def json_body(*, allow_list=False):
+    """The request body as a dict: {} when empty; 400 for bad JSON, non-objects, other types.
+
+    With allow_list, a JSON array (of anything) passes too.
+    """
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -36,8 +39,9 @@ def json_body():
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError(f"Malformed JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValidationError(f"The body must be a JSON object, not {type(data).__name__}.")
+    if not isinstance(data, dict) and not (allow_list and isinstance(data, list)):
+        expected = "a JSON object or array" if allow_list else "a JSON object"
+        raise ValidationError(f"The body must be {expected}, not {type(data).__name__}.")
     return data
 
 
@@ -48,6 +52,14 @@ def parse(model, data=None):
     except PydanticError as exc:
         fields = _field_errors(exc)
         raise ValidationError("Invalid input.", fields=fields) from None
+
+
+def parse_one_or_many(model, list_model):
+    """A body that is one object or a list of them: (parsed items, whether it was a list)."""
+    body = json_body(allow_list=True)
+    if isinstance(body, list):
+        return parse(list_model, body).root, True
+    return [parse(model, body)], False
 
 
 def access(username, project_name, action="read"):

@@ -1,5 +1,7 @@
 """Building response schemas from models (the only place model attributes become JSON)."""
 
+import uuid
+
 from dashboard.api import schemas
 
 
@@ -75,4 +77,31 @@ def tensorboard(job, project):
         created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
         finished_at=job.finished_at,
         url=f"/tensorboard/{project.owner.username}/{project.name}/groups/{job.group_id}/",
+    )
+
+
+def experiment_status(row):
+    return schemas.ExperimentStatusOut(
+        id=row.id, uuid=row.uuid, created_at=row.created_at, message=row.message,
+        status=row.status, experiment=row.experiment_id,
+    )
+
+
+def metric(row, experiment):
+    # Metric rows have no uuid column; the client's ExperimentMetricConfig requires one, so it
+    # is derived from the experiment's uuid and the row id (stable, unique).
+    return schemas.MetricOut(
+        id=row.id, uuid=uuid.uuid5(uuid.UUID(experiment.uuid), str(row.id)).hex,
+        experiment=row.experiment_id, created_at=row.created_at, values=row.values,
+    )
+
+
+def metrics(rows, experiment):
+    return schemas.MetricListOut([metric(row, experiment) for row in rows])
+
+
+def repo_upload(upload, project, user):
+    return schemas.RepoUploadOut(
+        id=upload.id, project=project.unique_name, user=user.username, size=upload.size,
+        created_at=upload.created_at,
     )

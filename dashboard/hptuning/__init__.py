@@ -1,6 +1,7 @@
 """Group spec parsing and normalisation, matrix options and search suggestions (no Flask, no DB)."""
 
 from .errors import SpecError
+from .iterations import Iteration, SearchError, first_iteration, next_iteration
 from .options import matrix_values
 from .search import suggestions
 from .spec import GroupSpec, parse_group_spec
@@ -8,8 +9,12 @@ from .templates import render_command
 
 __all__ = [
     "GroupSpec",
+    "Iteration",
+    "SearchError",
     "SpecError",
+    "first_iteration",
     "matrix_values",
+    "next_iteration",
     "parse_group_spec",
     "render_command",
     "suggestions",

@@ -1,0 +1,1 @@
+"""The local runner: a worker process that schedules and runs experiments."""

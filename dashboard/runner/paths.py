@@ -1,0 +1,60 @@
+"""Where things live on disk: the one rule for experiment folders, logs and uploaded code.
+
+    <OUTPUTS_ROOT>/<owner>/<project>/groups/<gid>/experiments/<eid>/      experiment_dir
+        outputs/                                                          experiment_outputs_dir
+        logs/output.log                                                   experiment_log_path
+    <OUTPUTS_ROOT>/../repos/<owner>/<project>/<upload id>/                repo_dir
+
+Every function takes the outputs root itself or an app config holding OUTPUTS_ROOT, and refuses
+(ValueError) a path that would leave its root: names are slugs and ids integers, so only a bug
+or a forged name can get there.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from dashboard.names import is_slug
+
+
+def _root(config_or_root):
+    if isinstance(config_or_root, Mapping):
+        config_or_root = config_or_root["OUTPUTS_ROOT"]
+    return Path(config_or_root).resolve()
+
+
+def _inside(root, *parts):
+    for part in parts:
+        if not (isinstance(part, int) and not isinstance(part, bool)) and not is_slug(str(part)):
+            raise ValueError(f"'{part}' is not a safe path component")
+    path = root.joinpath(*(str(part) for part in parts)).resolve()
+    if path != root and root not in path.parents:
+        raise ValueError(f"{path} is outside {root}")
+    return path
+
+
+def experiment_dir(config_or_root, owner, project_name, group_id, experiment_id):
+    """The experiment's own folder (outputs, logs and the copy of the code live inside)."""
+    root = _root(config_or_root)
+    return _inside(root, owner, project_name, "groups", int(group_id), "experiments",
+                   int(experiment_id))
+
+
+def experiment_outputs_dir(config_or_root, owner, project_name, group_id, experiment_id):
+    """Where the experiment writes its outputs (POLYAXON_RUN_OUTPUTS_PATH)."""
+    return experiment_dir(config_or_root, owner, project_name, group_id, experiment_id) / "outputs"
+
+
+def experiment_log_path(config_or_root, owner, project_name, group_id, experiment_id):
+    """The file the experiment's stdout and stderr go to."""
+    folder = experiment_dir(config_or_root, owner, project_name, group_id, experiment_id)
+    return folder / "logs" / "output.log"
+
+
+def repos_root(config_or_root):
+    """The folder holding every project's uploaded code: a sibling of the outputs root."""
+    return _root(config_or_root).parent / "repos"
+
+
+def repo_dir(config_or_root, owner, project_name, upload_id):
+    """The folder one upload of a project's code is unpacked into."""
+    return _inside(repos_root(config_or_root), owner, project_name, int(upload_id))

@@ -1,0 +1,115 @@
+"""An experiment's own credentials, and who may act on one experiment.
+
+The runner gives each experiment process a key of its own (`issue_experiment_token`); only its
+SHA-256 is stored, on the experiment. The key authenticates as that experiment, for that
+experiment's routes only, and expires with it: once the experiment is final it is refused like
+any unknown key. User keys and experiment keys differ by prefix, so one lookup decides.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from dashboard import permissions
+from dashboard.errors import InvalidToken, NotFound
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentGroup, Project, User
+from dashboard.models.statuses import EXPERIMENT_STATUSES
+from dashboard.models.users import hash_key
+from dashboard.services import users
+from dashboard.services.access import project_access
+
+EXPERIMENT_KEY_PREFIX = "xp_"
+
+
+def issue_experiment_token(experiment):
+    """A fresh key for the experiment (replacing any earlier one); no commit."""
+    key = EXPERIMENT_KEY_PREFIX + secrets.token_hex(20)
+    experiment.token_hash = hash_key(key)
+    return key
+
+
+def experiment_for_token(key):
+    """The unfinished experiment this key belongs to, or None."""
+    if not key.startswith(EXPERIMENT_KEY_PREFIX):
+        return None
+    experiment = db.session.execute(
+        select(Experiment).where(Experiment.token_hash == hash_key(key))
+    ).scalar_one_or_none()
+    if experiment is None or EXPERIMENT_STATUSES.is_final(experiment.status):
+        return None
+    return experiment
+
+
+def caller_for_key(key):
+    """(user, None) for a user key, (None, experiment) for a live experiment key; else 401."""
+    if not key.startswith(EXPERIMENT_KEY_PREFIX):
+        return users.user_for_token(key), None
+    experiment = experiment_for_token(key)
+    if experiment is None:
+        raise InvalidToken()
+    return None, experiment
+
+
+@dataclass(frozen=True)
+class ExperimentAccess:
+    """One experiment with its group and project, and who acts on it.
+
+    `actor` is None when the caller is the experiment itself (its own credentials).
+    """
+
+    experiment: Experiment
+    group: ExperimentGroup
+    project: Project
+    actor: User | None
+    role: str | None
+
+    @property
+    def by_itself(self):
+        return self.actor is None
+
+    def require(self, action):
+        if self.by_itself:
+            permissions.authorize_experiment_credentials(action)
+        else:
+            permissions.authorize(self.role, action)
+        return self
+
+
+def _experiment_row(owner, project_name, experiment_id):
+    return (
+        select(Experiment, ExperimentGroup, Project)
+        .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
+        .join(Project, Project.id == ExperimentGroup.project_id)
+        .join(User, User.id == Project.owner_id)
+        .where(User.username == owner, Project.name == project_name,
+               Experiment.id == experiment_id)
+    )
+
+
+def experiment_access(owner, project_name, experiment_id, *, actor, caller=None,
+                      action="read"):
+    """Load experiment U/P/id for a user (`actor`) or for the experiment itself (`caller`).
+
+    Another experiment's credentials, or an experiment the user cannot see, are NotFound.
+    """
+    if caller is not None:
+        if caller.id != experiment_id:
+            raise NotFound()
+        row = db.session.execute(_experiment_row(owner, project_name, experiment_id)).first()
+        if row is None:
+            raise NotFound()
+        access = ExperimentAccess(*row, actor=None, role=None)
+    else:
+        project = project_access(owner, project_name, actor=actor)
+        row = db.session.execute(
+            select(Experiment, ExperimentGroup)
+            .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
+            .where(Experiment.id == experiment_id,
+                   ExperimentGroup.project_id == project.project.id)
+        ).first()
+        if row is None:
+            raise NotFound()
+        access = ExperimentAccess(*row, project.project, actor=actor, role=project.role)
+    return access.require(action)

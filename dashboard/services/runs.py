@@ -1,0 +1,262 @@
+"""What the runner does to the database: advance groups, claim experiments, record outcomes.
+
+Every function commits its own transaction, so several workers can share one database.
+"""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from dashboard.extensions import db
+from dashboard.hptuning import parse_group_spec
+from dashboard.models import (
+    Experiment,
+    ExperimentGroup,
+    ExperimentStatus,
+    GroupStatus,
+    SearchIteration,
+    Worker,
+)
+from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
+from dashboard.models.types import utcnow
+from dashboard.services import experiments as experiment_service
+from dashboard.services.statuses import set_experiment_status, set_group_status
+
+ITERATIVE = ("hyperband", "bo")
+UNFINISHED = ("created",) + RUNNING_EXPERIMENT_STATUSES
+
+
+def heartbeat(name, host, pid):
+    """Record that the worker is alive."""
+    worker = db.session.get(Worker, name)
+    now = utcnow()
+    if worker is None:
+        db.session.add(Worker(name=name, host=host, pid=pid, started_at=now, last_seen_at=now))
+    else:
+        worker.last_seen_at = now
+    db.session.commit()
+
+
+def forget_worker(name):
+    """Remove a worker that shuts down cleanly."""
+    worker = db.session.get(Worker, name)
+    if worker is not None:
+        db.session.delete(worker)
+        db.session.commit()
+
+
+def lost_experiments(*, timeout, host, alive):
+    """Experiments of workers that vanished: silent past `timeout`, or dead on this host.
+
+    `alive(pid)` tells whether a process of this host still exists. Returns (id, pid, worker host)
+    of each experiment it marked failed; the caller kills leftover process groups on its host.
+    """
+    now = utcnow()
+    workers = db.session.scalars(select(Worker)).all()
+    dead = {w.name: w.host for w in workers
+            if now - w.last_seen_at > timedelta(seconds=timeout)
+            or (w.host == host and not alive(w.pid))}
+    claimed = db.session.scalars(
+        select(Experiment).where(
+            Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
+            Experiment.worker.is_not(None),
+            Experiment.worker.not_in([w.name for w in workers if w.name not in dead]),
+        )
+    ).all()
+    lost = []
+    for experiment in claimed:
+        if set_experiment_status(experiment, "failed", "The runner lost the process."):
+            lost.append((experiment.id, experiment.pid, dead.get(experiment.worker)))
+    for name in dead:
+        db.session.execute(Worker.__table__.delete().where(Worker.name == name))
+    db.session.commit()
+    return lost
+
+
+def _counts(group_ids):
+    rows = db.session.execute(
+        select(Experiment.group_id, Experiment.status, func.count())
+        .where(Experiment.group_id.in_(group_ids))
+        .group_by(Experiment.group_id, Experiment.status)
+    ).all()
+    counts = {group_id: {} for group_id in group_ids}
+    for group_id, status, count in rows:
+        counts[group_id][status] = count
+    return counts
+
+
+def _metric_of(experiment, name):
+    value = (experiment.last_metric or {}).get(name)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _advance_search(group):
+    """Create the next iteration of a hyperband/bo group; False once the search is complete."""
+    from dashboard.hptuning.iterations import Iteration, first_iteration, next_iteration
+
+    spec = parse_group_spec(group.content, max_experiments=10**9)
+    last = db.session.scalars(
+        select(SearchIteration).where(SearchIteration.group_id == group.id)
+        .order_by(SearchIteration.number.desc()).limit(1)
+    ).first()
+    if last is None:
+        iteration = first_iteration(spec)
+    else:
+        metric = spec.algorithm_block["metric"]["name"]
+        done = db.session.scalars(
+            select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+        ).all()
+        results = [(e.params, _metric_of(e, metric), e.iteration) for e in done]
+        iteration = next_iteration(
+            spec,
+            Iteration(number=last.number, data=last.data or {}, suggestions=[]),
+            [(p, m) for p, m, n in results if n == last.number],
+            [(p, m) for p, m, _ in results],
+        )
+    if iteration is None:
+        return False
+    db.session.add(SearchIteration(group_id=group.id, number=iteration.number, data=iteration.data))
+    experiment_service.create_experiments(group, iteration.suggestions, iteration=iteration.number)
+    group.current_iteration = iteration.number + 1
+    return True
+
+
+def _finish(group, counts):
+    total = sum(counts.values())
+    if total and counts.get("failed", 0) == total:
+        set_group_status(group, "failed", "Every experiment failed.")
+    else:
+        set_group_status(group, "succeeded")
+
+
+def _stop_message(group):
+    return db.session.scalars(
+        select(GroupStatus.message).where(GroupStatus.group_id == group.id)
+        .order_by(GroupStatus.id.desc()).limit(1)
+    ).first()
+
+
+def advance_groups():
+    """Start created groups, create search iterations, and finish groups that are done."""
+    groups = db.session.scalars(
+        select(ExperimentGroup).where(ExperimentGroup.status.in_(("created", "running", "stopping")))
+        .order_by(ExperimentGroup.id)
+    ).all()
+    if not groups:
+        return
+    counts = _counts([g.id for g in groups])
+    for group in groups:
+        group_counts = counts[group.id]
+        unfinished = sum(group_counts.get(s, 0) for s in UNFINISHED)
+        if group.status == "stopping":
+            if not sum(group_counts.get(s, 0) for s in RUNNING_EXPERIMENT_STATUSES):
+                set_group_status(group, "stopped", _stop_message(group))
+            continue
+        if group.status == "created":
+            set_group_status(group, "running")
+        if unfinished:
+            continue
+        try:
+            more = group.search_algorithm in ITERATIVE and _advance_search(group)
+        except Exception as exc:  # the search itself could not continue: the group fails
+            current_app.logger.exception("search of group %s failed", group.id)
+            set_group_status(group, "failed", f"The search could not continue: {exc}")
+            continue
+        if not more:
+            _finish(group, group_counts)
+    db.session.commit()
+
+
+def claim_experiments(worker_name, limit):
+    """Claim up to `limit` pending experiments of running groups, within each group's concurrency.
+
+    Each claim is a conditional UPDATE, so no two workers ever claim the same experiment, and
+    the group row is locked (PostgreSQL) while its running experiments are counted.
+    """
+    claimed = []
+    groups = db.session.scalars(
+        select(ExperimentGroup).where(ExperimentGroup.status == "running").order_by(ExperimentGroup.id)
+    ).all()
+    for group in groups:
+        if len(claimed) >= limit:
+            break
+        db.session.execute(
+            select(ExperimentGroup.id).where(ExperimentGroup.id == group.id).with_for_update()
+        )
+        running = db.session.scalar(
+            select(func.count()).where(
+                Experiment.group_id == group.id,
+                Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
+            )
+        )
+        slots = min(group.concurrency - running, limit - len(claimed))
+        if slots <= 0:
+            db.session.commit()
+            continue
+        candidates = db.session.scalars(
+            select(Experiment.id).where(Experiment.group_id == group.id,
+                                        Experiment.status == "created")
+            .order_by(Experiment.id).limit(slots)
+        ).all()
+        for experiment_id in candidates:
+            now = utcnow()
+            result = db.session.execute(
+                update(Experiment)
+                .where(Experiment.id == experiment_id, Experiment.status == "created")
+                .values(status="scheduled", worker=worker_name, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                db.session.add(ExperimentStatus(experiment_id=experiment_id, status="scheduled",
+                                                created_at=now))
+                claimed.append(experiment_id)
+        db.session.commit()
+    return claimed
+
+
+def mark(experiment_id, status, message=None, *, pid=None):
+    """Move a claimed experiment on (starting, running, succeeded, failed, stopped)."""
+    experiment = db.session.get(Experiment, experiment_id)
+    if experiment is None:
+        return None
+    db.session.refresh(experiment)
+    if pid is not None:
+        experiment.pid = pid
+    changed = set_experiment_status(experiment, status, message)
+    db.session.commit()
+    return experiment if changed else None
+
+
+def stop_requests(worker_name):
+    """Experiments of this worker that someone asked to stop, or that are no longer wanted."""
+    return db.session.execute(
+        select(Experiment.id, Experiment.pid).where(
+            Experiment.worker == worker_name,
+            Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
+            Experiment.stop_requested_at.is_not(None),
+        )
+    ).all()
+
+
+def gone(experiment_ids):
+    """Which of these experiments were deleted (their group was deleted)."""
+    if not experiment_ids:
+        return set()
+    present = set(db.session.scalars(
+        select(Experiment.id).where(Experiment.id.in_(experiment_ids))
+    ).all())
+    return set(experiment_ids) - present
+
+
+def launch_details(experiment_id):
+    """The experiment with its group and project (owner loaded), or None if it was deleted."""
+    from dashboard.models import Project
+
+    row = db.session.execute(
+        select(Experiment, ExperimentGroup, Project)
+        .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
+        .join(Project, Project.id == ExperimentGroup.project_id)
+        .where(Experiment.id == experiment_id)
+    ).first()
+    return tuple(row) if row else None

@@ -1,0 +1,236 @@
+"""The worker runs real subprocesses: scheduling, concurrency, metrics, stop, early stopping, crashes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentGroup, RepoUpload
+from tests.conftest import ROOT
+from tests.factories import make_group, make_project, make_user
+
+DEADLINE = 90
+
+TRAIN = '''\
+import json, os, subprocess, sys, time, urllib.request
+params = json.loads(os.environ["POLYAXON_PARAMS"])
+record = params["record"]
+def note(event, **extra):
+    with open(record, "a") as handle:
+        handle.write(json.dumps({"event": event, "x": params.get("x"), "time": time.time(),
+                                 "pid": os.getpid(), **extra}) + "\\n")
+def report(**values):
+    request = urllib.request.Request(
+        os.environ["POLYAXON_API_URL"] + "/metrics", method="POST",
+        data=json.dumps({"values": values}).encode(),
+        headers={"Authorization": "token " + os.environ["POLYAXON_TOKEN"],
+                 "Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()
+child = subprocess.Popen(["sleep", "300"]) if params.get("sleep", 0) > 5 else None
+note("start", child=child.pid if child else None)
+for epoch in range(params.get("epochs", 2)):
+    report(loss=float(params["x"]) / (epoch + 1), accuracy=params.get("accuracy", 0.1))
+time.sleep(params.get("sleep", 0.3))
+if params.get("fail"):
+    print("something went wrong in epoch 2", file=sys.stderr)
+    sys.exit(3)
+note("end")
+'''
+
+
+def polyaxonfile(record, *, n=6, concurrency=2, extra="", algorithm=None, **params):
+    declared = {"record": str(record), **params}
+    lines = [
+        "version: 1", "kind: group", "hptuning:", f"  concurrency: {concurrency}",
+        algorithm or f"  random_search: {{n_experiments: {n}}}",
+        "  matrix:", "    x: {range: [1, 100, 1]}",
+    ]
+    if extra:
+        lines.append(extra)
+    lines += [f"params: {json.dumps(declared)}", "run:", "  cmd: python3 train.py"]
+    return "\n".join(lines) + "\n"
+
+
+class WorkerProcess:
+    """`flask --app wsgi worker` against the live server's database, stopped by PID."""
+
+    def __init__(self, live_server, **settings):
+        env = dict(live_server.env)
+        env.update(DASHBOARD_URL=live_server.url, WORKER_POLL_SECONDS="0.2",
+                   WORKER_TIMEOUT_SECONDS="3", STOP_GRACE_SECONDS="3",
+                   **{k: str(v) for k, v in settings.items()})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+
+    def kill(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig) if sig == signal.SIGKILL else self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def workers(live_server):
+    started = []
+
+    def start(**settings):
+        worker = WorkerProcess(live_server, **settings)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+
+
+@pytest.fixture
+def project_with_code(app, tmp_path):
+    """alice/demo with train.py uploaded as its code."""
+    alice = make_user("alice", "secret-pw")
+    project = make_project(alice, "demo")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(TRAIN)
+    db.session.add(RepoUpload(project_id=project.id, user_id=alice.id, path=str(code), size=1))
+    db.session.commit()
+    return project
+
+
+def wait_for(condition, what, deadline=DEADLINE):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        db.session.expire_all()
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def group_status(group_id):
+    db.session.expire_all()
+    return db.session.get(ExperimentGroup, group_id).status
+
+
+def experiments_of(group_id):
+    db.session.expire_all()
+    return db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group_id).order_by(Experiment.id)
+    ).all()
+
+
+def events(record):
+    if not Path(record).exists():
+        return []
+    return [json.loads(line) for line in Path(record).read_text().splitlines()]
+
+
+def max_overlap(record):
+    timeline = sorted((e["time"], 1 if e["event"] == "start" else -1) for e in events(record))
+    running = peak = 0
+    for _, step in timeline:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def pid_alive(pid):
+    """Whether the process exists and is not a zombie (killed, waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def test_random_group_runs_to_succeeded_within_its_concurrency(project_with_code, workers,
+                                                               tmp_path):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=6, concurrency=2))
+    workers()
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
+    assert group_status(group.id) == "succeeded"
+    rows = experiments_of(group.id)
+    assert [e.status for e in rows] == ["succeeded"] * 6
+    for experiment in rows:
+        assert experiment.last_metric == {"loss": experiment.params["x"] / 2, "accuracy": 0.1}
+    assert max_overlap(record) == 2  # never more than concurrency, and it was used
+
+
+def test_failing_experiment_reports_exit_code_and_last_log_lines(project_with_code, workers,
+                                                                 tmp_path):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=2, fail=True))
+    workers()
+    wait_for(lambda: group_status(group.id) == "failed", "the group to fail")
+    from dashboard.models import ExperimentStatus
+
+    message = db.session.scalars(
+        select(ExperimentStatus.message).where(ExperimentStatus.status == "failed")
+    ).first()
+    assert message.startswith("Exit code 3.")
+    assert "something went wrong in epoch 2" in message
+
+
+def test_stop_kills_every_process_of_the_group(project_with_code, workers, tmp_path, client):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=4, concurrency=2,
+                                                               sleep=300))
+    workers()
+    started = wait_for(lambda: len([e for e in events(record) if e["event"] == "start"]) == 2
+                       and [e for e in events(record) if e["event"] == "start"],
+                       "two experiments to start")
+    pids = [e["pid"] for e in started] + [e["child"] for e in started]
+    assert all(pid_alive(pid) for pid in pids)
+    from dashboard.services.access import project_access
+    from dashboard.services.statuses import stop_group
+
+    stop_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
+    wait_for(lambda: group_status(group.id) == "stopped", "the group to stop")
+    assert not [pid for pid in pids if pid_alive(pid)]
+    assert [e.status for e in experiments_of(group.id)] == ["stopped"] * 4
+
+
+def test_early_stopping_ends_the_group(project_with_code, workers, tmp_path):
+    record = tmp_path / "record.jsonl"
+    rule = "  early_stopping: [{metric: accuracy, value: 0.9, optimization: maximize}]"
+    group = make_group(project_with_code, content=polyaxonfile(
+        record, n=6, concurrency=1, extra=rule, accuracy=0.95, sleep=2))
+    workers()
+    wait_for(lambda: group_status(group.id) == "stopped", "early stopping")
+    from dashboard.models import GroupStatus
+
+    last = db.session.scalars(
+        select(GroupStatus).where(GroupStatus.group_id == group.id).order_by(GroupStatus.id.desc())
+    ).first()
+    assert "accuracy" in last.message and "0.95" in last.message
+    assert len([e for e in events(record) if e["event"] == "start"]) == 1
+
+
+def test_worker_killed_mid_run_and_restarted_leaves_nothing_running(project_with_code, workers,
+                                                                    tmp_path):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2,
+                                                               sleep=300))
+    first = workers()
+    started = wait_for(lambda: [e for e in events(record) if e["event"] == "start"][:2]
+                       if len([e for e in events(record) if e["event"] == "start"]) >= 2 else None,
+                       "two experiments to start")
+    first.kill(signal.SIGKILL)
+    workers()
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed", "stopped")
+             and not [e for e in experiments_of(group.id)
+                      if e.status in ("scheduled", "starting", "running")],
+             "the group to end after the crash", deadline=DEADLINE)
+    assert [e.status for e in experiments_of(group.id)] == ["failed", "failed"]
+    assert group_status(group.id) == "failed"
+    assert not [e["pid"] for e in started if pid_alive(e["pid"])]
+    assert not [e["child"] for e in started if pid_alive(e["child"])]
