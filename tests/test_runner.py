@@ -1,4 +1,4 @@
-"""The worker runs real subprocesses: scheduling, concurrency, metrics, stop, early stopping, crashes."""
+"""The worker runs real subprocesses: scheduling, concurrency, metrics, stop, crashes, searches."""
 
 import json
 import os
@@ -73,7 +73,10 @@ class WorkerProcess:
 
     def kill(self, sig=signal.SIGTERM):
         if self.process.poll() is None:
-            os.killpg(self.process.pid, sig) if sig == signal.SIGKILL else self.process.send_signal(sig)
+            if sig == signal.SIGKILL:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
             self.process.wait(timeout=30)
 
 
@@ -234,3 +237,74 @@ def test_worker_killed_mid_run_and_restarted_leaves_nothing_running(project_with
     assert group_status(group.id) == "failed"
     assert not [e["pid"] for e in started if pid_alive(e["pid"])]
     assert not [e["child"] for e in started if pid_alive(e["child"])]
+
+
+def started(record):
+    return [e for e in events(record) if e["event"] == "start"]
+
+
+def test_two_workers_never_start_the_same_experiment(project_with_code, workers, tmp_path):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=8, concurrency=3,
+                                                               sleep=0.5))
+    workers()
+    workers()
+    wait_for(lambda: group_status(group.id) == "succeeded", "the group to finish")
+    xs = [e["x"] for e in started(record)]
+    assert sorted(xs) == sorted(e.params["x"] for e in experiments_of(group.id))
+    assert len(xs) == len(set(xs)) == 8
+    assert max_overlap(record) <= 3
+
+
+def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_code, workers,
+                                                                   tmp_path):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2,
+                                                               sleep=300))
+    workers()
+    running = wait_for(lambda: len(started(record)) == 2 and started(record), "two starts")
+    from dashboard.services.access import project_access
+    from dashboard.services.groups import delete_group
+
+    delete_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
+    pids = [e["pid"] for e in running] + [e["child"] for e in running]
+    wait_for(lambda: not [pid for pid in pids if pid_alive(pid)], "the processes to be killed")
+
+
+def test_hyperband_group_runs_its_brackets_with_the_resource_injected(project_with_code, workers,
+                                                                      tmp_path):
+    record = tmp_path / "record.jsonl"
+    hyperband = ("  hyperband: {max_iter: 9, eta: 3, resource: {name: epochs, type: int},"
+                 " metric: {name: loss, optimization: minimize}}\n  seed: 1")
+    group = make_group(project_with_code, content=polyaxonfile(
+        record, concurrency=4, algorithm=hyperband, sleep=0.05))
+    workers()
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "hyperband to finish")
+    assert group_status(group.id) == "succeeded"
+    rows = experiments_of(group.id)
+    by_iteration = {}
+    for experiment in rows:
+        by_iteration.setdefault(experiment.iteration, []).append(experiment.params["epochs"])
+    # R=9, eta=3: brackets of 9 configs (rungs 9, 3, 1 at 1, 3, 9 epochs), 5 (5, 1 at 3, 9), 3 at 9.
+    assert [(len(v), set(v)) for _, v in sorted(by_iteration.items())] == [
+        (9, {1}), (3, {3}), (1, {9}), (5, {3}), (1, {9}), (3, {9})]
+    assert db.session.get(ExperimentGroup, group.id).current_iteration == 6
+    assert all(e.last_metric for e in rows)
+
+
+def test_bo_group_runs_initial_trials_then_one_suggestion_per_iteration(project_with_code,
+                                                                        workers, tmp_path):
+    record = tmp_path / "record.jsonl"
+    bo = ("  bo: {n_initial_trials: 3, n_iterations: 3,"
+          " metric: {name: loss, optimization: minimize},"
+          " utility_function: {acquisition_function: ei, eps: 0.01, n_warmup: 500, n_iter: 2}}"
+          "\n  seed: 3")
+    group = make_group(project_with_code, content=polyaxonfile(
+        record, concurrency=3, algorithm=bo, sleep=0.05))
+    workers()
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "bo to finish")
+    assert group_status(group.id) == "succeeded"
+    rows = experiments_of(group.id)
+    assert [e.iteration for e in rows] == [0, 0, 0, 1, 2, 3]
+    assert len({e.params["x"] for e in rows}) == 6
+    assert db.session.get(ExperimentGroup, group.id).current_iteration == 4

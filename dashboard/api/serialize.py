@@ -3,6 +3,7 @@
 import uuid
 
 from dashboard.api import schemas
+from dashboard.services.tensorboards import proxy_prefix
 
 
 def project_out(project):
@@ -76,7 +77,7 @@ def tensorboard(job, project):
         experiment_group=job.group_id, last_status=job.status, tags=job.tags,
         created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
         finished_at=job.finished_at,
-        url=f"/tensorboard/{project.owner.username}/{project.name}/groups/{job.group_id}/",
+        url=proxy_prefix(project, job.group_id),
     )
 
 

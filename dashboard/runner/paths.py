@@ -32,6 +32,11 @@ def _inside(root, *parts):
     return path
 
 
+def group_dir(config_or_root, owner, project_name, group_id):
+    """The group's folder: its experiments' folders, and what its TensorBoard reads."""
+    return _inside(_root(config_or_root), owner, project_name, "groups", int(group_id))
+
+
 def experiment_dir(config_or_root, owner, project_name, group_id, experiment_id):
     """The experiment's own folder (outputs, logs and the copy of the code live inside)."""
     root = _root(config_or_root)

@@ -140,7 +140,8 @@ def _stop_message(group):
 def advance_groups():
     """Start created groups, create search iterations, and finish groups that are done."""
     groups = db.session.scalars(
-        select(ExperimentGroup).where(ExperimentGroup.status.in_(("created", "running", "stopping")))
+        select(ExperimentGroup)
+        .where(ExperimentGroup.status.in_(("created", "running", "stopping")))
         .order_by(ExperimentGroup.id)
     ).all()
     if not groups:
@@ -176,7 +177,9 @@ def claim_experiments(worker_name, limit):
     """
     claimed = []
     groups = db.session.scalars(
-        select(ExperimentGroup).where(ExperimentGroup.status == "running").order_by(ExperimentGroup.id)
+        select(ExperimentGroup)
+        .where(ExperimentGroup.status == "running")
+        .order_by(ExperimentGroup.id)
     ).all()
     for group in groups:
         if len(claimed) >= limit:

@@ -1,8 +1,6 @@
 """TensorBoard jobs: a real `tensorboard` process over the group's outputs folder."""
 
 import json
-from pathlib import Path
-
 from datetime import timedelta
 
 from flask import current_app
@@ -14,13 +12,13 @@ from dashboard.extensions import db
 from dashboard.models import TensorboardJob, TensorboardStatus
 from dashboard.models.statuses import TENSORBOARD_STATUSES
 from dashboard.models.types import utcnow
+from dashboard.runner import paths
 from dashboard.services.lookups import load_group
 
 
 def group_outputs_dir(project, group_id):
     """Where the group's experiments write their outputs (and TensorBoard reads them)."""
-    root = Path(current_app.config["OUTPUTS_ROOT"])
-    return root / project.owner.username / project.name / "groups" / str(group_id)
+    return paths.group_dir(current_app.config, project.owner.username, project.name, group_id)
 
 
 def _set_status(job, status, message=None):

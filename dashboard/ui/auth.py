@@ -36,7 +36,8 @@ def login():
         return redirect(next_url or url_for("ui.home"))
     error = None
     if request.method == "POST":
-        user = users.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        form = request.form
+        user = users.authenticate(form.get("username", ""), form.get("password", ""))
         if user is not None:
             login_user(user)
             return redirect(next_url or url_for("ui.home"))
