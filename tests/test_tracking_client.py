@@ -152,3 +152,39 @@ def test_polyaxon_upload_sends_the_code_that_is_unpacked(live_server, client_ven
     assert folder == paths.repo_dir(live_server.env["OUTPUTS_ROOT"], "alice", "demo", upload.id)
     assert (folder / "train.py").read_text() == "print('training')\n"
     assert (folder / "pkg" / "util.py").read_text() == "X = 1\n"
+
+
+CREATE_METRIC_SCRIPT = """\
+import sys
+from polyaxon_client.client import PolyaxonClient
+
+client = PolyaxonClient(host="127.0.0.1", http_port=int(sys.argv[1]), token=sys.argv[2],
+                        use_https=False, reraise=True)
+metric = client.experiment.create_metric("alice", "demo", int(sys.argv[3]),
+                                         values={"loss": 0.25, "accuracy": 0.5})
+print("created", metric["values"])
+"""
+
+
+def test_the_published_clients_create_metric_works(live_server, client_venv, tmp_path):
+    from tests.factories import make_token
+
+    experiment, _ = _running_experiment(live_server.env["OUTPUTS_ROOT"], live_server.url)
+    key = make_token(_owner())
+    python = h.client_executable(client_venv, "python")
+
+    result = subprocess.run(
+        [str(python), "-c", CREATE_METRIC_SCRIPT, str(live_server.port), key, str(experiment.id)],
+        capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created {'loss': 0.25, 'accuracy': 0.5}" in result.stdout
+    assert _reports(experiment.id) == [{"loss": 0.25, "accuracy": 0.5}]
+
+
+def _owner():
+    from dashboard.models import User
+
+    return db.session.scalars(select(User).where(User.username == "alice")).one()
