@@ -208,3 +208,31 @@ def test_action_after_signing_out_elsewhere_gets_401_with_hx_redirect(client):
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/login?next=")
     assert fresh(group).status == "created"
+
+
+def test_concurrency_is_changed_inline_and_applies_to_the_group(client):
+    from bs4 import BeautifulSoup
+
+    from dashboard.extensions import db
+    from dashboard.models import ExperimentGroup
+    from tests.factories import make_group, make_project, make_user
+    from tests.test_ui_auth import _csrf, sign_in
+
+    alice = make_user("alice")
+    group = make_group(make_project(alice, "demo"))
+    sign_in(client, "alice")
+    page_url = f"/alice/demo/groups/{group.id}/"
+    form = BeautifulSoup(client.get(page_url).data, "html.parser").select_one("#concurrency-form")
+    assert form["hx-post"] == form["action"] == f"/alice/demo/groups/{group.id}/concurrency"
+    token = _csrf(client, page_url)
+    bad = client.post(form["action"], data={"csrf_token": token, "concurrency": "0"},
+                      headers={"HX-Request": "true"})
+    assert bad.status_code == 400 and "whole number" in bad.get_data(as_text=True)
+    response = client.post(form["action"], data={"csrf_token": token, "concurrency": "2"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    fragment = BeautifulSoup(response.data, "html.parser")
+    assert fragment.select_one("#concurrency-form input[name=concurrency]")["value"] == "2"
+    db.session.expire_all()
+    stored = db.session.get(ExperimentGroup, group.id)
+    assert (stored.concurrency, stored.hptuning["concurrency"]) == (2, 2)

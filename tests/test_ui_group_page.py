@@ -183,7 +183,7 @@ def test_polyaxonfile_and_user_text_are_escaped(client):
 # ---- controls per role -------------------------------------------------------------------
 
 CONTROLS = ("#bookmark-toggle", "#stop-button", "#stop-pending-button", "#archive-button",
-            "#delete-button", "#description-form", "#tensorboard-start")
+            "#delete-button", "#description-form", "#tensorboard-start", "#concurrency-form")
 
 
 def controls(client, group):
@@ -201,6 +201,7 @@ def test_every_hx_post_points_at_its_route(client):
         "stop-pending-button": url(group, "stop"), "archive-button": url(group, "archive"),
         "delete-button": url(group, "delete"), "description-form": url(group, "edit"),
         "tensorboard-start": url(group, "tensorboard/start"),
+        "concurrency-form": url(group, "concurrency"),
     }
     for element in page.select("button[hx-post]"):
         form = element.find_parent("form")

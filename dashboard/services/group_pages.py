@@ -258,6 +258,25 @@ def group_summary(access, group_id):
                      tensorboard=_tensorboard(detail))
 
 
+def group_with_matrix(access, group_id):
+    """Header, counts and the hptuning card (what a concurrency change refreshes)."""
+    detail, now = groups.get_group(access, group_id), utcnow()
+    return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
+                     matrix=matrix_view(detail.group.hptuning, detail.group.search_algorithm),
+                     tensorboard=_tensorboard(detail))
+
+
+def concurrency_field(raw):
+    """The group update of the UI's concurrency form: a whole number from 1 to 10,000."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10000:
+        raise field_error("concurrency", "Concurrency is a whole number from 1 to 10,000.")
+    return {"concurrency": value}
+
+
 def group_experiments(access, group_id, *, sort=None, page=1):
     """The experiments table alone (sorting and pagination swap it)."""
     detail = groups.get_group(access, group_id)

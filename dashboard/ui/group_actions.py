@@ -56,6 +56,18 @@ def group_edit(owner, project, group_id):
     return answer(access, owner, project, group_id, ("_description",), "Description saved.")
 
 
+@route(f"{GROUP}/concurrency", methods=("POST",))
+def group_concurrency(owner, project, group_id):
+    """Change how many experiments run at once (the scheduler applies it at once)."""
+    access = group_access(owner, project)
+    groups.update_group(access, group_id,
+                        fields=group_pages.concurrency_field(request.form.get("concurrency")))
+    if not is_htmx():
+        return answer(access, owner, project, group_id, (), "Concurrency changed.")
+    page = group_pages.group_with_matrix(access, group_id)
+    return render_parts(context(access, owner, project, page), "_matrix", "_header")
+
+
 @route(f"{GROUP}/archive", methods=("POST",))
 def group_archive(owner, project, group_id):
     """Archive the group."""

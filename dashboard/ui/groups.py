@@ -11,7 +11,7 @@ from dashboard.ui import is_htmx, route
 
 GROUP = "/<owner>/<project>/groups/<int:group_id>"
 ACTIONS = ("stop", "bookmark", "unbookmark", "edit", "archive", "restore", "delete",
-           "tensorboard_start", "tensorboard_stop")
+           "tensorboard_start", "tensorboard_stop", "concurrency")
 # htmx answers with status 286 stop the polling element's timer.
 STOP_POLLING = 286
 
