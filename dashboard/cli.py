@@ -80,7 +80,7 @@ def add_member(project, user, role):
 
 @click.command("seed-demo")
 def seed_demo():
-    """Create (once) the admin user and the demo project; print the login."""
+    """Create (once) the admin user and the demo project, code and groups; print the login."""
     from flask import current_app
 
     from dashboard.demo import DEMO_PROJECT, ensure_demo
