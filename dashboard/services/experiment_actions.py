@@ -18,6 +18,7 @@ from dashboard.models.statuses import (
 )
 from dashboard.models.types import utcnow
 from dashboard.runner import paths
+from dashboard.services.groups import apply_labels
 from dashboard.services.listing import paginate
 from dashboard.services.statuses import set_experiment_status
 
@@ -37,15 +38,7 @@ def update_experiment(access, *, fields):
     """Write name, description and tags (merged with `merge`); anything else is ignored."""
     access.require("edit")
     experiment = _lock(access)
-    if "name" in fields:
-        experiment.name = fields["name"]
-    if "description" in fields:
-        experiment.description = fields["description"]
-    if "tags" in fields:
-        tags = fields["tags"]
-        if fields.get("merge") and tags is not None:
-            tags = list(dict.fromkeys((experiment.tags or []) + tags))
-        experiment.tags = tags
+    apply_labels(experiment, fields)
     if fields.keys() & {"name", "description", "tags"}:
         experiment.updated_at = utcnow()
     db.session.commit()

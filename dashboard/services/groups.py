@@ -142,21 +142,25 @@ def create_group(access, *, content, name=None, description=None, tags=None):
     return group
 
 
+def apply_labels(target, fields):
+    """Write name, description and tags of a group or experiment (tags merged with `merge`)."""
+    for name in ("name", "description"):
+        if name in fields:
+            setattr(target, name, fields[name])
+    if "tags" in fields:
+        tags = fields["tags"]
+        if fields.get("merge") and tags is not None:
+            tags = list(dict.fromkeys((target.tags or []) + tags))
+        target.tags = tags
+
+
 def update_group(access, group_id, *, fields):
     """Write name, description, tags (merged with `merge`) and concurrency (while not final)."""
     access.require("edit")
     group = load_group(access, group_id, for_update=True)
-    if "name" in fields:
-        if fields["name"]:
-            _check_name_free(access.project.id, fields["name"], group.id)
-        group.name = fields["name"]
-    if "description" in fields:
-        group.description = fields["description"]
-    if "tags" in fields:
-        tags = fields["tags"]
-        if fields.get("merge") and tags is not None:
-            tags = list(dict.fromkeys((group.tags or []) + tags))
-        group.tags = tags
+    if fields.get("name"):
+        _check_name_free(access.project.id, fields["name"], group.id)
+    apply_labels(group, fields)
     if fields.get("concurrency") is not None:
         if group.is_final:
             raise field_error(
