@@ -6,14 +6,22 @@ from dashboard.models.experiments import (
     ExperimentStatus,
     ExperimentValue,
 )
-from dashboard.models.groups import Bookmark, ExperimentGroup, GroupStatus, SearchIteration
+from dashboard.models.groups import (
+    Bookmark,
+    ExperimentGroup,
+    GroupEvent,
+    GroupStatus,
+    SearchIteration,
+    TablePreference,
+)
 from dashboard.models.projects import Membership, Project, RepoUpload
 from dashboard.models.tensorboards import TensorboardJob, TensorboardStatus
 from dashboard.models.users import ApiToken, User
 from dashboard.models.workers import Worker
 
 __all__ = [
-    "ApiToken", "Bookmark", "Experiment", "ExperimentGroup", "ExperimentMetric",
+    "ApiToken", "Bookmark", "Experiment", "ExperimentGroup", "ExperimentMetric", "GroupEvent",
     "ExperimentStatus", "ExperimentValue", "GroupStatus", "Membership", "Project", "RepoUpload",
-    "SearchIteration", "TensorboardJob", "TensorboardStatus", "User", "Worker",
+    "SearchIteration", "TablePreference", "TensorboardJob", "TensorboardStatus", "User",
+    "Worker",
 ]

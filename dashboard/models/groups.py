@@ -41,6 +41,9 @@ class ExperimentGroup(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The optimisation objective chosen by a user ({"metric", "optimization"}); when null it
+    # comes from the spec (early-stopping / hyperband / bo metric).
+    objective: Mapped[dict | None] = mapped_column(JSONText)
 
     project: Mapped[Project] = relationship(lazy="raise")
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -94,3 +97,38 @@ class SearchIteration(db.Model):
     number: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict | None] = mapped_column(JSONText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupEvent(db.Model):
+    """Something that happened to a group, for its timeline: who did what, and when.
+
+    Status changes live in the status tables; these are user actions (stop, edit, archive,
+    tensorboard, concurrency, bookmark...). `private` events are shown only to their user.
+    """
+
+    __tablename__ = "group_events"
+    __table_args__ = (Index("ix_group_events_group_created", "group_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("experiment_groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSONText)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TablePreference(db.Model):
+    """A user's chosen experiment-table columns for a group."""
+
+    __tablename__ = "table_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("experiment_groups.id", ondelete="CASCADE"), index=True
+    )
+    columns: Mapped[list] = mapped_column(JSONText)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
