@@ -41,7 +41,12 @@ class Worker:
         current_app.logger.info("worker %s started", self.name)
         try:
             while not self.stopping:
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # a database hiccup must not end the worker
+                    current_app.logger.exception("worker round failed; retrying")
+                    db.session.rollback()
+                    db.session.remove()
                 time.sleep(self.poll)
         finally:
             self.shutdown()

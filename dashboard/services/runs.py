@@ -24,7 +24,6 @@ from dashboard.services import experiments as experiment_service
 from dashboard.services.statuses import set_experiment_status, set_group_status
 
 ITERATIVE = ("hyperband", "bo")
-UNFINISHED = ("created",) + RUNNING_EXPERIMENT_STATUSES
 
 
 def heartbeat(name, host, pid):
@@ -91,8 +90,12 @@ def _metric_of(experiment, name):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _advance_search(group):
-    """Create the next iteration of a hyperband/bo group; False once the search is complete."""
+def _next_iteration(group):
+    """The next iteration of a hyperband/bo group (None once the search is complete).
+
+    Pure computation over the group's experiments: it writes nothing, so a failing search
+    leaves no half-created iteration behind.
+    """
     from dashboard.hptuning.iterations import Iteration, first_iteration, next_iteration
 
     spec = parse_group_spec(group.content, max_experiments=10**9)
@@ -101,25 +104,24 @@ def _advance_search(group):
         .order_by(SearchIteration.number.desc()).limit(1)
     ).first()
     if last is None:
-        iteration = first_iteration(spec)
-    else:
-        metric = spec.algorithm_block["metric"]["name"]
-        done = db.session.scalars(
-            select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
-        ).all()
-        results = [(e.params, _metric_of(e, metric), e.iteration) for e in done]
-        iteration = next_iteration(
-            spec,
-            Iteration(number=last.number, data=last.data or {}, suggestions=[]),
-            [(p, m) for p, m, n in results if n == last.number],
-            [(p, m) for p, m, _ in results],
-        )
-    if iteration is None:
-        return False
+        return first_iteration(spec)
+    metric = spec.algorithm_block["metric"]["name"]
+    done = db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
+    results = [(e.params, _metric_of(e, metric), e.iteration) for e in done]
+    return next_iteration(
+        spec,
+        Iteration(number=last.number, data=last.data or {}, suggestions=[]),
+        [(p, m) for p, m, n in results if n == last.number],
+        [(p, m) for p, m, _ in results],
+    )
+
+
+def _start_iteration(group, iteration):
     db.session.add(SearchIteration(group_id=group.id, number=iteration.number, data=iteration.data))
     experiment_service.create_experiments(group, iteration.suggestions, iteration=iteration.number)
     group.current_iteration = iteration.number + 1
-    return True
 
 
 def _finish(group, counts):
@@ -127,7 +129,16 @@ def _finish(group, counts):
     if total and counts.get("failed", 0) == total:
         set_group_status(group, "failed", "Every experiment failed.")
     else:
-        set_group_status(group, "succeeded")
+        set_group_status(group, "succeeded", _complete_message(counts, total))
+
+
+def _complete_message(counts, total):
+    # Experiments stopped one by one are named only when there are some.
+    parts = [f"{counts.get('succeeded', 0)} succeeded", f"{counts.get('failed', 0)} failed"]
+    if counts.get("stopped"):
+        parts.append(f"{counts['stopped']} stopped")
+    noun = "experiment" if total == 1 else "experiments"
+    return f"Search complete: {total} {noun} ({', '.join(parts)})."
 
 
 def _stop_message(group):
@@ -138,35 +149,51 @@ def _stop_message(group):
 
 
 def advance_groups():
-    """Start created groups, create search iterations, and finish groups that are done."""
-    groups = db.session.scalars(
-        select(ExperimentGroup)
+    """Start created groups, create search iterations, and finish groups that are done.
+
+    Each group is locked, re-read and committed on its own, so a user's concurrent stop is
+    never overwritten with a stale status.
+    """
+    ids = db.session.scalars(
+        select(ExperimentGroup.id)
         .where(ExperimentGroup.status.in_(("created", "running", "stopping")))
         .order_by(ExperimentGroup.id)
     ).all()
-    if not groups:
+    if not ids:
         return
-    counts = _counts([g.id for g in groups])
-    for group in groups:
-        group_counts = counts[group.id]
-        unfinished = sum(group_counts.get(s, 0) for s in UNFINISHED)
-        if group.status == "stopping":
-            if not sum(group_counts.get(s, 0) for s in RUNNING_EXPERIMENT_STATUSES):
-                set_group_status(group, "stopped", _stop_message(group))
-            continue
-        if group.status == "created":
-            set_group_status(group, "running")
-        if unfinished:
-            continue
+    counts = _counts(ids)
+    for group_id in ids:
+        group = db.session.execute(
+            select(ExperimentGroup).where(ExperimentGroup.id == group_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if group is not None:
+            _advance(group, counts[group_id])
+        db.session.commit()
+
+
+def _advance(group, counts):
+    running = sum(counts.get(s, 0) for s in RUNNING_EXPERIMENT_STATUSES)
+    if group.status == "stopping":
+        if not running:
+            set_group_status(group, "stopped", _stop_message(group))
+        return
+    if group.status == "created":
+        set_group_status(group, "running")
+    if group.status != "running" or running or counts.get("created", 0):
+        return
+    iteration = None
+    if group.search_algorithm in ITERATIVE:
         try:
-            more = group.search_algorithm in ITERATIVE and _advance_search(group)
+            iteration = _next_iteration(group)
         except Exception as exc:  # the search itself could not continue: the group fails
             current_app.logger.exception("search of group %s failed", group.id)
             set_group_status(group, "failed", f"The search could not continue: {exc}")
-            continue
-        if not more:
-            _finish(group, group_counts)
-    db.session.commit()
+            return
+    if iteration is not None:
+        _start_iteration(group, iteration)
+    else:
+        _finish(group, counts)
 
 
 def claim_experiments(worker_name, limit):
