@@ -62,9 +62,14 @@ def _forget_user(sender, **extra):
 
 
 @pytest.fixture
-def app(_schema):
-    """A fresh app over the shared test database; every row is deleted afterwards."""
+def app(_schema, tmp_path):
+    """A fresh app over the shared test database; every row is deleted afterwards.
+
+    Outputs go to the test's own folder: ids restart after the tables are emptied, so a shared
+    folder would show one test's files to the next.
+    """
     app = create_app(_Config)
+    app.config["OUTPUTS_ROOT"] = str(tmp_path / "outputs")
     # The test's app context spans its requests, so `g` would carry the signed-in user from one
     # request to the next; a real server starts every request without one.
     request_started.connect(_forget_user, app)

@@ -134,6 +134,21 @@ ROUTES = (
         multipart=True),
     Row("POST", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,
         multipart=True),
+    # group plots and experiment outputs
+    Row("GET", f"{GROUP}/plots/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/metric/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/parallel/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/scatter/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/hyperband/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/bo/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/importance/", "read", 200, VIEWER_UP),
+    Row("GET", f"{EXPERIMENT}/outputs/", "read", 200, VIEWER_UP),
+    # the group's objective (results)
+    Row("GET", f"{GROUP}/objective/", "read", 200, VIEWER_UP),
+    Row("PUT", f"{GROUP}/objective/", "edit", 200, MEMBER_UP,
+        body={"metric": "loss", "optimization": "minimize"}),
+    # the group's timeline
+    Row("GET", f"{GROUP}/timeline/", "read", 200, VIEWER_UP),
 )
 
 

@@ -166,6 +166,13 @@ def test_random_group_runs_to_succeeded_within_its_concurrency(project_with_code
     for experiment in rows:
         assert experiment.last_metric == {"loss": experiment.params["x"] / 2, "accuracy": 0.1}
     assert max_overlap(record) == 2  # never more than concurrency, and it was used
+    from dashboard.models import GroupStatus
+
+    final = db.session.scalars(
+        select(GroupStatus.message).where(GroupStatus.group_id == group.id)
+        .order_by(GroupStatus.id.desc())
+    ).first()
+    assert final == "Search complete: 6 experiments (6 succeeded, 0 failed)."
 
 
 def test_failing_experiment_reports_exit_code_and_last_log_lines(project_with_code, workers,
@@ -214,7 +221,10 @@ def test_early_stopping_ends_the_group(project_with_code, workers, tmp_path):
     last = db.session.scalars(
         select(GroupStatus).where(GroupStatus.group_id == group.id).order_by(GroupStatus.id.desc())
     ).first()
-    assert "accuracy" in last.message and "0.95" in last.message
+    first = experiments_of(group.id)[0]
+    assert last.message == (
+        f"Early stopping: accuracy reached 0.95 (>= 0.9) in experiment {first.id}."
+    )
     assert len([e for e in events(record) if e["event"] == "start"]) == 1
 
 

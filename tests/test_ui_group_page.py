@@ -202,6 +202,7 @@ def test_every_hx_post_points_at_its_route(client):
         "delete-button": url(group, "delete"), "description-form": url(group, "edit"),
         "tensorboard-start": url(group, "tensorboard/start"),
         "concurrency-form": url(group, "concurrency"),
+        "table-columns": url(group, "columns"), "objective-form": url(group, "objective"),
     }
     for element in page.select("button[hx-post]"):
         form = element.find_parent("form")

@@ -74,6 +74,9 @@ from dashboard.api import (  # noqa: E402,F401  (views register themselves on th
     experiments,
     group_actions,
     groups,
+    plots,
     projects,
+    results,
+    timeline,
     uploads,
 )

@@ -1,15 +1,28 @@
 """Experiments of a group."""
 
-from flask import request
+from flask import Response, request, stream_with_context
 
 from dashboard.api import route, serialize
 from dashboard.api.helpers import access, page_args, page_response
 from dashboard.errors import ValidationError
-from dashboard.services import experiments
+from dashboard.services import experiment_table, experiments
+
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def _export(project, group_id, fmt):
+    """Every matching experiment (limit and offset ignored) as CSV or a JSON array, streamed."""
+    lines, filename = experiment_table.export(project, group_id,
+                                              experiment_table.parse_state(request.args), fmt)
+    return Response(stream_with_context(lines), content_type=EXPORT_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def _experiments_page(username, project_name, group_id):
     project = access(username, project_name)
+    fmt = request.args.get("format")
+    if fmt is not None:
+        return _export(project, group_id, fmt)
     group, page = experiments.list_experiments(
         project, group_id, query=request.args.get("query"), sort=request.args.get("sort"),
         **page_args(),

@@ -8,6 +8,7 @@ from dashboard.errors import NotFound
 from dashboard.extensions import db
 from dashboard.models import Bookmark, ExperimentGroup, Project, User
 from dashboard.models.types import utcnow
+from dashboard.services import events
 from dashboard.services.access import visible_projects_clause
 from dashboard.services.listing import paginate
 from dashboard.services.lookups import load_group
@@ -22,6 +23,7 @@ def bookmark_group(access, group_id):
     if already:
         return group
     try:
+        events.record(group.id, user=access.actor, kind="bookmark", private=True)
         db.session.execute(
             insert(Bookmark).values(user_id=access.actor.id, group_id=group.id, created_at=utcnow())
         )
@@ -41,6 +43,7 @@ def unbookmark_group(access, group_id):
     if not result.rowcount:
         db.session.rollback()
         raise NotFound("You have not bookmarked this group.")
+    events.record(group.id, user=access.actor, kind="unbookmark", private=True)
     db.session.commit()
     return group
 

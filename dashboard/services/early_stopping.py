@@ -13,7 +13,7 @@ def reached(rule, values):
     return value >= rule["value"]
 
 
-def check_metrics(group, values):
+def check_metrics(group, values, experiment=None):
     """Stop the group if the values reach one of its early-stopping rules (no commit).
 
     Returns the status message when it stopped the group, else None.
@@ -25,7 +25,8 @@ def check_metrics(group, values):
             comparison = "<=" if rule.get("optimization") == "minimize" else ">="
             message = (
                 f"Early stopping: {rule['metric']} reached {values[rule['metric']]} "
-                f"({comparison} {rule['value']})."
+                f"({comparison} {rule['value']})"
+                + (f" in experiment {experiment.id}." if experiment is not None else ".")
             )
             request_stop(group, message=message)
             return message

@@ -7,16 +7,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from dashboard.errors import field_error
+from dashboard.errors import ValidationError, field_error
 from dashboard.extensions import db
 from dashboard.hptuning import matrix_values
 from dashboard.hptuning.options import discrete_values, option_length
 from dashboard.hptuning.search import grid_size
-from dashboard.models import Experiment, ExperimentValue, GroupStatus
+from dashboard.models import GroupStatus
 from dashboard.models.statuses import EXPERIMENT_STATUSES, RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
-from dashboard.services import groups, tensorboards
-from dashboard.services.listing import apply_experiment_query
+from dashboard.services import experiment_table, groups, tensorboards
+from dashboard.services import objective as objective_service
+from dashboard.services.experiment_table import TableState
 
 PER_PAGE = 20
 # Ranges longer than this show their first values and their last one.
@@ -147,23 +148,19 @@ class MatrixView:
 
 
 @dataclass(frozen=True)
-class Column:
-    """A value column of the experiments table (a param or a metric) and its sort key."""
-
-    label: str
-    kind: str
-    sort_key: str
-
-
-@dataclass(frozen=True)
 class ExperimentRow:
-    """One experiment as the table shows it; values are (short text, full text) pairs."""
+    """One experiment as the table shows it; values are (short text, full text) pairs by key."""
 
     id: int
     status: str
-    values: list
-    started_at: datetime | None
+    values: dict
+    times: dict
     duration: timedelta | None
+    best: bool = False
+
+    @property
+    def started_at(self):
+        return self.times.get("started_at")
 
     @property
     def duration_text(self):
@@ -172,14 +169,30 @@ class ExperimentRow:
 
 @dataclass(frozen=True)
 class ExperimentTable:
-    """One page of the group's experiments, sorted, with its value columns."""
+    """One page of the group's experiments, filtered and sorted, with its chosen columns."""
 
     columns: list
+    available: list
     rows: list
-    sort: str | None
+    state: experiment_table.TableState
     page: int
     pages: int
     count: int
+    total: int
+    customised: bool = False  # the columns differ from the default ones (links carry them)
+    error: str | None = None  # a bad query or sort: shown inline, the table left unfiltered
+    asked_query: str | None = None  # the filter as typed (kept in the box when it is bad)
+
+    @property
+    def sort(self):
+        return self.state.sort
+
+    @property
+    def column_keys(self):
+        return tuple(column.key for column in self.columns)
+
+    def shows(self, key):
+        return key in self.column_keys
 
     def next_sort(self, key):
         """The sort a column header links to: ascending first, then descending."""
@@ -200,6 +213,8 @@ class GroupPage:
     matrix: MatrixView | None = None
     experiments: ExperimentTable | None = None
     tensorboard: object = None  # the latest TensorBoard job, if the group ever had one
+    objective: objective_service.Objective | None = None
+    best: objective_service.Best | None = None
 
     @property
     def group(self):
@@ -238,24 +253,32 @@ class GroupPage:
         return status != self.group.status
 
 
-def group_page(access, group_id, *, sort=None, page=1):
-    """The whole page: detail, history, matrix, first (or asked) page of experiments.
+def group_page(access, group_id, state=None):
+    """The whole page: detail, history, matrix, the asked view of the experiments, the best.
 
-    Five queries: the group, its counts, its history, its value names, one page of experiments.
+    Six queries: the group, its counts, its history, its value names, the saved columns with
+    the best experiment, one page of experiments (with its count).
     """
     detail, now = groups.get_group(access, group_id), utcnow()
+    table, objective, best = _experiments(access, detail, state or TableState())
     return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
                      matrix=matrix_view(detail.group.hptuning, detail.group.search_algorithm),
-                     experiments=_experiments(detail, sort, page),
-                     tensorboard=_tensorboard(detail))
+                     experiments=table, tensorboard=_tensorboard(detail), objective=objective,
+                     best=best)
+
+
+def _with_best(detail):
+    objective = objective_service.objective_of(detail.group)
+    return {"objective": objective,
+            "best": objective_service.best_experiment(detail.group, objective)}
 
 
 def group_summary(access, group_id):
-    """Header, actions, counts and history (what polling and actions refresh): three queries
-    (four once the group has had a TensorBoard)."""
+    """Header, actions, counts and history (what polling and actions refresh): four queries
+    (five once the group has had a TensorBoard)."""
     detail, now = groups.get_group(access, group_id), utcnow()
     return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
-                     tensorboard=_tensorboard(detail))
+                     tensorboard=_tensorboard(detail), **_with_best(detail))
 
 
 def group_with_matrix(access, group_id):
@@ -263,7 +286,7 @@ def group_with_matrix(access, group_id):
     detail, now = groups.get_group(access, group_id), utcnow()
     return GroupPage(detail=detail, now=now, history=_history(detail.group, now),
                      matrix=matrix_view(detail.group.hptuning, detail.group.search_algorithm),
-                     tensorboard=_tensorboard(detail))
+                     tensorboard=_tensorboard(detail), **_with_best(detail))
 
 
 def concurrency_field(raw):
@@ -277,10 +300,12 @@ def concurrency_field(raw):
     return {"concurrency": value}
 
 
-def group_experiments(access, group_id, *, sort=None, page=1):
-    """The experiments table alone (sorting and pagination swap it)."""
+def group_experiments(access, group_id, state=None):
+    """The experiments table with the best experiment (filtering, sorting, paging swap it)."""
     detail = groups.get_group(access, group_id)
-    return GroupPage(detail=detail, now=utcnow(), experiments=_experiments(detail, sort, page))
+    table, objective, best = _experiments(access, detail, state or TableState())
+    return GroupPage(detail=detail, now=utcnow(), experiments=table, objective=objective,
+                     best=best)
 
 
 def edit_fields(*, description, tags):
@@ -315,48 +340,59 @@ def _history(group, now):
             for row, end in zip(rows, ends, strict=True)]
 
 
-def _columns(group):
-    names = db.session.execute(
-        select(ExperimentValue.kind, ExperimentValue.name)
-        .join(Experiment, Experiment.id == ExperimentValue.experiment_id)
-        .where(Experiment.group_id == group.id)
-        .distinct()
-    ).all()
-    matrix = list(group.hptuning.get("matrix", {}))
-    params = {name for kind, name in names if kind == "param"}
-    ordered = [n for n in matrix if n in params] + sorted(params - set(matrix))
-    metrics = sorted(name for kind, name in names if kind == "metric")
-    return ([Column(name, "param", f"params.{name}") for name in ordered]
-            + [Column(name, "metric", f"metric.{name}") for name in metrics])
+def _preference_and_best(access, group, objective):
+    """The user's saved columns and the best experiment (id, value), in one query."""
+    actor_id = access.actor.id if access.actor else -1
+    parts = [experiment_table.preference_query(actor_id, group.id).scalar_subquery()]
+    if objective is not None:
+        best = objective_service.best_query(group.id, objective)
+        parts += [best.with_only_columns(column).scalar_subquery()
+                  for column in best.selected_columns]
+    row = db.session.execute(select(*parts)).one()
+    best = objective_service.Best(row[1], row[2]) if objective and row[1] is not None else None
+    return row[0], best
 
 
-def _experiment_row(experiment, columns, now):
-    sources = {"param": experiment.params, "metric": experiment.last_metric or {}}
-    values = [sources[column.kind].get(column.label, _MISSING) for column in columns]
+def _experiment_row(experiment, now, best):
+    sources = {"params": experiment.params or {}, "metric": experiment.last_metric or {}}
+    values = {}
+    for prefix, source in sources.items():
+        for name, value in source.items():
+            values[f"{prefix}.{name}"] = (display_value(value, 6), display_value(value))
     final = EXPERIMENT_STATUSES.is_final(experiment.status)
     return ExperimentRow(
-        id=experiment.id, status=experiment.status,
-        values=[("—", "") if value is _MISSING else (display_value(value, 6), display_value(value))
-                for value in values],
-        started_at=experiment.started_at,
+        id=experiment.id, status=experiment.status, values=values,
+        times={key: getattr(experiment, key) for key in experiment_table.TIME_FIELDS},
         duration=_span(experiment.started_at, experiment.finished_at or (None if final else now)),
+        best=best is not None and best.id == experiment.id,
     )
 
 
-def _experiments(detail, sort, page):
-    group, count = detail.group, sum(detail.counts.values())
-    pages = max(1, math.ceil(count / PER_PAGE))
-    page = min(max(page, 1), pages)
-    stmt = apply_experiment_query(select(Experiment).where(Experiment.group_id == group.id),
-                                  None, sort or None)
-    columns, now = _columns(group), utcnow()
-    experiments = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return ExperimentTable(columns=columns, rows=[_experiment_row(e, columns, now)
-                                                  for e in experiments],
-                           sort=sort or None, page=page, pages=pages, count=count)
+def _experiments(access, detail, state):
+    """(table, objective, best): value names, saved columns + best, one page with its count."""
+    group = detail.group
+    objective = objective_service.objective_of(group)
+    available = experiment_table.available_columns(*experiment_table.value_names(group))
+    saved, best = _preference_and_best(access, group, objective)
+    columns = experiment_table.chosen_columns(available, state.columns or saved)
+    error, asked_query = None, state.query
+    try:
+        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE)
+    except ValidationError as exc:
+        # A bad query or sort is shown above the table, which stays as it was without them.
+        error, state = exc.detail, state.but(query=None, sort=None)
+        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE)
+    now = utcnow()
+    default = [c for c in available if c.key not in experiment_table.DEFAULT_HIDDEN]
+    table = ExperimentTable(
+        columns=columns, available=available,
+        rows=[_experiment_row(e, now, best) for e in experiments],
+        state=state.but(page=page), page=page, pages=max(1, math.ceil(count / PER_PAGE)),
+        count=count, total=sum(detail.counts.values()), customised=columns != default,
+        error=error, asked_query=asked_query)
+    return table, objective, best
 
 
-_MISSING = object()
 
 
 # ---- the hptuning matrix -----------------------------------------------------------------

@@ -10,8 +10,8 @@ from dashboard.extensions import db
 from dashboard.hptuning import SpecError, parse_group_spec, suggestions
 from dashboard.models import Bookmark, Experiment, ExperimentGroup, TensorboardJob
 from dashboard.names import is_slug
+from dashboard.services import events, statuses
 from dashboard.services import experiments as experiment_service
-from dashboard.services import statuses
 from dashboard.services.listing import apply_group_query, paginate
 from dashboard.services.lookups import load_group
 
@@ -168,6 +168,7 @@ def update_group(access, group_id, *, fields):
             )
         group.concurrency = fields["concurrency"]
         group.hptuning = {**group.hptuning, "concurrency": fields["concurrency"]}
+    events.record_update(group, user=access.actor)
     db.session.commit()
     return group
 
@@ -177,6 +178,7 @@ def set_archived(access, group_id, archived):
     access.require("archive")
     group = load_group(access, group_id, for_update=True)
     group.is_archived = archived
+    events.record(group.id, user=access.actor, kind="archive" if archived else "restore")
     db.session.commit()
     return group
 

@@ -105,7 +105,7 @@ def report_metrics(access, reports):
     experiment.updated_at = now
     _mirror(experiment.id, latest, names)
     for report in reports:
-        if early_stopping.check_metrics(access.group, report.values):
+        if early_stopping.check_metrics(access.group, report.values, experiment):
             break
     db.session.commit()
     return rows

@@ -12,6 +12,7 @@ from dashboard.models.statuses import (
     IllegalTransition,
 )
 from dashboard.models.types import new_uuid, utcnow
+from dashboard.services import events
 from dashboard.services.listing import paginate
 from dashboard.services.lookups import load_group, num_running
 
@@ -107,7 +108,9 @@ def stop_group(access, group_id, *, pending_only=False, message=None):
     access.require("stop")
     group = load_group(access, group_id, for_update=True)
     if not group.is_final:
+        message = message or f"Stopped by {access.actor.username}."
         request_stop(group, pending_only=pending_only, message=message)
+        events.record(group.id, user=access.actor, kind="stop_pending" if pending_only else "stop")
         db.session.commit()
     return group
 
@@ -154,6 +157,7 @@ def post_group_status(access, group_id, *, status, message=None):
             set_group_status(group, status, message, strict=True)
         except IllegalTransition as exc:
             raise field_error("status", str(exc)) from None
+    events.record(group.id, user=access.actor, kind="status", message=f"Set {status} by hand.")
     db.session.commit()
     return db.session.execute(
         select(GroupStatus).where(GroupStatus.group_id == group.id).order_by(GroupStatus.id.desc())

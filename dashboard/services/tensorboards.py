@@ -13,6 +13,7 @@ from dashboard.models import TensorboardJob, TensorboardStatus
 from dashboard.models.statuses import TENSORBOARD_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.runner import paths
+from dashboard.services import events
 from dashboard.services.lookups import load_group
 
 
@@ -86,6 +87,7 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
     job.pid, job.host, job.port = process.pid, process.host, process.port
     job.last_used_at = utcnow()
     _set_status(job, "running")
+    events.record(group.id, user=access.actor, kind="tensorboard_start")
     db.session.commit()
     return job, True
 
@@ -95,6 +97,7 @@ def stop_tensorboard(access, group_id):
     access.require("tensorboard")
     group = load_group(access, group_id, for_update=True)
     stop_processes(group.id)
+    events.record(group.id, user=access.actor, kind="tensorboard_stop")
     db.session.commit()
 
 

@@ -65,11 +65,15 @@ def route(rule, methods=("GET",)):
 
 from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the blueprint)
     auth,
+    compare,
+    experiments,
     group_actions,
     groups,
     home,
     projects,
+    results,
     settings,
     tensorboard,
+    timeline,
     tokens,
 )

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from dashboard.services import group_pages
+from dashboard.services import experiment_table, group_pages
 from dashboard.services.access import project_access
 from dashboard.ui import is_htmx, route
 
@@ -14,6 +14,8 @@ ACTIONS = ("stop", "bookmark", "unbookmark", "edit", "archive", "restore", "dele
            "tensorboard_start", "tensorboard_stop", "concurrency")
 # htmx answers with status 286 stop the polling element's timer.
 STOP_POLLING = 286
+# Element ids htmx names in HX-Trigger: the table's poller and its filter form.
+TABLE_POLLER, FILTER_FORM = "experiments-live", "table-filter"
 
 
 def group_access(owner, project, action="read"):
@@ -27,38 +29,48 @@ def group_urls(owner, project, group_id):
     urls = {name: url_for(f"ui.group_{name}", **ids) for name in ACTIONS + ("live", "experiments")}
     urls["page"] = url_for("ui.group_page", **ids)
     urls["project"] = url_for("ui.project", owner=owner, project=project)
+    for name in ("columns", "objective", "export_csv", "export_json"):
+        urls[name] = url_for(f"ui.group_{name}", **ids)
     urls["tensorboard_open"] = url_for("ui.tensorboard_proxy", **ids)
     return urls
 
 
-def page_number():
-    """?page= as a positive integer (1 when missing or not a number)."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+def state_args(state, table=None):
+    """The query args that reproduce a table state (columns only when not the default ones)."""
+    columns = ",".join(table.column_keys) if table is not None and table.customised else None
+    if table is None and state.columns:
+        columns = ",".join(state.columns)
+    pairs = (("sort", state.sort), ("query", state.query), ("columns", columns),
+             ("page", state.page if state.page > 1 else None))
+    return {key: value for key, value in pairs if value}
 
 
 def table_links(urls, table):
-    """hrefs (full page, works without JS) and hx-gets (the table fragment) for sort and page."""
+    """hrefs (full page, works without JS) and hx-gets (the table fragment) for the table."""
 
-    def link(sort, page):
-        args = {key: value for key, value in (("sort", sort), ("page", page)) if value}
+    def link(state):
+        args = state_args(state, table)
         query = f"?{urlencode(args)}" if args else ""
-        return {"href": urls["page"] + query, "hx": urls["experiments"] + query}
+        return {"href": urls["page"] + query, "hx": urls["experiments"] + query,
+                "csv": urls["export_csv"] + query, "args": args}
 
     def for_page(number):
-        return link(table.sort, number if number > 1 else None)
+        return link(table.state.but(page=number))
 
     def for_sort(key):
-        return link(table.next_sort(key), None)
+        return link(table.state.but(sort=table.next_sort(key), page=1))
 
-    return {"page": for_page, "sort": for_sort, "current": for_page(table.page)}
+    return {"page": for_page, "sort": for_sort, "current": for_page(table.page),
+            "clear": link(table.state.but(query=None, page=1))}
 
 
 def context(access, owner, project, page):
     """What every group template gets: the page data, the actor's rights and the URLs."""
     urls = group_urls(owner, project, page.group.id)
     links = table_links(urls, page.experiments) if page.experiments else None
+    experiment_url = f"{urls['page'].rstrip('/')}/experiments/"  # + id/: the experiment page
     return {"page": page, "allowed": access.allowed, "urls": urls, "links": links,
-            "owner": owner, "project_name": project}
+            "owner": owner, "project_name": project, "experiment_url": experiment_url}
 
 
 def render_parts(ctx, main, *oob):
@@ -71,9 +83,9 @@ def render_parts(ctx, main, *oob):
 def group_page(owner, project, group_id):
     """The group page: header, actions, counts, matrix, history, experiments, polyaxonfile."""
     access = group_access(owner, project)
-    page = group_pages.group_page(access, group_id, sort=request.args.get("sort"),
-                                  page=page_number())
-    return render_template("groups/page.html", **context(access, owner, project, page))
+    page = group_pages.group_page(access, group_id, experiment_table.parse_state(request.args))
+    status = 400 if page.experiments.error else 200
+    return render_template("groups/page.html", **context(access, owner, project, page)), status
 
 
 @route(f"{GROUP}/live")
@@ -89,11 +101,28 @@ def group_live(owner, project, group_id):
 
 @route(f"{GROUP}/experiments")
 def group_experiments(owner, project, group_id):
-    """One sorted page of the experiments table (the fragment sorting and paging swap)."""
+    """The experiments table (the fragment filtering, sorting, paging and polling swap).
+
+    Its poller gets 286 once the group is final; the filter form's answer sets the page URL.
+    """
     if not is_htmx():
         return redirect(url_for("ui.group_page", owner=owner, project=project,
                                 group_id=group_id, **request.args))
     access = group_access(owner, project)
-    page = group_pages.group_experiments(access, group_id, sort=request.args.get("sort"),
-                                         page=page_number())
-    return render_parts(context(access, owner, project, page), "_experiments")
+    page = group_pages.group_experiments(access, group_id,
+                                         experiment_table.parse_state(request.args))
+    return table_response(access, owner, project, page)
+
+
+def table_response(access, owner, project, page, *oob, push=None):
+    """The table fragment (400 with its inline error for a bad query), polling stopped when
+    the group is final, and the browser's URL set to the view's page URL when asked."""
+    ctx = context(access, owner, project, page)
+    headers = {}
+    trigger = request.headers.get("HX-Trigger")
+    if push or trigger == FILTER_FORM:
+        headers["HX-Push-Url"] = ctx["links"]["current"]["href"]
+    status = 400 if page.experiments.error else 200
+    if trigger == TABLE_POLLER and page.group.is_final:
+        status = STOP_POLLING
+    return render_parts(ctx, "_experiments", *oob), status, headers

@@ -1,0 +1,240 @@
+"""The experiments table's state (filter, sort, columns, page), its columns, and its export."""
+
+import csv
+import io
+import json
+from dataclasses import dataclass, replace
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from dashboard.errors import ValidationError
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentValue, TablePreference
+from dashboard.services.listing import apply_experiment_query
+from dashboard.services.lookups import load_group
+
+TIME_FIELDS = ("created_at", "started_at", "finished_at")
+# Rows fetched per round trip while exporting: memory stays that of one chunk.
+EXPORT_CHUNK = 500
+MAX_COLUMNS = 200
+
+
+@dataclass(frozen=True)
+class TableState:
+    """What a link to the table carries: filter, sort, columns (None: saved or default), page."""
+
+    query: str | None = None
+    sort: str | None = None
+    columns: tuple | None = None
+    page: int = 1
+
+    def but(self, **changes):
+        """The same state with some parts changed."""
+        return replace(self, **changes)
+
+
+def parse_columns(raw):
+    """Column keys from "a,b" text or a list of such texts (None when nothing was chosen)."""
+    texts = [raw] if isinstance(raw, str) else list(raw or [])
+    keys = [key.strip() for text in texts for key in text.split(",") if key.strip()]
+    return tuple(dict.fromkeys(keys))[:MAX_COLUMNS] or None
+
+
+def parse_state(args):
+    """The table state from a request's query args (a MultiDict or a dict)."""
+    try:
+        page = max(int(args.get("page") or 1), 1)
+    except ValueError:
+        page = 1
+    return TableState(query=(args.get("query") or "").strip() or None,
+                      sort=(args.get("sort") or "").strip() or None,
+                      columns=parse_columns(args.get("columns")), page=page)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column the table can show: its key (also its sort key when sortable) and its kind."""
+
+    key: str
+    label: str
+    kind: str  # "status", "time", "param", "metric" or "duration"
+
+    @property
+    def sortable(self):
+        return self.kind != "duration"
+
+
+def value_names(group):
+    """(param names in matrix order, metric names sorted) known for the group: one query."""
+    names = db.session.execute(
+        select(ExperimentValue.kind, ExperimentValue.name)
+        .join(Experiment, Experiment.id == ExperimentValue.experiment_id)
+        .where(Experiment.group_id == group.id)
+        .distinct()
+    ).all()
+    matrix = list((group.hptuning or {}).get("matrix", {}))
+    params = {name for kind, name in names if kind == "param"}
+    ordered = [n for n in matrix if n in params] + sorted(params - set(matrix))
+    return ordered, sorted(name for kind, name in names if kind == "metric")
+
+
+def available_columns(params, metrics):
+    """Every column the chooser offers, in display order."""
+    return ([Column("status", "Status", "status")]
+            + [Column(f"params.{name}", name, "param") for name in params]
+            + [Column(f"metric.{name}", name, "metric") for name in metrics]
+            + [Column("created_at", "Created", "time"), Column("started_at", "Started", "time"),
+               Column("finished_at", "Finished", "time"), Column("duration", "Duration",
+                                                                  "duration")])
+
+
+DEFAULT_HIDDEN = ("created_at", "finished_at")
+
+
+def default_keys(available):
+    """What the table shows until the user chooses: status, values, started, duration."""
+    return tuple(c.key for c in available if c.key not in DEFAULT_HIDDEN)
+
+
+def chosen_columns(available, keys):
+    """The available columns among keys (display order); the default ones when none match."""
+    wanted = set(keys or ())
+    shown = [c for c in available if c.key in wanted]
+    return shown or [c for c in available if c.key not in DEFAULT_HIDDEN]
+
+
+def preference_query(user_id, group_id):
+    """The select of a user's saved column keys for a group (a scalar subquery for one query)."""
+    return select(TablePreference.columns).where(TablePreference.user_id == user_id,
+                                                 TablePreference.group_id == group_id)
+
+
+def save_columns(access, group_id, keys):
+    """Remember the user's columns for the group (anyone who can read it); returns the keys."""
+    group = load_group(access, group_id)
+    keys = list(parse_columns(keys) or ())
+    if not keys:
+        raise ValidationError("Choose at least one column.", fields={"columns": [
+            "Choose at least one column."]})
+    preference = db.session.scalars(preference_query(access.actor.id, group.id)
+                                    .with_only_columns(TablePreference)).first()
+    if preference is None:
+        db.session.add(TablePreference(user_id=access.actor.id, group_id=group.id, columns=keys))
+    else:
+        preference.columns = keys
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same user saving twice at once: the other save stands
+        db.session.rollback()
+    return tuple(keys)
+
+
+def filtered(group_id, state, *entities):
+    """A select of entities over the group's experiments, filtered and sorted by the state.
+
+    Query and sort go through listing.apply_experiment_query: the API's parser and SQL.
+    """
+    stmt = select(*entities).select_from(Experiment).where(Experiment.group_id == group_id)
+    return apply_experiment_query(stmt, state.query, state.sort)
+
+
+def page_of(group_id, state, per_page):
+    """(rows of experiments, total matching, page) in one query (the count is a window)."""
+    total = func.count().over().label("total")
+    stmt = filtered(group_id, state, Experiment, total)
+    rows = db.session.execute(stmt.limit(per_page).offset((state.page - 1) * per_page)).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1], state.page
+    if state.page == 1:
+        return [], 0, 1
+    # Past the last page: count, then show the last page.
+    count = db.session.execute(select(func.count()).select_from(
+        filtered(group_id, state, Experiment.id).order_by(None).subquery())).scalar_one()
+    last = max(1, -(-count // per_page))
+    return page_of(group_id, state.but(page=last), per_page) if count else ([], 0, 1)
+
+
+# ---- export ------------------------------------------------------------------------------
+
+def export_columns(params, metrics, keys=None):
+    """The export's header: id, then the chosen columns (as the table orders them), else
+    status, the three dates, params, metrics."""
+    if keys:
+        # The table's order, whatever order the keys came in.
+        chosen = [c.key for c in available_columns(params, metrics) if c.key in set(keys)]
+        if chosen:
+            return ["id"] + chosen
+    return (["id", "status", *TIME_FIELDS] + [f"params.{n}" for n in params]
+            + [f"metric.{n}" for n in metrics])
+
+
+EXPORT_FIELDS = (Experiment.id, Experiment.status, Experiment.created_at, Experiment.started_at,
+                 Experiment.finished_at, Experiment.params, Experiment.last_metric)
+
+
+def _cell(row, key):
+    if key in ("id", "status"):
+        return getattr(row, key)
+    if key in TIME_FIELDS:
+        at = getattr(row, key)
+        return at.isoformat() if at else None
+    if key == "duration":
+        if row.started_at is None or row.finished_at is None:
+            return None
+        return (row.finished_at - row.started_at).total_seconds()
+    prefix, _, name = key.partition(".")
+    source = row.params if prefix == "params" else (row.last_metric or {})
+    return (source or {}).get(name)
+
+
+def export_rows(group_id, state, header):
+    """Every matching row (no paging) as a list of values per header key, fetched in chunks."""
+    stmt = filtered(group_id, state, *EXPORT_FIELDS).execution_options(yield_per=EXPORT_CHUNK)
+    for partition in db.session.execute(stmt).partitions():
+        for row in partition:
+            yield [_cell(row, key) for key in header]
+
+
+def _csv_text(value):
+    if value is None:
+        return ""
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value)
+    return value
+
+
+def csv_lines(group_id, state, header):
+    """The export as CSV text, one chunk of lines at a time (a generator)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for count, values in enumerate(export_rows(group_id, state, header), start=1):
+        writer.writerow([_csv_text(v) for v in values])
+        if count % EXPORT_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_lines(group_id, state, header):
+    """The export as a JSON array of objects keyed by the header, streamed row by row."""
+    yield "["
+    for index, values in enumerate(export_rows(group_id, state, header)):
+        yield ("," if index else "") + json.dumps(dict(zip(header, values, strict=True)))
+    yield "]\n"
+
+
+def export(access, group_id, state, fmt):
+    """(generator of text, filename) exporting the group's matching experiments as csv or json.
+
+    The query and sort are checked before the first byte is sent, so a bad one is a plain 400.
+    """
+    if fmt not in ("csv", "json"):
+        raise ValidationError(f"format must be 'csv' or 'json', not '{fmt}'.")
+    group = load_group(access, group_id)
+    filtered(group.id, state, Experiment.id)  # raises the 400 now, not mid-stream
+    header = export_columns(*value_names(group), state.columns)
+    lines = csv_lines if fmt == "csv" else json_lines
+    return lines(group.id, state, header), f"group-{group.id}-experiments.{fmt}"

@@ -1,0 +1,96 @@
+"""A group's optimisation objective (chosen by a user or taken from its spec) and its best run."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from dashboard.errors import field_error
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentValue
+from dashboard.services.lookups import load_group
+
+OPTIMIZATIONS = ("maximize", "minimize")
+MAX_METRIC_NAME = 128
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Which metric to optimise, which way, and where that choice came from ("user"/"spec")."""
+
+    metric: str
+    optimization: str
+    source: str
+
+    @property
+    def maximize(self):
+        return self.optimization == "maximize"
+
+
+@dataclass(frozen=True)
+class Best:
+    """The best experiment of a group for its objective: its id and metric value."""
+
+    id: int
+    value: float
+
+
+def _spec_objective(hptuning):
+    for algorithm in ("hyperband", "bo"):
+        metric = (hptuning.get(algorithm) or {}).get("metric")
+        if metric and metric.get("name"):
+            return metric["name"], metric.get("optimization") or "maximize"
+    for rule in hptuning.get("early_stopping") or []:
+        if rule.get("metric"):
+            return rule["metric"], rule.get("optimization") or "maximize"
+    return None
+
+
+def objective_of(group):
+    """The user's objective, else the spec's (hyperband/bo metric, first early-stopping rule)."""
+    chosen = group.objective
+    if chosen and chosen.get("metric"):
+        return Objective(chosen["metric"], chosen.get("optimization", "maximize"), "user")
+    found = _spec_objective(group.hptuning or {})
+    return Objective(found[0], found[1], "spec") if found else None
+
+
+def check_objective(metric, optimization):
+    """A metric name and a direction, validated (400 with field errors otherwise)."""
+    metric = (metric or "").strip() if isinstance(metric, str) else metric
+    if not isinstance(metric, str) or not metric or len(metric) > MAX_METRIC_NAME:
+        raise field_error("metric", f"A metric name of 1 to {MAX_METRIC_NAME} characters.")
+    if optimization not in OPTIMIZATIONS:
+        raise field_error("optimization", "Either 'maximize' or 'minimize'.")
+    return metric, optimization
+
+
+def set_objective(access, group_id, metric, optimization):
+    """Choose the group's objective (members and up); returns the group."""
+    access.require("edit")
+    metric, optimization = check_objective(metric, optimization)
+    group = load_group(access, group_id, for_update=True)
+    group.objective = {"metric": metric, "optimization": optimization}
+    db.session.commit()
+    return group
+
+
+def best_query(group_id, objective):
+    """The select of (id, value) of the best experiment: the max or min metric, lowest id."""
+    value = ExperimentValue.num_value
+    return (
+        select(ExperimentValue.experiment_id, value)
+        .join(Experiment, Experiment.id == ExperimentValue.experiment_id)
+        .where(Experiment.group_id == group_id, ExperimentValue.kind == "metric",
+               ExperimentValue.name == objective.metric, value.is_not(None))
+        .order_by(value.desc() if objective.maximize else value.asc(),
+                  ExperimentValue.experiment_id)
+        .limit(1)
+    )
+
+
+def best_experiment(group, objective):
+    """The group's best experiment for the objective, or None (no objective, no values): 1 query."""
+    if objective is None:
+        return None
+    row = db.session.execute(best_query(group.id, objective)).first()
+    return Best(id=row[0], value=row[1]) if row else None

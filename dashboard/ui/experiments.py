@@ -1,0 +1,80 @@
+"""The experiment page (log polling, stop) and the group's plot and coverage fragments."""
+
+from flask import redirect, render_template, request, url_for
+from flask_login import current_user
+
+from dashboard.services import coverage, experiment_actions, experiment_pages, plots
+from dashboard.ui import is_htmx, route, svg
+from dashboard.ui.groups import GROUP, STOP_POLLING, group_access
+
+EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
+
+
+def _access(owner, project, group_id, experiment_id, action="read"):
+    return experiment_pages.load(owner, project, group_id, experiment_id,
+                                 actor=current_user._get_current_object(), action=action)
+
+
+def experiment_urls(owner, project, group_id, experiment_id):
+    """The URLs the experiment page links and posts to."""
+    ids = {"owner": owner, "project": project, "group_id": group_id}
+    urls = {name: url_for(f"ui.experiment_{name}", experiment_id=experiment_id, **ids)
+            for name in ("page", "log", "stop")}
+    urls["group"] = url_for("ui.group_page", **ids)
+    urls["project"] = url_for("ui.project", owner=owner, project=project)
+    return urls
+
+
+def _context(owner, project, page):
+    group_id = page.group.id
+    return {"page": page, "owner": owner, "project_name": project, "svg": svg,
+            "urls": experiment_urls(owner, project, group_id, page.experiment.id),
+            "neighbour": lambda eid: url_for("ui.experiment_page", owner=owner, project=project,
+                                              group_id=group_id, experiment_id=eid)}
+
+
+@route(f"{EXPERIMENT}/")
+def experiment_page(owner, project, group_id, experiment_id):
+    """One experiment: params, status history, metric chart, log, outputs, neighbours, Stop."""
+    page = experiment_pages.experiment_page(_access(owner, project, group_id, experiment_id))
+    return render_template("experiments/page.html", **_context(owner, project, page))
+
+
+@route(f"{EXPERIMENT}/log")
+def experiment_log(owner, project, group_id, experiment_id):
+    """The log tail for polling; 286 once the experiment is final."""
+    log, final = experiment_pages.experiment_log(_access(owner, project, group_id, experiment_id))
+    body = render_template("experiments/_log.html", log=log, final=final,
+                           urls=experiment_urls(owner, project, group_id, experiment_id))
+    return body, STOP_POLLING if final else 200
+
+
+@route(f"{EXPERIMENT}/stop", methods=("POST",))
+def experiment_stop(owner, project, group_id, experiment_id):
+    """Stop the experiment (member+); htmx gets the refreshed status panel."""
+    access = _access(owner, project, group_id, experiment_id, "stop")
+    experiment_actions.stop_experiment(access)
+    if not is_htmx():
+        return redirect(url_for("ui.experiment_page", owner=owner, project=project,
+                                group_id=group_id, experiment_id=experiment_id))
+    page = experiment_pages.experiment_page(access)
+    return render_template("experiments/_status.html", **_context(owner, project, page))
+
+
+@route(f"{GROUP}/plots")
+def group_plots(owner, project, group_id):
+    """The group's plots (loaded by the group page after it renders)."""
+    data = plots.all_plots(group_access(owner, project), group_id,
+                           metric=request.args.get("metric") or None)
+    url = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id)
+    return render_template("groups/_plots.html", group_plots=data, svg=svg, plots_url=url)
+
+
+@route(f"{GROUP}/coverage")
+def group_coverage(owner, project, group_id):
+    """The matrix coverage map (loaded by the group page after it renders)."""
+    data = coverage.group_coverage(group_access(owner, project), group_id)
+    url = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id)
+    colour = "metric" if request.args.get("colour") == "metric" else "status"
+    return render_template("groups/_coverage.html", coverage_map=data, svg=svg, coverage_url=url,
+                           colour=colour)

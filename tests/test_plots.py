@@ -1,0 +1,212 @@
+"""The group's plots: their JSON data, their SVG, the fragment and its query budget."""
+
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import select, update
+
+from dashboard.extensions import db
+from dashboard.models import Experiment, SearchIteration
+from dashboard.models.types import utcnow
+from dashboard.ui import svg
+from tests.factories import auth, grid_yml, make_token
+from tests.test_ui_auth import sign_in
+from tests.test_ui_group_page import HTMX, alice_group, soup, url
+
+API = "/api/v1/alice/demo/groups"
+GRID_2D = ("version: 1\nkind: group\nhptuning:\n  matrix:\n    lr: {values: [0.1, 0.01, 0.001]}\n"
+           "    act: {values: [relu, tanh]}\n    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n")
+
+
+def finish(group, metric=lambda index, params: index / 10, name="loss", status="succeeded"):
+    """Give every experiment of the group a final status and a metric, in id order."""
+    ids = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
+                             .order_by(Experiment.id)).all()
+    start = utcnow() - timedelta(hours=1)
+    for index, experiment in enumerate(ids):
+        experiment.status = status
+        experiment.finished_at = start + timedelta(seconds=index)
+        experiment.last_metric = {name: metric(index, experiment.params)}
+    db.session.commit()
+    return [e.id for e in ids]
+
+
+def api_plot(client, group, name, query=""):
+    token = make_token(group.user)
+    return client.get(f"{API}/{group.id}/plots/{name}/{query}", headers=auth(token))
+
+
+def test_metric_plot_lists_values_in_completion_order_with_best_so_far(client):
+    _, _, group = alice_group(grid_yml(4))
+    values = [0.5, 0.3, 0.4, 0.1]
+    ids = finish(group, lambda i, p: values[i])
+
+    data = api_plot(client, group, "metric", "?metric=loss").json
+
+    assert [p["experiment"] for p in data["points"]] == ids
+    assert [p["value"] for p in data["points"]] == values
+    assert [p["best"] for p in data["points"]] == [0.5, 0.5, 0.5, 0.5]  # maximize by default
+
+
+def test_group_objective_chooses_the_default_metric_and_its_direction(client):
+    _, _, group = alice_group(grid_yml(3))
+    finish(group, lambda i, p: [3.0, 1.0, 2.0][i])
+    group.objective = {"metric": "loss", "optimization": "minimize"}
+    db.session.commit()
+
+    data = api_plot(client, group, "metric").json
+
+    assert (data["metric"], data["optimization"]) == ("loss", "minimize")
+    assert [p["best"] for p in data["points"]] == [3.0, 1.0, 1.0]
+
+
+def test_plot_names_are_listed_and_an_unknown_one_is_not_found(client):
+    _, _, group = alice_group(grid_yml(2))
+
+    assert client.get(f"{API}/{group.id}/plots/", headers=auth(make_token(group.user))).json == {
+        "plots": ["metric", "parallel", "scatter", "hyperband", "bo", "importance"]}
+    assert api_plot(client, group, "pie").status_code == 404
+
+
+def test_scatter_and_parallel_handle_numeric_and_categorical_params(client):
+    _, _, group = alice_group(GRID_2D)
+    finish(group, lambda i, p: p["lr"] * 10 + (1 if p["act"] == "relu" else 0))
+
+    scatter = api_plot(client, group, "scatter").json
+    parallel = api_plot(client, group, "parallel").json
+
+    kinds = {p["name"]: p["kind"] for p in scatter["params"]}
+    assert kinds == {"lr": "numeric", "act": "categorical", "depth": "numeric"}
+    act = next(p for p in scatter["params"] if p["name"] == "act")
+    assert act["categories"] == ["relu", "tanh"]
+    assert len(parallel["lines"]) == 12
+    assert [a["name"] for a in parallel["axes"]] == ["lr", "act", "depth"]
+
+
+def test_importance_needs_five_finished_experiments(client):
+    _, _, group = alice_group(grid_yml(4))
+    finish(group)
+
+    data = api_plot(client, group, "importance").json
+
+    assert data["applicable"] is False
+    assert "at least 5 finished experiments" in data["message"]
+
+
+def test_importance_ranks_the_param_that_drives_the_metric_first(client):
+    _, _, group = alice_group(GRID_2D)
+    finish(group, lambda i, p: {"relu": 1.0, "tanh": 5.0}[p["act"]] + p["depth"] * 0.01)
+
+    data = api_plot(client, group, "importance").json
+
+    assert data["features"][0]["name"] == "act"
+    assert "Permutation importance" in data["method"] and "random forest" in data["method"]
+
+
+def test_hyperband_plot_counts_configs_and_promotions_per_rung(client):
+    _, _, group = alice_group(grid_yml(4))
+    group.search_algorithm = "hyperband"
+    db.session.add_all([
+        SearchIteration(group_id=group.id, number=0,
+                        data={"bracket": 1, "rung": 0, "resource": 3, "n_configs": 3}),
+        SearchIteration(group_id=group.id, number=1,
+                        data={"bracket": 1, "rung": 1, "resource": 9, "n_configs": 1}),
+    ])
+    ids = finish(group)
+    db.session.execute(update(Experiment).where(Experiment.id.in_(ids[:3])).values(iteration=0))
+    # The rung-1 experiment reruns the first config with more resource.
+    db.session.execute(update(Experiment).where(Experiment.id == ids[3])
+                       .values(iteration=1, params={"x": 0}))
+    db.session.commit()
+
+    rungs = api_plot(client, group, "hyperband").json["brackets"][0]["rungs"]
+
+    assert [(r["rung"], r["n_configs"], r["experiments"]) for r in rungs] == [(0, 3, 3), (1, 1, 1)]
+    assert rungs[1]["promoted"] == 1
+
+
+def test_bo_plot_orders_suggestions_by_iteration(client):
+    _, _, group = alice_group(grid_yml(3))
+    group.search_algorithm = "bo"
+    db.session.add_all([SearchIteration(group_id=group.id, number=0, data={"kind": "initial"}),
+                        SearchIteration(group_id=group.id, number=1, data={"kind": "gp"})])
+    ids = finish(group)
+    for experiment_id, iteration in zip(ids, (1, 0, 0), strict=True):
+        db.session.execute(update(Experiment).where(Experiment.id == experiment_id)
+                           .values(iteration=iteration))
+    db.session.commit()
+
+    points = api_plot(client, group, "bo").json["points"]
+
+    assert [(p["experiment"], p["kind"]) for p in points] == [
+        (ids[1], "initial"), (ids[2], "initial"), (ids[0], "gp")]
+
+
+def test_hyperband_plot_of_a_grid_group_says_it_does_not_apply(client):
+    _, _, group = alice_group(grid_yml(2))
+
+    data = api_plot(client, group, "hyperband").json
+
+    assert data["applicable"] is False and "hyperband groups" in data["message"]
+
+
+def test_group_page_loads_plots_and_coverage_as_fragments(client):
+    _, _, group = alice_group(grid_yml(3))
+    sign_in(client, "alice")
+
+    page = soup(client.get(url(group)))
+
+    assert page.select_one("#group-plots")["hx-get"] == url(group, "plots")
+    assert page.select_one("#group-plots")["hx-trigger"] == "load"
+    assert page.select_one("#group-coverage")["hx-get"] == url(group, "coverage")
+
+
+def test_plots_fragment_draws_svg_charts(client):
+    _, _, group = alice_group(GRID_2D)
+    finish(group)
+    sign_in(client, "alice")
+
+    fragment = soup(client.get(url(group, "plots"), headers=HTMX))
+
+    assert fragment.select_one("#group-plots #plot-metric svg polyline")
+    assert fragment.select_one("#plot-parallel svg")
+    assert len(fragment.select("#plot-scatter svg")) == 3
+    assert fragment.select_one("#plot-importance svg")
+    assert not fragment.select("#plot-hyperband")  # only for hyperband groups
+
+
+def test_svg_escapes_labels():
+    chart = svg.xy_chart([{"label": "<b>", "points": [(1, 2), (2, 3)]},
+                          {"label": "x&y", "points": [(1, 1)]}],
+                         x_label="<i>step</i>", y_label="v", title="t\"")
+
+    assert "<b>" not in chart and "&lt;b&gt;" in chart and "&lt;i&gt;" in chart
+    assert "x&amp;y" in chart
+
+
+def test_svg_draws_at_most_2000_points_of_10000():
+    data = {"metric": "loss", "optimization": "minimize",
+            "points": [{"experiment": i, "order": i, "value": i % 97, "best": 0}
+                       for i in range(10000)]}
+
+    chart = svg.metric_chart(data)
+
+    assert chart.count("<circle") <= 2000
+    assert "drawing 2,000 of 10,000" in chart
+
+
+@pytest.mark.parametrize("size", [10, 200])
+def test_plots_fragment_takes_a_constant_number_of_queries(client, count_queries, size):
+    _, _, group = alice_group(GRID_2D.replace("depth: {values: [1, 2]}",
+                                              f"depth: {{range: [0, {size // 6 + 1}, 1]}}"))
+    finish(group)
+    sign_in(client, "alice")
+    g.pop("_login_user", None)
+    db.session.expunge_all()
+
+    with count_queries() as statements:
+        response = client.get(url(group, "plots"), headers=HTMX)
+
+    assert response.status_code == 200
+    assert len(statements) <= 4, statements

@@ -1,0 +1,299 @@
+"""The experiments table at scale: filter (the API's query language), columns, URL state, live."""
+
+from urllib.parse import parse_qs
+
+import pytest
+from flask import g
+from sqlalchemy import insert, select
+
+from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentValue, TablePreference
+from tests.factories import auth, grid_yml, make_token
+from tests.test_ui_auth import sign_in
+from tests.test_ui_group_page import (
+    HTMX,
+    alice_group,
+    csrf_of,
+    move_experiments,
+    report_metric,
+    soup,
+    start_group,
+    url,
+)
+
+
+def ids_of(group):
+    return db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
+                              .order_by(Experiment.id)).all()
+
+
+def row_ids(response):
+    return [int(tr["data-id"]) for tr in soup(response).select("#group-experiments tbody tr")
+            if tr.has_attr("data-id")]
+
+
+def heads(response):
+    return [th.get_text(strip=True).rstrip(" ▲▼")
+            for th in soup(response).select("#group-experiments thead tr:last-child th")]
+
+
+def grid_with_losses(losses):
+    """alice's grid group: experiment i gets losses[i] (None: never reported)."""
+    _, _, group = alice_group(grid_yml(len(losses)))
+    ids = ids_of(group)
+    for experiment_id, loss in zip(ids, losses, strict=True):
+        if loss is not None:
+            report_metric(experiment_id, "loss", loss)
+    return group, ids
+
+
+# ---- sorting -----------------------------------------------------------------------------
+
+def test_numeric_sort_puts_9_before_10_and_missing_values_last_ascending(client):
+    group, ids = grid_with_losses([10, None, 9, 100, 2])
+    sign_in(client, "alice")
+    assert row_ids(client.get(url(group) + "?sort=metric.loss")) == [
+        ids[4], ids[2], ids[0], ids[3], ids[1]]
+
+
+def test_numeric_sort_keeps_missing_values_last_descending(client):
+    group, ids = grid_with_losses([10, None, 9, 100, 2])
+    sign_in(client, "alice")
+    assert row_ids(client.get(url(group) + "?sort=-metric.loss")) == [
+        ids[3], ids[0], ids[2], ids[4], ids[1]]
+
+
+# ---- the filter: the same language as the API -------------------------------------------
+
+QUERIES = [
+    "metric.loss:<0.5",
+    "metric.loss:>=0.2,params.activation:relu",
+    "params.activation:relu|sigmoid",
+    "params.activation:~relu",
+    "params.learning_rate:>0.03",
+    "status:~created",
+    "id:>3",
+]
+
+
+def reference_with_metrics():
+    """The reference group (10 random experiments), a few with a loss, some running."""
+    alice, _, group = alice_group()
+    ids = ids_of(group)
+    move_experiments(group, 3, "running")
+    for experiment_id, loss in zip(ids[:6], (0.9, 0.1, 0.45, 0.3, 0.2, 0.6), strict=True):
+        report_metric(experiment_id, "loss", loss)
+    return alice, group
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_filter_on_the_page_gives_the_rows_the_api_gives(client, query):
+    alice, group = reference_with_metrics()
+    api = client.get(f"/api/v1/alice/demo/groups/{group.id}/experiments/",
+                     query_string={"query": query, "sort": "-metric.loss", "limit": 100},
+                     headers=auth(make_token(alice)))
+    sign_in(client, "alice")
+    page = client.get(url(group), query_string={"query": query, "sort": "-metric.loss"})
+    assert page.status_code == api.status_code == 200
+    assert row_ids(page) == [row["id"] for row in api.json["results"]]
+    assert soup(page).select_one("#table-query")["value"] == query
+
+
+@pytest.mark.parametrize(("query", "bad_part"), [
+    ("colour:red", "colour"),
+    ("metric.loss:<", "metric.loss"),
+    ("params.lr<0.1", "params.lr<0.1"),
+    ("created_at:>yesterday", "yesterday"),
+])
+def test_bad_filter_is_a_400_naming_the_bad_part_and_keeps_the_table(client, query, bad_part):
+    alice, group = reference_with_metrics()
+    api = client.get(f"/api/v1/alice/demo/groups/{group.id}/experiments/",
+                     query_string={"query": query}, headers=auth(make_token(alice)))
+    sign_in(client, "alice")
+    page = client.get(url(group), query_string={"query": query})
+    assert page.status_code == api.status_code == 400
+    error = soup(page).select_one("#group-experiments #table-error").text
+    assert error == api.json["detail"] and bad_part in error
+    assert len(row_ids(page)) == 10
+    assert soup(page).select_one("#table-query")["value"] == query
+
+
+def test_bad_filter_through_the_fragment_swaps_the_table_with_its_message(client):
+    _, group = reference_with_metrics()
+    sign_in(client, "alice")
+    response = client.get(url(group, "experiments"), query_string={"query": "colour:red"},
+                          headers={**HTMX, "HX-Trigger": "table-filter"})
+    assert response.status_code == 400
+    assert "HX-Retarget" not in response.headers
+    assert "colour" in soup(response).select_one("#table-error").text
+    assert len(row_ids(response)) == 10
+
+
+def test_filter_form_answer_puts_the_view_in_the_browser_url(client):
+    _, group = reference_with_metrics()
+    sign_in(client, "alice")
+    response = client.get(url(group, "experiments"), headers={**HTMX, "HX-Trigger": "table-filter"},
+                          query_string={"query": "metric.loss:<0.5", "sort": "metric.loss"})
+    path, _, query = response.headers["HX-Push-Url"].partition("?")
+    assert path == url(group)
+    assert parse_qs(query) == {"sort": ["metric.loss"], "query": ["metric.loss:<0.5"]}
+
+
+def test_filter_form_works_without_javascript(client):
+    _, group = reference_with_metrics()
+    sign_in(client, "alice")
+    form = soup(client.get(url(group))).select_one("#table-filter")
+    assert (form["method"], form["action"]) == ("get", url(group))
+    assert form["hx-get"] == url(group, "experiments")
+    assert form.select_one("input[name=query]")
+
+
+# ---- URL state ---------------------------------------------------------------------------
+
+def test_links_keep_the_filter_sort_and_columns(client):
+    _, _, group = alice_group(grid_yml(45))
+    sign_in(client, "alice")
+    response = client.get(url(group), query_string={
+        "query": "params.x:>=10", "sort": "-params.x", "columns": "params.x,status"})
+    page = soup(response)
+    next_args = parse_qs(page.select_one("a[rel=next]")["href"].partition("?")[2])
+    assert next_args == {"sort": ["-params.x"], "query": ["params.x:>=10"],
+                         "columns": ["status,params.x"], "page": ["2"]}
+    sort_args = parse_qs(page.select_one("a[data-sort='params.x']")["href"].partition("?")[2])
+    assert sort_args["sort"] == ["params.x"] and sort_args["query"] == ["params.x:>=10"]
+    assert "page" not in sort_args
+    assert "Page 1 of 2" in page.select_one(".pager").text
+
+
+def test_a_link_with_page_2_reproduces_the_view(client):
+    _, _, group = alice_group(grid_yml(45))
+    sign_in(client, "alice")
+    response = client.get(url(group), query_string={
+        "query": "params.x:>=10", "sort": "-params.x", "page": "2", "columns": "params.x"})
+    values = [tr.select("td")[1].text
+              for tr in soup(response).select("#group-experiments tbody tr")]
+    assert values == [str(x) for x in range(24, 9, -1)]
+    assert heads(response) == ["ID", "x"]
+
+
+# ---- columns -----------------------------------------------------------------------------
+
+def test_default_columns_are_status_values_started_and_duration(client):
+    group, _ = grid_with_losses([0.5, 0.2])
+    sign_in(client, "alice")
+    assert heads(client.get(url(group))) == ["ID", "Status", "x", "loss", "Started", "Duration"]
+
+
+def test_chosen_columns_are_saved_per_user_and_group_and_shown_after_a_reload(client):
+    group, _ = grid_with_losses([0.5, 0.2])
+    sign_in(client, "alice")
+    response = client.post(url(group, "columns"), headers=HTMX, data={
+        "csrf_token": csrf_of(client, group), "columns": ["metric.loss", "finished_at"],
+        "sort": "metric.loss"})
+    assert response.status_code == 200
+    assert heads(response) == ["ID", "loss", "Finished"]
+    pushed = parse_qs(response.headers["HX-Push-Url"].partition("?")[2])
+    assert pushed == {"sort": ["metric.loss"], "columns": ["metric.loss,finished_at"]}
+    saved = db.session.scalars(select(TablePreference)).one()
+    assert saved.columns == ["metric.loss", "finished_at"]
+    assert heads(client.get(url(group))) == ["ID", "loss", "Finished"]
+
+
+def test_columns_in_the_url_win_over_the_saved_choice(client):
+    group, _ = grid_with_losses([0.5, 0.2])
+    sign_in(client, "alice")
+    client.post(url(group, "columns"), data={"csrf_token": csrf_of(client, group),
+                                             "columns": ["metric.loss"]})
+    assert heads(client.get(url(group) + "?columns=status,params.x")) == ["ID", "Status", "x"]
+
+
+def test_another_user_keeps_the_default_columns(client):
+    from tests.test_ui_group_page import signed_in_as
+
+    group, _ = grid_with_losses([0.5, 0.2])
+    sign_in(client, "alice")
+    client.post(url(group, "columns"), data={"csrf_token": csrf_of(client, group),
+                                             "columns": ["metric.loss"]})
+    client.get("/logout")
+    signed_in_as(client, "bob")
+    assert heads(client.get(url(group))) == ["ID", "Status", "x", "loss", "Started", "Duration"]
+
+
+def test_column_chooser_without_javascript_redirects_with_the_columns(client):
+    group, _ = grid_with_losses([0.5, 0.2])
+    sign_in(client, "alice")
+    response = client.post(url(group, "columns"), data={
+        "csrf_token": csrf_of(client, group), "columns": ["params.x"], "query": "params.x:>0"})
+    assert response.status_code == 302
+    assert parse_qs(response.headers["Location"].partition("?")[2]) == {
+        "query": ["params.x:>0"], "columns": ["params.x"]}
+
+
+def test_choosing_no_column_is_refused(client):
+    group, _ = grid_with_losses([0.5])
+    sign_in(client, "alice")
+    response = client.post(url(group, "columns"), headers=HTMX,
+                           data={"csrf_token": csrf_of(client, group)})
+    assert response.status_code == 400
+    assert db.session.scalars(select(TablePreference)).first() is None
+
+
+# ---- live --------------------------------------------------------------------------------
+
+def test_rows_poll_every_5s_while_the_group_runs(client):
+    _, _, group = alice_group(grid_yml(3))
+    start_group(group)
+    sign_in(client, "alice")
+    live = soup(client.get(url(group) + "?sort=-params.x")).select_one("#experiments-live")
+    assert live["hx-trigger"] == "every 5s"
+    assert live["hx-get"] == url(group, "experiments") + "?sort=-params.x"
+    assert live["hx-select"] == "#experiments-live"
+    assert live["hx-disinherit"] == "*"  # the sort and page links swap the whole table
+
+
+def test_poll_of_a_final_group_answers_286_and_stops(client):
+    _, _, group = alice_group(grid_yml(3))
+    sign_in(client, "alice")
+    client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
+    response = client.get(url(group, "experiments"),
+                          headers={**HTMX, "HX-Trigger": "experiments-live"})
+    assert response.status_code == 286
+    assert not soup(response).select_one("#experiments-live").has_attr("hx-trigger")
+
+
+def test_poll_of_a_running_group_answers_200(client):
+    _, _, group = alice_group(grid_yml(3))
+    start_group(group)
+    sign_in(client, "alice")
+    response = client.get(url(group, "experiments"),
+                          headers={**HTMX, "HX-Trigger": "experiments-live"})
+    assert response.status_code == 200
+    assert "HX-Push-Url" not in response.headers
+
+
+# ---- query budget ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", [
+    "?sort=-metric.loss&query=metric.loss:<200,params.x:>=5&page=3",
+    "?sort=params.x&query=metric.loss:>100&columns=params.x,metric.loss,finished_at",
+])
+def test_filtered_sorted_page_of_2000_experiments_takes_at_most_8_queries(
+        client, count_queries, query):
+    _, _, group = alice_group(grid_yml(2000))
+    group.objective = {"metric": "loss", "optimization": "minimize"}
+    db.session.commit()
+    ids = ids_of(group)
+    # Losses by position, not by id: ids keep growing on PostgreSQL across tests.
+    db.session.execute(insert(ExperimentValue), [
+        {"experiment_id": i, "kind": "metric", "name": "loss", "num_value": n / 7,
+         "text_value": str(n / 7)} for n, i in enumerate(ids)])
+    db.session.commit()
+    sign_in(client, "alice")
+    g.pop("_login_user", None)
+    db.session.expunge_all()
+    with count_queries() as statements:
+        response = client.get(url(group) + query)
+    assert response.status_code == 200
+    assert len(soup(response).select("#group-experiments tbody tr")) == 20
+    assert soup(response).select_one("#best-link")["href"].endswith(f"/experiments/{ids[0]}/")
+    assert len(statements) <= 8, statements
