@@ -1,5 +1,6 @@
 """Groups: create from a polyaxonfile, read, list, update, archive, delete."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import current_app
@@ -39,6 +40,20 @@ class GroupDetail:
 
 def _bookmarked(actor):
     return exists().where(Bookmark.group_id == ExperimentGroup.id, Bookmark.user_id == actor.id)
+
+
+def experiment_counts_of(group_ids):
+    """{group id: {status: count}} for many groups, from one aggregate query."""
+    counts = defaultdict(dict)
+    if group_ids:
+        rows = db.session.execute(
+            select(Experiment.group_id, Experiment.status, func.count())
+            .where(Experiment.group_id.in_(group_ids))
+            .group_by(Experiment.group_id, Experiment.status)
+        ).all()
+        for group_id, status, count in rows:
+            counts[group_id][status] = count
+    return counts
 
 
 def experiment_counts(group_id):

@@ -1,14 +1,13 @@
 """What the home and project pages show, each from a fixed number of queries."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup, Project
+from dashboard.models import ExperimentGroup, Project
 from dashboard.models.statuses import GROUP_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.services import bookmarks, groups, projects
@@ -141,20 +140,6 @@ def home_page(*, actor):
     )
 
 
-def experiment_counts(group_ids):
-    """{group id: {status: count}} for many groups, from one aggregate query."""
-    counts = defaultdict(dict)
-    if group_ids:
-        rows = db.session.execute(
-            select(Experiment.group_id, Experiment.status, func.count())
-            .where(Experiment.group_id.in_(group_ids))
-            .group_by(Experiment.group_id, Experiment.status)
-        ).all()
-        for group_id, status, count in rows:
-            counts[group_id][status] = count
-    return counts
-
-
 def project_page(access, *, status=None, offset=0):
     """A page of the project's groups (optionally of one status) with progress bars."""
     status = status or None
@@ -164,7 +149,7 @@ def project_page(access, *, status=None, offset=0):
     page = groups.list_groups(
         access, query=f"status:{status}" if status else None, limit=GROUPS_PER_PAGE, offset=offset
     )
-    counts = experiment_counts([group.id for group, _ in page.items])
+    counts = groups.experiment_counts_of([group.id for group, _ in page.items])
     rows = [
         GroupRow(group, access.project, bool(marked), Progress.from_counts(counts[group.id]))
         for group, marked in page.items

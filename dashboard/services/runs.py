@@ -21,6 +21,7 @@ from dashboard.models import (
 from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.services import experiments as experiment_service
+from dashboard.services.groups import experiment_counts_of
 from dashboard.services.statuses import set_experiment_status, set_group_status
 
 ITERATIVE = ("hyperband", "bo")
@@ -71,18 +72,6 @@ def lost_experiments(*, timeout, host, alive):
         db.session.execute(Worker.__table__.delete().where(Worker.name == name))
     db.session.commit()
     return lost
-
-
-def _counts(group_ids):
-    rows = db.session.execute(
-        select(Experiment.group_id, Experiment.status, func.count())
-        .where(Experiment.group_id.in_(group_ids))
-        .group_by(Experiment.group_id, Experiment.status)
-    ).all()
-    counts = {group_id: {} for group_id in group_ids}
-    for group_id, status, count in rows:
-        counts[group_id][status] = count
-    return counts
 
 
 def _metric_of(experiment, name):
@@ -161,7 +150,7 @@ def advance_groups():
     ).all()
     if not ids:
         return
-    counts = _counts(ids)
+    counts = experiment_counts_of(ids)
     for group_id in ids:
         group = db.session.execute(
             select(ExperimentGroup).where(ExperimentGroup.id == group_id).with_for_update()
