@@ -61,15 +61,18 @@ def polyaxonfile(record, *, n=6, concurrency=2, extra="", algorithm=None, **para
 class WorkerProcess:
     """`flask --app wsgi worker` against the live server's database, stopped by PID."""
 
-    def __init__(self, live_server, **settings):
+    def __init__(self, live_server, log_path, **settings):
+        self.log_path = log_path
         env = dict(live_server.env)
         env.update(DASHBOARD_URL=live_server.url, WORKER_POLL_SECONDS="0.2",
                    WORKER_TIMEOUT_SECONDS="3", STOP_GRACE_SECONDS="3",
                    **{k: str(v) for k, v in settings.items()})
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        )
+        # The log goes to a file: an unread pipe would block a worker that logs a lot.
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
 
     def kill(self, sig=signal.SIGTERM):
         if self.process.poll() is None:
@@ -81,17 +84,20 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def workers(live_server):
+def workers(live_server, tmp_path):
+    """Starts workers; their logs are printed at the end (pytest shows them when a test fails)."""
     started = []
 
     def start(**settings):
-        worker = WorkerProcess(live_server, **settings)
+        worker = WorkerProcess(live_server, tmp_path / f"worker-{len(started)}.log", **settings)
         started.append(worker)
         return worker
 
     yield start
     for worker in started:
         worker.kill()
+        print(f"--- {worker.log_path.name} ---")
+        print(worker.log_path.read_text(errors="replace")[-20000:])
 
 
 @pytest.fixture
