@@ -70,7 +70,8 @@ def fill(group):
                                 "created_at": now + timedelta(seconds=step)})
             last = values
         for name in METRICS:
-            value_rows.append({"experiment_id": experiment_id, "kind": "metric", "name": name,
+            value_rows.append({"experiment_id": experiment_id, "group_id": group.id,
+                               "kind": "metric", "name": name,
                                "num_value": last[name], "text_value": str(last[name])})
     for start in range(0, len(metric_rows), 20000):
         db.session.execute(insert(ExperimentMetric), metric_rows[start:start + 20000])

@@ -47,7 +47,8 @@ def _report(experiment, **metrics):
     for name, value in metrics.items():
         row = db.session.get(ExperimentValue, (experiment.id, "metric", name))
         if row is None:
-            row = ExperimentValue(experiment_id=experiment.id, kind="metric", name=name)
+            row = ExperimentValue(experiment_id=experiment.id, group_id=experiment.group_id,
+                                  kind="metric", name=name)
             db.session.add(row)
         row.num_value, row.text_value = value_columns(value)
     db.session.commit()

@@ -85,10 +85,19 @@ class ExperimentValue(db.Model):
     """
 
     __tablename__ = "experiment_values"
-    __table_args__ = (Index("ix_experiment_values_lookup", "kind", "name", "num_value"),)
+    # The group is repeated here so that a group's values of one name are one index range:
+    # filters, sorts and the list of names read it in order instead of probing every experiment.
+    __table_args__ = (
+        Index("ix_experiment_values_lookup", "kind", "name", "num_value"),
+        Index("ix_experiment_values_group", "group_id", "kind", "name", "num_value",
+              "text_value", "experiment_id"),
+    )
 
     experiment_id: Mapped[int] = mapped_column(
         ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("experiment_groups.id", ondelete="CASCADE")
     )
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -4,6 +4,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import DateTime, Text
 from sqlalchemy.types import TypeDecorator
 
@@ -49,4 +50,9 @@ class JSONText(TypeDecorator):
         return None if value is None else json.dumps(value, separators=(",", ":"))
 
     def process_result_value(self, value, dialect):
-        return None if value is None else json.loads(value)
+        if value is None:
+            return None
+        try:
+            return orjson.loads(value)  # several times faster: pages read thousands of rows
+        except orjson.JSONDecodeError:
+            return json.loads(value)  # NaN and Infinity, which json writes and orjson refuses

@@ -69,8 +69,7 @@ def value_names(group):
     """(param names in matrix order, metric names sorted) known for the group: one query."""
     names = db.session.execute(
         select(ExperimentValue.kind, ExperimentValue.name)
-        .join(Experiment, Experiment.id == ExperimentValue.experiment_id)
-        .where(Experiment.group_id == group.id)
+        .where(ExperimentValue.group_id == group.id)
         .distinct()
     ).all()
     matrix = list((group.hptuning or {}).get("matrix", {}))
@@ -136,23 +135,35 @@ def filtered(group_id, state, *entities):
     Query and sort go through listing.apply_experiment_query: the API's parser and SQL.
     """
     stmt = select(*entities).select_from(Experiment).where(Experiment.group_id == group_id)
-    return apply_experiment_query(stmt, state.query, state.sort)
+    return apply_experiment_query(stmt, state.query, state.sort, group_id=group_id)
 
 
-def page_of(group_id, state, per_page):
-    """(rows of experiments, total matching, page) in one query (the count is a window)."""
-    total = func.count().over().label("total")
-    stmt = filtered(group_id, state, Experiment, total)
-    rows = db.session.execute(stmt.limit(per_page).offset((state.page - 1) * per_page)).all()
-    if rows:
-        return [row[0] for row in rows], rows[0][1], state.page
-    if state.page == 1:
-        return [], 0, 1
-    # Past the last page: count, then show the last page.
-    count = db.session.execute(select(func.count()).select_from(
-        filtered(group_id, state, Experiment.id).order_by(None).subquery())).scalar_one()
-    last = max(1, -(-count // per_page))
-    return page_of(group_id, state.but(page=last), per_page) if count else ([], 0, 1)
+def page_of(group_id, state, per_page, total=None):
+    """(experiments of the page, number matching, page): two queries, three past the end.
+
+    The filter and sort run over ids alone (a narrow sort), then only the page's rows are
+    loaded. Without a filter the number matching is `total` (the group's, when the caller
+    knows it); otherwise it comes with the ids as a window count.
+    """
+    count = total if state.query is None else None
+    page = state.page
+    if count is not None:
+        page = min(page, max(1, -(-count // per_page)))
+    stmt = filtered(group_id, state, Experiment.id)
+    if count is None:
+        stmt = stmt.add_columns(func.count().over())
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    if not rows and count is None and page > 1:
+        # Past the last page: count, then show the last page.
+        count = db.session.execute(select(func.count()).select_from(
+            filtered(group_id, state, Experiment.id).order_by(None).subquery())).scalar_one()
+        return page_of(group_id, state.but(page=max(1, -(-count // per_page))), per_page, count)
+    if count is None:
+        count = rows[0][1] if rows else 0
+    ids = [row[0] for row in rows]
+    loaded = {e.id: e for e in db.session.scalars(
+        select(Experiment).where(Experiment.id.in_(ids)))} if ids else {}
+    return [loaded[i] for i in ids if i in loaded], count, page
 
 
 # ---- export ------------------------------------------------------------------------------
@@ -173,27 +184,36 @@ EXPORT_FIELDS = (Experiment.id, Experiment.status, Experiment.created_at, Experi
                  Experiment.finished_at, Experiment.params, Experiment.last_metric)
 
 
-def _cell(row, key):
+def _duration(row):
+    if row.started_at is None or row.finished_at is None:
+        return None
+    return (row.finished_at - row.started_at).total_seconds()
+
+
+def _cell_reader(key):
+    """The function reading one header key's value from an export row (chosen once per key)."""
     if key in ("id", "status"):
-        return getattr(row, key)
+        return lambda row: getattr(row, key)
     if key in TIME_FIELDS:
-        at = getattr(row, key)
-        return at.isoformat() if at else None
+        def at(row):
+            value = getattr(row, key)
+            return value.isoformat() if value else None
+        return at
     if key == "duration":
-        if row.started_at is None or row.finished_at is None:
-            return None
-        return (row.finished_at - row.started_at).total_seconds()
+        return _duration
     prefix, _, name = key.partition(".")
-    source = row.params if prefix == "params" else (row.last_metric or {})
-    return (source or {}).get(name)
+    if prefix == "params":
+        return lambda row: (row.params or {}).get(name)
+    return lambda row: (row.last_metric or {}).get(name)
 
 
 def export_rows(group_id, state, header):
     """Every matching row (no paging) as a list of values per header key, fetched in chunks."""
+    readers = [_cell_reader(key) for key in header]
     stmt = filtered(group_id, state, *EXPORT_FIELDS).execution_options(yield_per=EXPORT_CHUNK)
     for partition in db.session.execute(stmt).partitions():
         for row in partition:
-            yield [_cell(row, key) for key in header]
+            yield [read(row) for read in readers]
 
 
 def _csv_text(value):

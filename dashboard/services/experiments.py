@@ -1,5 +1,7 @@
 """Experiments of a group: bulk creation and the filtered, sorted list."""
 
+from dataclasses import replace
+
 from sqlalchemy import insert, select
 
 from dashboard.extensions import db
@@ -32,8 +34,9 @@ def create_experiments(group, params_list, *, iteration=None):
     for experiment_id, params in zip(ids, params_list, strict=True):
         for name, value in params.items():
             num, text = value_columns(value)
-            value_rows.append({"experiment_id": experiment_id, "kind": "param", "name": name,
-                               "num_value": num, "text_value": text})
+            value_rows.append({"experiment_id": experiment_id, "group_id": group.id,
+                               "kind": "param", "name": name, "num_value": num,
+                               "text_value": text})
     if value_rows:
         db.session.execute(insert(ExperimentValue), value_rows)
     return ids
@@ -42,5 +45,10 @@ def create_experiments(group, params_list, *, iteration=None):
 def list_experiments(access, group_id, *, query=None, sort=None, limit, offset):
     """A page of the group's experiments; returns (group, page)."""
     group = load_group(access, group_id)
-    stmt = select(Experiment).where(Experiment.group_id == group.id)
-    return group, paginate(apply_experiment_query(stmt, query, sort), limit, offset)
+    ids = select(Experiment.id).where(Experiment.group_id == group.id)
+    page = paginate(apply_experiment_query(ids, query, sort, group_id=group.id), limit, offset)
+    # The sort ran over ids alone; only the page's rows are loaded, then put in its order.
+    page_ids = [row[0] for row in page.items]
+    loaded = {e.id: e for e in db.session.scalars(
+        select(Experiment).where(Experiment.id.in_(page_ids)))} if page_ids else {}
+    return group, replace(page, items=[(loaded[i],) for i in page_ids if i in loaded])

@@ -376,19 +376,20 @@ def _experiments(access, detail, state):
     saved, best = _preference_and_best(access, group, objective)
     columns = experiment_table.chosen_columns(available, state.columns or saved)
     error, asked_query = None, state.query
+    total = sum(detail.counts.values())
     try:
-        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE)
+        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE, total)
     except ValidationError as exc:
         # A bad query or sort is shown above the table, which stays as it was without them.
         error, state = exc.detail, state.but(query=None, sort=None)
-        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE)
+        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE, total)
     now = utcnow()
     default = [c for c in available if c.key not in experiment_table.DEFAULT_HIDDEN]
     table = ExperimentTable(
         columns=columns, available=available,
         rows=[_experiment_row(e, now, best) for e in experiments],
         state=state.but(page=page), page=page, pages=max(1, math.ceil(count / PER_PAGE)),
-        count=count, total=sum(detail.counts.values()), customised=columns != default,
+        count=count, total=total, customised=columns != default,
         error=error, asked_query=asked_query)
     return table, objective, best
 

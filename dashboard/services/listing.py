@@ -101,11 +101,16 @@ def _value_match(column_num, column_text, op, raw):
     )
 
 
-def _value_clause(condition):
+def _value_clause(condition, group_id=None):
     prefix, _, name = condition.field.partition(".")
     ev = aliased(ExperimentValue)
     matches = or_(*[_value_match(ev.num_value, ev.text_value, condition.op, v)
                     for v in condition.values])
+    if group_id is not None:
+        # In one group the matching values are one range of the group's index, read in order.
+        matching = select(ev.experiment_id).where(
+            ev.group_id == group_id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
+        return Experiment.id.not_in(matching) if condition.negate else Experiment.id.in_(matching)
     clause = exists().where(
         ev.experiment_id == Experiment.id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches
     )
@@ -136,11 +141,12 @@ def apply_group_query(stmt, query, sort):
     return stmt.order_by(*order, ExperimentGroup.id.desc())
 
 
-def apply_experiment_query(stmt, query, sort):
-    """Filter and order a select of Experiment (default order id)."""
+def apply_experiment_query(stmt, query, sort, group_id=None):
+    """Filter and order a select of Experiment (default order id); `group_id` when the select
+    is of one group's experiments lets param and metric filters use the group's index."""
     for condition in parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
         if "." in condition.field:
-            stmt = stmt.where(_value_clause(condition))
+            stmt = stmt.where(_value_clause(condition, group_id))
         else:
             stmt = stmt.where(_column_clause(Experiment, condition))
     order = []

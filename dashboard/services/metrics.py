@@ -62,7 +62,8 @@ def _fold(experiment, rows, previous_latest):
     return latest, set(latest) | set(experiment.last_metric or {})
 
 
-def _mirror(experiment_id, latest, names):
+def _mirror(experiment, latest, names):
+    experiment_id = experiment.id
     db.session.execute(
         delete(ExperimentValue).where(
             ExperimentValue.experiment_id == experiment_id, ExperimentValue.kind == "metric",
@@ -73,8 +74,8 @@ def _mirror(experiment_id, latest, names):
     for name in sorted(names):
         if name in latest:
             num, text = value_columns(latest[name])
-            rows.append({"experiment_id": experiment_id, "kind": "metric", "name": name,
-                         "num_value": num, "text_value": text})
+            rows.append({"experiment_id": experiment_id, "group_id": experiment.group_id,
+                         "kind": "metric", "name": name, "num_value": num, "text_value": text})
     if rows:
         db.session.execute(insert(ExperimentValue), rows)
 
@@ -103,7 +104,7 @@ def report_metrics(access, reports):
     latest, names = _fold(experiment, rows, previous_latest)
     experiment.last_metric = latest
     experiment.updated_at = now
-    _mirror(experiment.id, latest, names)
+    _mirror(experiment, latest, names)
     for report in reports:
         if early_stopping.check_metrics(access.group, report.values, experiment):
             break

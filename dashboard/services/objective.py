@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from dashboard.errors import field_error
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentValue
+from dashboard.models import ExperimentValue
 from dashboard.services.lookups import load_group
 
 OPTIMIZATIONS = ("maximize", "minimize")
@@ -79,8 +79,7 @@ def best_query(group_id, objective):
     value = ExperimentValue.num_value
     return (
         select(ExperimentValue.experiment_id, value)
-        .join(Experiment, Experiment.id == ExperimentValue.experiment_id)
-        .where(Experiment.group_id == group_id, ExperimentValue.kind == "metric",
+        .where(ExperimentValue.group_id == group_id, ExperimentValue.kind == "metric",
                ExperimentValue.name == objective.metric, value.is_not(None))
         .order_by(value.desc() if objective.maximize else value.asc(),
                   ExperimentValue.experiment_id)
