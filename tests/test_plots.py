@@ -7,7 +7,7 @@ from flask import g
 from sqlalchemy import select, update
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, SearchIteration
+from dashboard.models import Experiment, ExperimentGroup, SearchIteration
 from dashboard.models.types import utcnow
 from dashboard.ui import svg
 from tests.factories import auth, grid_yml, make_token
@@ -174,6 +174,26 @@ def test_plots_fragment_draws_svg_charts(client):
     assert len(fragment.select("#plot-scatter svg")) == 3
     assert fragment.select_one("#plot-importance svg")
     assert not fragment.select("#plot-hyperband")  # only for hyperband groups
+
+
+@pytest.mark.parametrize("fragment", ["plots", "coverage"])
+def test_fragments_refresh_while_the_group_runs_and_stop_once_it_is_final(client, fragment):
+    _, _, group = alice_group(GRID_2D)
+    sign_in(client, "alice")
+
+    live = soup(client.get(url(group, fragment) + "?metric=loss&colour=metric", headers=HTMX))
+    section = live.select_one(f"#group-{fragment}")
+    assert section["hx-trigger"] == "every 10s" and "updates every 10 s" in section.text
+    # The refresh keeps what the user chose: the plots' metric, the map's colouring.
+    kept = "metric=loss" if fragment == "plots" else "colour=metric"
+    assert section["hx-get"].startswith(url(group, fragment)) and kept in section["hx-get"]
+
+    finish(group)
+    db.session.execute(update(ExperimentGroup).where(ExperimentGroup.id == group.id)
+                       .values(status="succeeded"))
+    db.session.commit()
+    final = soup(client.get(url(group, fragment), headers=HTMX)).select_one(f"#group-{fragment}")
+    assert not final.has_attr("hx-trigger") and "updates every" not in final.text
 
 
 def test_svg_escapes_labels():

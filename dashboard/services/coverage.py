@@ -55,6 +55,7 @@ class Coverage:
     optimization: str
     metric_range: tuple | None
     too_many: int | None = None  # the number of combinations when they are not listed
+    live: bool = False  # the group still runs: the map refreshes itself
 
     @property
     def visited(self):
@@ -148,4 +149,5 @@ def group_coverage(access, group_id):
     return Coverage(layout=layout, axes=axes, cells=cells, strips=strips, metric=metric,
                     optimization=optimization,
                     metric_range=(min(values_seen), max(values_seen)) if values_seen else None,
-                    too_many=combinations if discrete and not listable else None)
+                    too_many=combinations if discrete and not listable else None,
+                    live=not group.is_final)

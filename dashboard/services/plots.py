@@ -130,13 +130,15 @@ def plot_names(access, group_id):
 
 
 def all_plots(access, group_id, *, metric=None):
-    """Every plot that applies to the group, from one read of its experiments (three queries)."""
+    """(every plot that applies to the group, whether the group still runs), from one read of
+    its experiments (three queries)."""
     group = load_group(access, group_id)
     rows = _experiments(group.id)
     iterations = _iterations(group.id) if group.search_algorithm in ("hyperband", "bo") else []
     names = [name for name in PLOTS if name not in ("hyperband", "bo")
              or name == group.search_algorithm]
-    return {name: _compute(group, name, rows, metric, iterations) for name in names}
+    return ({name: _compute(group, name, rows, metric, iterations) for name in names},
+            not group.is_final)
 
 
 def _compute(group, name, rows, metric, iterations=None):

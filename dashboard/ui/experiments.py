@@ -64,10 +64,14 @@ def experiment_stop(owner, project, group_id, experiment_id):
 @route(f"{GROUP}/plots")
 def group_plots(owner, project, group_id):
     """The group's plots (loaded by the group page after it renders)."""
-    data = plots.all_plots(group_access(owner, project), group_id,
-                           metric=request.args.get("metric") or None)
+    metric = request.args.get("metric") or None
+    data, live = plots.all_plots(group_access(owner, project), group_id, metric=metric)
     url = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id)
-    return render_template("groups/_plots.html", group_plots=data, svg=svg, plots_url=url)
+    # While the group runs the plots refresh themselves, keeping the chosen metric.
+    refresh = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id,
+                      **({"metric": metric} if metric else {})) if live else None
+    return render_template("groups/_plots.html", group_plots=data, svg=svg, plots_url=url,
+                           refresh_url=refresh)
 
 
 @route(f"{GROUP}/coverage")
@@ -76,5 +80,8 @@ def group_coverage(owner, project, group_id):
     data = coverage.group_coverage(group_access(owner, project), group_id)
     url = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id)
     colour = "metric" if request.args.get("colour") == "metric" else "status"
+    # While the group runs the map refreshes itself, in the chosen colouring.
+    refresh = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id,
+                      colour=colour) if data.live else None
     return render_template("groups/_coverage.html", coverage_map=data, svg=svg, coverage_url=url,
-                           colour=colour)
+                           colour=colour, refresh_url=refresh)
