@@ -6,7 +6,9 @@ for hyperband and bo, its search iterations (one query), whatever the number of 
 
 import json
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sqlalchemy import select
@@ -24,6 +26,8 @@ MIN_IMPORTANCE_EXPERIMENTS = 5
 MAX_IMPORTANCE_ROWS = 1000
 FOREST_TREES = 50
 SHUFFLES = 5
+IMPORTANCE_CACHE_SIZE = 32
+_IMPORTANCE_CACHE = OrderedDict()  # (group id, metric, ((id, value), ...)) -> importance data
 
 
 @dataclass(frozen=True)
@@ -89,13 +93,20 @@ def _seen_metrics(rows):
     return sorted(names)
 
 
+def _hashable(value):
+    # Texts and numbers are their own keys; lists and dicts are keyed by their JSON.
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return (type(value), value)
+
+
 def _param_names(group, results):
     """The matrix params first, then any other param that takes more than one value."""
     matrix = list((group.hptuning or {}).get("matrix") or {})
     values = {}
     for result in results:
         for name, value in result.params.items():
-            values.setdefault(name, set()).add(json.dumps(value, sort_keys=True))
+            values.setdefault(name, set()).add(_hashable(value))
     others = sorted(name for name in values if name not in matrix and len(values[name]) > 1)
     return [name for name in matrix if name in values] + others
 
@@ -120,7 +131,7 @@ def plot_data(access, group_id, name, *, metric=None):
     if name not in PLOTS:
         raise NotFound(f"There is no plot '{name}'; the plots are: {', '.join(PLOTS)}.")
     group = load_group(access, group_id)
-    return _compute(group, name, _experiments(group.id), metric)
+    return _compute(group, name, _read(group, _experiments(group.id), metric))
 
 
 def plot_names(access, group_id):
@@ -137,11 +148,28 @@ def all_plots(access, group_id, *, metric=None):
     iterations = _iterations(group.id) if group.search_algorithm in ("hyperband", "bo") else []
     names = [name for name in PLOTS if name not in ("hyperband", "bo")
              or name == group.search_algorithm]
-    return ({name: _compute(group, name, rows, metric, iterations) for name in names},
-            not group.is_final)
+    read = _read(group, rows, metric)
+    return {name: _compute(group, name, read, iterations) for name in names}, not group.is_final
 
 
-def _compute(group, name, rows, metric, iterations=None):
+@dataclass
+class _Read:
+    """The experiments as every plot of one request sees them (computed once per request)."""
+
+    group: object
+    seen: list
+    chosen: str | None
+    optimization: str
+    results: list  # Result, in completion order
+
+    @cached_property
+    def scored(self):
+        """The results with a value of the metric, and the param axes they span."""
+        scored = [r for r in self.results if r.value is not None]
+        return scored, _axes(self.group, scored)
+
+
+def _read(group, rows, metric):
     seen = _seen_metrics(rows)
     default, optimization = objective(group, seen)
     chosen = metric or default
@@ -157,6 +185,11 @@ def _compute(group, name, rows, metric, iterations=None):
                                           r.finished_at.timestamp() if r.finished_at else 0, r.id))
     results = [Result(r.id, r.status, r.params or {}, number((r.last_metric or {}).get(chosen)),
                       r.iteration) for r in ordered]
+    return _Read(group, seen, chosen, optimization, results)
+
+
+def _compute(group, name, read, iterations=None):
+    seen, chosen, optimization, results = read.seen, read.chosen, read.optimization, read.results
     base = {"plot": name, "metric": chosen, "optimization": optimization, "metrics": seen,
             "applicable": True, "message": None}
     if name in ("hyperband", "bo") and group.search_algorithm != name:
@@ -167,19 +200,19 @@ def _compute(group, name, rows, metric, iterations=None):
         return {**base, "applicable": False, "message": "No experiment has reported a metric yet."}
     if name in ("hyperband", "bo") and iterations is None:
         iterations = _iterations(group.id)
-    compute = {"metric": _metric_plot, "parallel": _parallel_plot, "scatter": _scatter_plot}
     if name == "hyperband":
         return {**base, **_hyperband_plot(group, results, iterations, optimization)}
     if name == "bo":
         return {**base, **_bo_plot(results, iterations, optimization)}
     if name == "importance":
         return {**base, **_importance_plot(group, results, chosen)}
-    return {**base, **compute[name](group, results, optimization)}
+    return {**base, **{"metric": _metric_plot, "parallel": _parallel_plot,
+                       "scatter": _scatter_plot}[name](read)}
 
 
-def _metric_plot(group, results, optimization):
-    points, best = [], None
-    for result in results:
+def _metric_plot(read):
+    points, best, optimization = [], None, read.optimization
+    for result in read.results:
         if result.value is None:
             continue
         best = result.value if best is None else _best((best, result.value), optimization)
@@ -202,19 +235,18 @@ def _axes(group, results):
     return axes
 
 
-def _parallel_plot(group, results, optimization):
-    scored = [r for r in results if r.value is not None]
-    axes = _axes(group, scored)
+def _parallel_plot(read):
+    scored, axes = read.scored
     names = [axis["name"] for axis in axes]
     lines = [{"experiment": r.id, "value": r.value,
               "params": {n: r.params.get(n) for n in names}} for r in scored]
     return {"axes": axes, "lines": lines}
 
 
-def _scatter_plot(group, results, optimization):
-    scored = [r for r in results if r.value is not None]
+def _scatter_plot(read):
+    scored, axes = read.scored
     params = []
-    for axis in _axes(group, scored):
+    for axis in axes:
         name = axis["name"]
         points = [{"experiment": r.id, "x": r.params[name] if axis["kind"] == "numeric"
                    else category(r.params[name]), "value": r.value}
@@ -295,6 +327,18 @@ def _importance_plot(group, results, metric):
     if len(done) > MAX_IMPORTANCE_ROWS:
         step = len(done) / MAX_IMPORTANCE_ROWS
         done = [done[int(i * step)] for i in range(MAX_IMPORTANCE_ROWS)]
+    # The fit is seeded, so the same experiments and values give the same answer: a running
+    # group's plots, refreshed every few seconds, refit only when a new result has come in.
+    key = (group.id, metric, tuple((r.id, r.value) for r in done))
+    if key not in _IMPORTANCE_CACHE:
+        _IMPORTANCE_CACHE[key] = _fit_importance(group, done, metric)
+        while len(_IMPORTANCE_CACHE) > IMPORTANCE_CACHE_SIZE:
+            _IMPORTANCE_CACHE.popitem(last=False)
+    _IMPORTANCE_CACHE.move_to_end(key)
+    return _IMPORTANCE_CACHE[key]
+
+
+def _fit_importance(group, done, metric):
     from sklearn.ensemble import RandomForestRegressor  # slow to import: only when needed
 
     features, groups_ = _features(group, done)
