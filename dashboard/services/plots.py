@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import null, select
 
 from dashboard.errors import NotFound
 from dashboard.extensions import db
@@ -70,9 +70,14 @@ def objective(group, seen_metrics=()):
     return first, "maximize"
 
 
-def _experiments(group_id):
+# Plots that never look at params: their read leaves them out (no JSON to decode).
+WITHOUT_PARAMS = ("metric", "bo")
+
+
+def _experiments(group_id, params=True):
     return db.session.execute(
-        select(Experiment.id, Experiment.status, Experiment.params, Experiment.last_metric,
+        select(Experiment.id, Experiment.status,
+               Experiment.params if params else null().label("params"), Experiment.last_metric,
                Experiment.iteration, Experiment.finished_at)
         .where(Experiment.group_id == group_id)
     ).all()
@@ -131,7 +136,8 @@ def plot_data(access, group_id, name, *, metric=None):
     if name not in PLOTS:
         raise NotFound(f"There is no plot '{name}'; the plots are: {', '.join(PLOTS)}.")
     group = load_group(access, group_id)
-    return _compute(group, name, _read(group, _experiments(group.id), metric))
+    rows = _experiments(group.id, params=name not in WITHOUT_PARAMS)
+    return _compute(group, name, _read(group, rows, metric))
 
 
 def plot_names(access, group_id):
