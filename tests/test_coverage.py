@@ -97,3 +97,13 @@ def test_coverage_takes_a_constant_number_of_queries(client, count_queries, size
 
     assert response.status_code == 200
     assert len(statements) <= 4, statements
+
+
+def test_coverage_shows_values_as_the_matrix_card_does(client):
+    _, _, group = alice_group("version: 1\nkind: group\nhptuning:\n  matrix:\n"
+                              "    lr: {linspace: 0.001:0.1:5}\n    act: {values: [relu, tanh]}\n"
+                              "    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n")
+
+    text = coverage(client, group).select_one("#group-coverage").text
+
+    assert "0.02575" in text and "0.025750000000000002" not in text

@@ -3,7 +3,7 @@
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from dashboard.services import coverage, experiment_actions, experiment_pages, plots
+from dashboard.services import coverage, experiment_actions, experiment_pages, group_pages, plots
 from dashboard.ui import is_htmx, route, svg
 from dashboard.ui.groups import GROUP, STOP_POLLING, group_access
 
@@ -84,4 +84,5 @@ def group_coverage(owner, project, group_id):
     refresh = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id,
                       colour=colour) if data.live else None
     return render_template("groups/_coverage.html", coverage_map=data, svg=svg, coverage_url=url,
-                           colour=colour, refresh_url=refresh)
+                           colour=colour, refresh_url=refresh,
+                           value_text=group_pages.display_value)
