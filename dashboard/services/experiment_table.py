@@ -5,13 +5,13 @@ import io
 import json
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentValue, TablePreference
-from dashboard.services.listing import apply_experiment_query
+from dashboard.services.listing import apply_experiment_query, in_order, paginate_ids
 from dashboard.services.lookups import load_group
 
 TIME_FIELDS = ("created_at", "started_at", "finished_at")
@@ -145,25 +145,15 @@ def page_of(group_id, state, per_page, total=None):
     loaded. Without a filter the number matching is `total` (the group's, when the caller
     knows it); otherwise it comes with the ids as a window count.
     """
-    count = total if state.query is None else None
-    page = state.page
-    if count is not None:
-        page = min(page, max(1, -(-count // per_page)))
-    stmt = filtered(group_id, state, Experiment.id)
-    if count is None:
-        stmt = stmt.add_columns(func.count().over())
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    if not rows and count is None and page > 1:
-        # Past the last page: count, then show the last page.
-        count = db.session.execute(select(func.count()).select_from(
-            filtered(group_id, state, Experiment.id).order_by(None).subquery())).scalar_one()
-        return page_of(group_id, state.but(page=max(1, -(-count // per_page))), per_page, count)
-    if count is None:
-        count = rows[0][1] if rows else 0
-    ids = [row[0] for row in rows]
-    loaded = {e.id: e for e in db.session.scalars(
-        select(Experiment).where(Experiment.id.in_(ids)))} if ids else {}
-    return [loaded[i] for i in ids if i in loaded], count, page
+    known = total if state.query is None else None
+    page = state.page if known is None else min(state.page, max(1, -(-known // per_page)))
+    ids_stmt = filtered(group_id, state, Experiment.id)
+    count, ids = paginate_ids(ids_stmt, per_page, (page - 1) * per_page, known)
+    if not ids and page > 1 and count:
+        # Past the last page: show the last page.
+        page = max(1, -(-count // per_page))
+        count, ids = paginate_ids(ids_stmt, per_page, (page - 1) * per_page, count)
+    return in_order(Experiment, ids), count, page
 
 
 # ---- export ------------------------------------------------------------------------------

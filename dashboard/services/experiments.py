@@ -1,14 +1,12 @@
 """Experiments of a group: bulk creation and the filtered, sorted list."""
 
-from dataclasses import replace
-
 from sqlalchemy import insert, select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentStatus, ExperimentValue
 from dashboard.models.experiments import value_columns
 from dashboard.models.types import new_uuid, utcnow
-from dashboard.services.listing import apply_experiment_query, paginate
+from dashboard.services.listing import Page, apply_experiment_query, in_order, paginate_ids
 from dashboard.services.lookups import load_group
 
 
@@ -46,9 +44,9 @@ def list_experiments(access, group_id, *, query=None, sort=None, limit, offset):
     """A page of the group's experiments; returns (group, page)."""
     group = load_group(access, group_id)
     ids = select(Experiment.id).where(Experiment.group_id == group.id)
-    page = paginate(apply_experiment_query(ids, query, sort, group_id=group.id), limit, offset)
-    # The sort ran over ids alone; only the page's rows are loaded, then put in its order.
-    page_ids = [row[0] for row in page.items]
-    loaded = {e.id: e for e in db.session.scalars(
-        select(Experiment).where(Experiment.id.in_(page_ids)))} if page_ids else {}
-    return group, replace(page, items=[(loaded[i],) for i in page_ids if i in loaded])
+    # The filter and sort run over ids alone (the count as a window over them); only the
+    # page's rows are loaded.
+    count, page_ids = paginate_ids(apply_experiment_query(ids, query, sort, group_id=group.id),
+                                   limit, offset)
+    items = [(experiment,) for experiment in in_order(Experiment, page_ids)]
+    return group, Page(count=count, items=items, limit=limit, offset=offset)

@@ -168,6 +168,29 @@ def apply_experiment_query(stmt, query, sort, group_id=None):
     return stmt.order_by(*order, Experiment.id)
 
 
+def paginate_ids(stmt, limit, offset, count=None):
+    """(count, ids) for one page of a sorted select of ids: one query, the count being a window
+    over the same rows unless the caller knows it; a count query only past the end."""
+    if count is None:
+        stmt = stmt.add_columns(func.count().over())
+    rows = db.session.execute(stmt.limit(limit).offset(offset)).all()
+    if count is None and rows:
+        count = rows[0][1]
+    elif count is None:
+        count = db.session.execute(
+            select(func.count()).select_from(stmt.order_by(None).subquery())
+        ).scalar_one() if offset else 0
+    return count, [row[0] for row in rows]
+
+
+def in_order(model, ids):
+    """The rows of these ids, in the order of the ids (one query; none for no ids)."""
+    if not ids:
+        return []
+    loaded = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+    return [loaded[i] for i in ids if i in loaded]
+
+
 def paginate(stmt, limit, offset):
     """Run a select for one page; two queries whatever the size (count, then rows)."""
     count = db.session.execute(

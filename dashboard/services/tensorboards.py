@@ -130,8 +130,24 @@ def proxy_target(access, group_id):
     return job.host, job.port
 
 
+def fail_exited():
+    """Mark `failed` the running TensorBoards whose process is gone (crashed); no commit.
+
+    Like the idle stop, this looks at this machine's processes: TensorBoards run beside the
+    dashboard, and its worker runs there too.
+    """
+    jobs = db.session.scalars(
+        select(TensorboardJob).where(TensorboardJob.status == "running")
+    ).all()
+    for job in jobs:
+        if not (job.pid and tensorboard_process.is_tensorboard(job.pid, job.port)):
+            _set_status(job, "failed", "The TensorBoard process exited.")
+
+
 def stop_idle(idle_seconds):
-    """Stop running TensorBoards nobody opened for idle_seconds; returns how many stopped."""
+    """Stop running TensorBoards nobody opened for idle_seconds (after marking crashed ones
+    failed); returns how many stopped."""
+    fail_exited()
     cutoff = utcnow() - timedelta(seconds=idle_seconds)
     jobs = db.session.scalars(
         select(TensorboardJob).where(
