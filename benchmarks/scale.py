@@ -13,73 +13,27 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 TMP = Path(tempfile.mkdtemp(prefix="dashboard-scale-"))
 os.environ.setdefault("DASHBOARD_INSTANCE", str(TMP))
 
+import fill  # noqa: E402  (the groups' filler, shared with the other benchmarks)
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event, insert, select, update  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
-from dashboard.models import Experiment, ExperimentMetric, ExperimentValue  # noqa: E402
-from dashboard.models.types import utcnow  # noqa: E402
 from dashboard.services import projects, users  # noqa: E402
 from dashboard.services.access import project_access  # noqa: E402
 from dashboard.services.groups import create_group  # noqa: E402
-
-METRICS = ("loss", "accuracy", "f1")
-POINTS = 20
 
 
 class ScaleConfig(TestingConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{TMP / 'scale.db'}"
     WTF_CSRF_ENABLED = False  # the benchmark signs in with a plain form post
-
-
-def polyaxonfile(n):
-    """A grid of exactly n combinations over five params (n = a * 5 * 4 * 2 * 5)."""
-    first = max(1, n // 200)
-    return (
-        "version: 1\nkind: group\nhptuning:\n  concurrency: 4\n"
-        f"  grid_search: {{n_experiments: {n}}}\n  matrix:\n"
-        f"    lr: {{linspace: 0.0001:0.1:{first}}}\n"
-        "    dropout: {values: [0.1, 0.2, 0.3, 0.4, 0.5]}\n"
-        "    layers: {range: [1, 5, 1]}\n    activation: {values: [relu, tanh]}\n"
-        "    batch: {values: [16, 32, 64, 128, 256]}\n"
-        "run:\n  cmd: echo {{ lr }}\n"
-    )
-
-
-def fill(group):
-    """Finish every experiment with 20 points of three metrics."""
-    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                             .order_by(Experiment.id)).all()
-    now = utcnow()
-    metric_rows, value_rows = [], []
-    for n, experiment_id in enumerate(ids):
-        last = {}
-        for step in range(POINTS):
-            values = {"loss": 1.0 / (step + 1) + (n % 97) / 100, "accuracy": 0.5 + step / 50,
-                      "f1": ((n * 7) % 100) / 100}
-            metric_rows.append({"experiment_id": experiment_id, "values": values,
-                                "created_at": now + timedelta(seconds=step)})
-            last = values
-        for name in METRICS:
-            value_rows.append({"experiment_id": experiment_id, "group_id": group.id,
-                               "kind": "metric", "name": name,
-                               "num_value": last[name], "text_value": str(last[name])})
-    for start in range(0, len(metric_rows), 20000):
-        db.session.execute(insert(ExperimentMetric), metric_rows[start:start + 20000])
-    db.session.execute(insert(ExperimentValue), value_rows)
-    db.session.execute(update(Experiment).where(Experiment.group_id == group.id).values(
-        status="succeeded", started_at=now, finished_at=now + timedelta(seconds=POINTS),
-        last_metric={"loss": 0.5, "accuracy": 0.88, "f1": 0.5}))
-    db.session.commit()
 
 
 def measure(client, url, repeat=7):
@@ -119,8 +73,8 @@ def main(big, small):
         groups = {}
         for size in (small, big):
             start = time.perf_counter()
-            groups[size] = create_group(access, content=polyaxonfile(size))
-            fill(groups[size])
+            groups[size] = create_group(access, content=fill.polyaxonfile(size))
+            fill.fill(groups[size])
             print(f"filled {size} experiments in {time.perf_counter() - start:.1f} s")
         client = app.test_client()
         client.post("/login", data={"username": owner.username, "password": "scale-password"})

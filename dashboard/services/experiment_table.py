@@ -5,12 +5,12 @@ import io
 import json
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentValue, TablePreference
+from dashboard.models import Experiment, TablePreference
 from dashboard.services.listing import apply_experiment_query, in_order, paginate_ids
 from dashboard.services.lookups import load_group
 
@@ -65,13 +65,31 @@ class Column:
         return self.kind != "duration"
 
 
+# The distinct (kind, name) pairs of a group's values, one index seek per pair: a loose index
+# scan written as a recursive query (a plain DISTINCT reads every value of the group). Each step
+# seeks the next name of the same kind, else the first name of the next kind.
+_SAME_KIND = ("SELECT v.name FROM experiment_values v WHERE v.group_id = :group"
+              " AND v.kind = names.kind AND v.name > names.name ORDER BY v.name LIMIT 1")
+_NEXT_KIND = ("SELECT v.{column} FROM experiment_values v WHERE v.group_id = :group"
+              " AND v.kind > names.kind ORDER BY v.kind, v.name LIMIT 1")
+NAMES_SQL = text(f"""
+WITH RECURSIVE names(kind, name) AS (
+    SELECT kind, name FROM (
+        SELECT kind, name FROM experiment_values WHERE group_id = :group
+        ORDER BY kind, name LIMIT 1) AS first_name
+    UNION ALL
+    SELECT CASE WHEN ({_SAME_KIND}) IS NULL THEN ({_NEXT_KIND.format(column="kind")})
+                ELSE names.kind END,
+           COALESCE(({_SAME_KIND}), ({_NEXT_KIND.format(column="name")}))
+    FROM names WHERE names.kind IS NOT NULL
+)
+SELECT kind, name FROM names WHERE kind IS NOT NULL
+""")
+
+
 def value_names(group):
     """(param names in matrix order, metric names sorted) known for the group: one query."""
-    names = db.session.execute(
-        select(ExperimentValue.kind, ExperimentValue.name)
-        .where(ExperimentValue.group_id == group.id)
-        .distinct()
-    ).all()
+    names = db.session.execute(NAMES_SQL, {"group": group.id}).all()
     matrix = list((group.hptuning or {}).get("matrix", {}))
     params = {name for kind, name in names if kind == "param"}
     ordered = [n for n in matrix if n in params] + sorted(params - set(matrix))
@@ -211,6 +229,9 @@ def _csv_text(value):
         return ""
     if isinstance(value, (bool, list, dict)):
         return json.dumps(value)
+    # Spreadsheets run a text cell starting with one of these as a formula (CSV injection).
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
     return value
 
 
