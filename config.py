@@ -7,6 +7,31 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("DASHBOARD_INSTANCE", BASE_DIR / "instance"))
 
 
+def engine_options(url):
+    """SQLAlchemy engine options for a database URL, each overridable from the environment.
+
+    Every engine pings a pooled connection before use (a restarted database costs no request).
+    Server databases get a sized pool recycled every DB_POOL_RECYCLE seconds; PostgreSQL
+    sessions also get a statement timeout (DB_STATEMENT_TIMEOUT_MS, 0 turns it off).
+    """
+    options = {"pool_pre_ping": os.environ.get("DB_POOL_PRE_PING", "1") != "0"}
+    if url.startswith("sqlite"):
+        return options
+    options.update(
+        pool_size=int(os.environ.get("DB_POOL_SIZE", 5)),
+        max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", 10)),
+        pool_timeout=float(os.environ.get("DB_POOL_TIMEOUT", 30)),
+        pool_recycle=int(os.environ.get("DB_POOL_RECYCLE", 1800)),
+    )
+    if url.startswith("postgresql"):
+        timeout = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", 30000))
+        options["connect_args"] = {
+            "options": f"-c statement_timeout={timeout}",
+            "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", 10)),
+        }
+    return options
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -14,13 +39,17 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dashboard.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
     # Per-route limits are tighter (1 MiB for JSON); this is the repo upload ceiling.
     MAX_CONTENT_LENGTH = 150 * 1024 * 1024
     API_MAX_BODY = 1024 * 1024
     MAX_EXPERIMENTS_PER_GROUP = int(os.environ.get("MAX_EXPERIMENTS_PER_GROUP", 10000))
     OUTPUTS_ROOT = os.environ.get("OUTPUTS_ROOT", str(INSTANCE_DIR / "outputs"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # New tokens per user (the tokens page, and successful API logins, which each make one).
+    TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "30 per hour")
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Runner: where experiments reach the API, how many run per worker, how often it looks.
     DASHBOARD_URL = os.environ.get("DASHBOARD_URL", "http://127.0.0.1:8000")
@@ -29,11 +58,20 @@ class Config:
     WORKER_TIMEOUT_SECONDS = float(os.environ.get("WORKER_TIMEOUT_SECONDS", 30))
     STOP_GRACE_SECONDS = float(os.environ.get("STOP_GRACE_SECONDS", 10))
     TENSORBOARD_IDLE_SECONDS = float(os.environ.get("TENSORBOARD_IDLE_SECONDS", 3600))
+    # Distributed runner: RUNNER=celery makes `flask worker` a scheduler that sends experiments
+    # to Celery workers over Redis; they report over HTTP every CELERY_HEARTBEAT_SECONDS.
+    RUNNER = os.environ.get("RUNNER", "local")
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "experiments")
+    CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))
+    CELERY_HEARTBEAT_SECONDS = float(os.environ.get("CELERY_HEARTBEAT_SECONDS", 5))
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PASSWORD_HASH_METHOD = "scrypt"
     REQUIRED_SETTINGS: tuple[str, ...] = ()
+    # One JSON line per request on stderr (on by default in production only).
+    REQUEST_LOG = os.environ.get("REQUEST_LOG", "0") == "1"
 
 
 class DevelopmentConfig(Config):
@@ -55,6 +93,7 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = True
     REQUIRED_SETTINGS = ("SECRET_KEY", "DATABASE_URL")
+    REQUEST_LOG = os.environ.get("REQUEST_LOG", "1") == "1"
 
 
 CONFIGS = {

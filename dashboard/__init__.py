@@ -5,10 +5,25 @@ import os
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
+
+
+# The largest id the id columns hold (32-bit integers on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """<int:...> path ids past MAX_ID become 0, which names no row either (ids start at 1):
+    a 404 from the lookup, not an out-of-range error from the database."""
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 def create_app(config=None):
@@ -22,9 +37,11 @@ def create_app(config=None):
     _load_config(app, config)
     # Every route answers with and without its trailing slash, without a redirect.
     app.url_map.strict_slashes = False
+    app.url_map.converters["int"] = DatabaseIntConverter
     # Keep key order as built (the group's hptuning keeps the polyaxonfile's order).
     app.json.sort_keys = False
     _init_extensions(app)
+    _register_operations(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -54,13 +71,24 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
-    from dashboard import errors
+    from dashboard import errors, security
     from dashboard.api import api
+    from dashboard.api.openapi import docs
     from dashboard.ui import ui
 
     app.register_blueprint(api)
+    app.register_blueprint(docs)
     app.register_blueprint(ui)
     errors.register(app)
+    security.register(app)
+
+
+def _register_operations(app):
+    # Before the blueprints: the request log times every request, sign-in redirects included.
+    from dashboard import health, request_log
+
+    request_log.register(app)
+    health.register(app)
 
 
 def _register_cli(app):
@@ -78,3 +106,16 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _sqlite_lock_for_update(state):
+    """SQLite ignores FOR UPDATE: take its write lock instead (BEGIN IMMEDIATE), so a
+    read-check-write under with_for_update() runs alone, as PostgreSQL's row lock makes it."""
+    if not state.is_select or getattr(state.statement, "_for_update_arg", None) is None:
+        return
+    connection = state.session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:  # in a transaction, an earlier write holds the lock already
+            raw.execute("BEGIN IMMEDIATE")

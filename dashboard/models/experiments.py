@@ -20,6 +20,8 @@ class Experiment(db.Model):
     __table_args__ = (
         Index("ix_experiments_group_status", "group_id", "status"),
         Index("ix_experiments_group_id", "group_id", "id"),
+        # The worker's twice-a-second look for lost experiments: the few running ones only.
+        Index("ix_experiments_status_worker", "status", "worker"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

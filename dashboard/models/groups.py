@@ -21,6 +21,8 @@ class ExperimentGroup(db.Model):
     __table_args__ = (
         UniqueConstraint("project_id", "name"),
         Index("ix_experiment_groups_project_created", "project_id", "created_at"),
+        # The worker's round picks the unfinished groups among all of them.
+        Index("ix_experiment_groups_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
