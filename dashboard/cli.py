@@ -91,14 +91,66 @@ def seed_demo():
 
 @click.command("worker")
 @click.option("--capacity", type=int, default=None, help="Experiments run at once (default 8).")
-def worker(capacity):
-    """Run the scheduler and the local runner until interrupted."""
-    from dashboard.runner.worker import Worker
+@click.option("--celery", "celery_worker", is_flag=True,
+              help="Be a Celery worker that runs what the scheduler sends (RUNNER=celery).")
+@click.option("--name", default=None, help="The Celery worker's node name (default celery@host).")
+def worker(capacity, celery_worker, name):
+    """Run the scheduler and the local runner (RUNNER=celery: the scheduler alone) until
+    interrupted; with --celery, a Celery worker instead (it needs no database)."""
+    from flask import current_app
 
-    Worker(capacity=capacity).run()
+    if celery_worker:
+        from dashboard.tasks import app as celery_app
+
+        concurrency = capacity or current_app.config["WORKER_CAPACITY"]
+        argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+        celery_app.worker_main(argv + ([f"--hostname={name}"] if name else []))
+        return
+    if current_app.config["RUNNER"] == "celery":
+        from dashboard.runner.dispatch import CeleryScheduler as Runner
+    else:
+        from dashboard.runner.worker import Worker as Runner
+    Runner(capacity=capacity).run()
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def export_data(file):
+    """Write every table to FILE as JSON lines (password and token hashes left out)."""
+    from dashboard.backup import export
+
+    with open(file, "w", encoding="utf-8") as handle:
+        counts = export(handle)
+    click.echo(f"Exported {sum(counts.values())} rows of {len(counts)} tables to {file}.",
+               err=True)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_data(file):
+    """Read a FILE written by `export` into an empty, upgraded database, all or nothing.
+
+    Passwords and API tokens are not in backups: imported users have unusable passwords that
+    must be reset before they can sign in, and imported tokens never match a key (create new
+    ones with create-token).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dashboard.backup import BackupError, import_
+
+    try:
+        with open(file, encoding="utf-8") as handle:
+            counts = import_(handle)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (SQLAlchemyError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"Nothing was imported: {exc}") from None
+    click.echo(f"Imported {sum(counts.values())} rows of {len(counts)} tables from {file}.",
+               err=True)
 
 
 def register(app):
     """Attach the commands to the app's CLI."""
-    for command in (create_user, create_token, create_project, add_member, seed_demo, worker):
+    for command in (create_user, create_token, create_project, add_member, seed_demo, worker,
+                    export_data, import_data):
         app.cli.add_command(command)

@@ -12,14 +12,17 @@ if ! command -v chromium >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 source scripts/postgres.sh
+source scripts/redis.sh
 logs=$(mktemp -d)
-trap 'pg_stop; rm -rf "$logs"' EXIT
+trap 'pg_stop; redis_stop; rm -rf "$logs"' EXIT
 pg_start
+# One Redis for both runs, a database number each (the Celery runner's tests).
+redis_start
 
-env -u DATABASE_URL SCREENSHOT_DIR="$PWD/screenshots" \
+env -u DATABASE_URL REDIS_URL="$REDIS_BASE/0" SCREENSHOT_DIR="$PWD/screenshots" \
     .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/sqlite.log" 2>&1 &
 sqlite_run=$!
-DATABASE_URL="$PG_URL" SCREENSHOT_DIR="$logs/pg-screenshots" \
+DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_BASE/1" SCREENSHOT_DIR="$logs/pg-screenshots" \
     .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/postgresql.log" 2>&1 &
 pg_run=$!
 

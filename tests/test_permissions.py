@@ -54,6 +54,11 @@ ADMIN_UP = {
     PUBLIC: (401, 403, 403, 403, OK, OK, OK),
     PRIVATE: (401, 404, 403, 403, OK, OK, OK),
 }
+# Only the experiment's own key (its Celery worker) may call these; every user is refused.
+RUNNER_ONLY = {
+    PUBLIC: (401, 403, 403, 403, 403, 403, 403),
+    PRIVATE: (401, 404, 403, 403, 403, 403, 403),
+}
 
 
 def _login_body(user):
@@ -130,6 +135,10 @@ ROUTES = (
     Row("POST", f"{EXPERIMENT}/metrics/", "report metrics", 201, MEMBER_UP,
         body={"values": {"loss": 0.5}}),
     Row("GET", f"{EXPERIMENT}/logs/", "read", 200, VIEWER_UP),
+    Row("POST", f"{EXPERIMENT}/_runner/start/", "report as its worker", 200, RUNNER_ONLY,
+        body={"worker": "w@h", "host": "h"}),
+    Row("POST", f"{EXPERIMENT}/_runner/heartbeat/", "report as its worker", 200, RUNNER_ONLY,
+        body={"worker": "w@h", "host": "h"}),
     Row("PUT", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,
         multipart=True),
     Row("POST", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,

@@ -14,14 +14,14 @@ csrf.exempt(api)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Endpoints that answer without credentials (the CLI asks them before it has a token).
-PUBLIC_ENDPOINTS = {"api.login", "api.cli_versions", "api.log_handler"}
+PUBLIC_ENDPOINTS = {"api.login", "api.cli_versions", "api.log_handler", "api.openapi"}
 # Endpoints that take bodies larger than the JSON limit.
 LARGE_BODY_ENDPOINTS = {"api.upload_repo"}
 # The only endpoints an experiment's own credentials may call (for that experiment only).
 EXPERIMENT_ENDPOINTS = {
     "api.get_experiment", "api.update_experiment", "api.experiment_heartbeat",
     "api.list_metrics", "api.create_metrics", "api.list_experiment_statuses",
-    "api.create_experiment_status",
+    "api.create_experiment_status", "api.runner_start", "api.runner_heartbeat",
 }
 
 
@@ -74,9 +74,11 @@ from dashboard.api import (  # noqa: E402,F401  (views register themselves on th
     experiments,
     group_actions,
     groups,
+    openapi,
     plots,
     projects,
     results,
+    runner_routes,
     timeline,
     uploads,
 )

@@ -37,6 +37,29 @@ def spawn(command, *, cwd, env, log_path):
         )
 
 
+def disk_full(path, low=64 * 1024):
+    """A message if the disk holding path (or its nearest existing parent) is full, else ''.
+
+    A process that could not write its output usually could not write why either.
+    """
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return ""
+    if stat.f_bavail * stat.f_frsize >= low:
+        return ""
+    return f"No space left on device: the disk holding {path} is full."
+
+
+def exit_message(code, log_path):
+    """Why a process failed: its exit code, a full disk when that is the cause, its last lines."""
+    summary = " ".join(filter(None, [f"Exit code {code}.", disk_full(log_path)]))
+    return f"{summary}\n{tail(log_path)}".strip()
+
+
 def tail(path, lines=20, max_bytes=64 * 1024):
     """The last lines of a log file ('' if there is none)."""
     try:

@@ -1,102 +1,49 @@
-"""The worker: one loop that advances groups, starts experiments and watches their processes."""
+"""The local runner: the scheduler's round plus experiment processes on this machine."""
 
-import os
-import signal
-import socket
-import time
+from pathlib import Path
 
 from flask import current_app
 
-from dashboard.extensions import db
-from dashboard.hptuning import SpecError, parse_group_spec, render_command
 from dashboard.runner import paths
-from dashboard.runner.code import prepare_code
-from dashboard.runner.environment import experiment_env
-from dashboard.runner.process import base_environment, pid_alive, spawn, tail
-from dashboard.services import credentials, runs, tensorboards
+from dashboard.runner.process import base_environment, exit_message, pid_alive, spawn
+from dashboard.runner.scheduler import Scheduler
+from dashboard.services import runs
 from dashboard.tensorboard_process import stop_process
 
 
-class Worker:
+class Worker(Scheduler):
     """Runs experiments of every group on this machine, up to `capacity` at once."""
 
     def __init__(self, *, capacity=None, poll=None):
-        config = current_app.config
-        self.host = socket.gethostname()
-        self.name = f"{self.host}:{os.getpid()}"
-        self.capacity = capacity or config["WORKER_CAPACITY"]
-        self.poll = poll if poll is not None else config["WORKER_POLL_SECONDS"]
-        self.grace = config["STOP_GRACE_SECONDS"]
-        self.timeout = config["WORKER_TIMEOUT_SECONDS"]
-        self.api_url = config["DASHBOARD_URL"].rstrip("/")
-        self.outputs_root = config["OUTPUTS_ROOT"]
-        self.tensorboard_idle = config["TENSORBOARD_IDLE_SECONDS"]
+        super().__init__(capacity=capacity, poll=poll)
         self.processes = {}  # experiment id -> Popen
-        self.stopping = False
 
-    def run(self):
-        """Loop until SIGTERM/SIGINT, then stop this worker's experiments."""
-        signal.signal(signal.SIGTERM, self._request_exit)
-        signal.signal(signal.SIGINT, self._request_exit)
-        current_app.logger.info("worker %s started", self.name)
-        try:
-            while not self.stopping:
-                try:
-                    self.tick()
-                except Exception:  # a database hiccup must not end the worker
-                    current_app.logger.exception("worker round failed; retrying")
-                    db.session.rollback()
-                    db.session.remove()
-                time.sleep(self.poll)
-        finally:
-            self.shutdown()
+    def alive(self, pid):
+        return pid_alive(pid)
 
-    def _request_exit(self, signum, frame):
-        self.stopping = True
-
-    def tick(self):
-        """One round: heartbeat, recover lost work, advance groups, watch and start processes."""
-        runs.heartbeat(self.name, self.host, os.getpid())
-        for _, pid, host in runs.lost_experiments(timeout=self.timeout, host=self.host,
-                                                  alive=pid_alive):
+    def recover(self, lost):
+        for _, pid, host in lost:
             if host == self.host and pid:
                 # Its leader died with the old worker; its children may live on in the group.
                 stop_process(pid, timeout=self.grace)
+
+    def watch(self):
         self._collect_finished()
         self._stop_requested()
-        runs.advance_groups()
-        tensorboards.stop_idle(self.tensorboard_idle)
-        free = self.capacity - len(self.processes)
-        if free > 0:
-            for experiment_id in runs.claim_experiments(self.name, free):
-                self._start(experiment_id)
-        db.session.remove()
 
-    def _start(self, experiment_id):
-        details = runs.launch_details(experiment_id)
-        if details is None:
+    def free_slots(self):
+        return self.capacity - len(self.processes)
+
+    def launch(self, experiment_id):
+        launch = self.prepare(experiment_id)
+        if launch is None:
             return
-        experiment, group, project = details
-        owner = project.owner.username
-        outputs = paths.experiment_outputs_dir(self.outputs_root, owner, project.name, group.id,
-                                               experiment.id)
-        log_path = paths.experiment_log_path(self.outputs_root, owner, project.name, group.id,
-                                             experiment.id)
-        runs.mark(experiment_id, "starting")
+        folder = Path(self.outputs_root).resolve() / launch.folder
         try:
-            spec = parse_group_spec(group.content, max_experiments=10**9)
-            command = render_command(spec, experiment.params)
-            if isinstance(command, list):
-                command = " && ".join(command)
-            outputs.mkdir(parents=True, exist_ok=True)
-            workdir = prepare_code(project, outputs.parent / "code")
-            key = credentials.issue_experiment_token(experiment)
-            db.session.commit()
-            env = {**base_environment(), **experiment_env(
-                experiment=experiment, group=group, project=project, key=key,
-                api_url=self.api_url, outputs_dir=outputs, params=experiment.params)}
-            process = spawn(command, cwd=workdir, env=env, log_path=log_path)
-        except (SpecError, OSError) as exc:
+            process = spawn(launch.command, cwd=folder / "code",
+                            env={**base_environment(), **launch.env},
+                            log_path=folder / "logs" / "output.log")
+        except OSError as exc:
             runs.mark(experiment_id, "failed", f"The experiment could not start: {exc}")
             return
         self.processes[experiment_id] = process
@@ -114,13 +61,13 @@ class Worker:
                 runs.mark(experiment_id, "succeeded")
                 continue
             details = runs.launch_details(experiment_id)
-            last_lines = ""
+            message = f"Exit code {code}."
             if details:
                 experiment, group, project = details
-                last_lines = tail(paths.experiment_log_path(
+                message = exit_message(code, paths.experiment_log_path(
                     self.outputs_root, project.owner.username, project.name, group.id,
                     experiment.id))
-            runs.mark(experiment_id, "failed", f"Exit code {code}.\n{last_lines}".strip())
+            runs.mark(experiment_id, "failed", message)
 
     def _stop_requested(self):
         for experiment_id, _ in runs.stop_requests(self.name):
@@ -140,5 +87,4 @@ class Worker:
         for experiment_id in list(self.processes):
             self._kill(experiment_id)
             runs.mark(experiment_id, "failed", "The worker shut down.")
-        runs.forget_worker(self.name)
-        db.session.remove()
+        super().shutdown()

@@ -6,7 +6,7 @@ Every function commits its own transaction, so several workers can share one dat
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from dashboard.extensions import db
 from dashboard.hptuning import parse_group_spec
@@ -25,6 +25,7 @@ from dashboard.services.groups import experiment_counts_of
 from dashboard.services.statuses import set_experiment_status, set_group_status
 
 ITERATIVE = ("hyperband", "bo")
+LOST_PROCESS = "The runner lost the process."
 
 
 def heartbeat(name, host, pid):
@@ -46,30 +47,34 @@ def forget_worker(name):
         db.session.commit()
 
 
-def lost_experiments(*, timeout, host, alive):
+def lost_experiments(*, timeout, host, alive, message=LOST_PROCESS):
     """Experiments of workers that vanished: silent past `timeout`, or dead on this host.
 
-    `alive(pid)` tells whether a process of this host still exists. Returns (id, pid, worker host)
-    of each experiment it marked failed; the caller kills leftover process groups on its host.
+    `alive(pid)` tells whether a process of this host still exists (Celery workers, which report
+    over HTTP, have pid 0 and are judged by their heartbeats alone). Marks each lost experiment
+    failed with `message` ({worker} names its worker) and returns its (id, pid, worker host);
+    the caller kills leftover process groups on its host.
     """
-    now = utcnow()
     workers = db.session.scalars(select(Worker)).all()
-    dead = {w.name: w.host for w in workers
-            if now - w.last_seen_at > timedelta(seconds=timeout)
-            or (w.host == host and not alive(w.pid))}
+    hosts = {w.name: w.host for w in workers}
+    for w in workers:
+        if w.pid and w.host == host and not alive(w.pid):
+            db.session.execute(delete(Worker).where(Worker.name == w.name))
+    # Conditional, so a heartbeat that lands meanwhile keeps its worker.
+    db.session.execute(delete(Worker).where(
+        Worker.last_seen_at < utcnow() - timedelta(seconds=timeout)))
+    # One statement: a worker that registers meanwhile commits its row with its experiment.
     claimed = db.session.scalars(
         select(Experiment).where(
             Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
             Experiment.worker.is_not(None),
-            Experiment.worker.not_in([w.name for w in workers if w.name not in dead]),
+            Experiment.worker.not_in(select(Worker.name)),
         )
     ).all()
     lost = []
     for experiment in claimed:
-        if set_experiment_status(experiment, "failed", "The runner lost the process."):
-            lost.append((experiment.id, experiment.pid, dead.get(experiment.worker)))
-    for name in dead:
-        db.session.execute(Worker.__table__.delete().where(Worker.name == name))
+        if set_experiment_status(experiment, "failed", message.format(worker=experiment.worker)):
+            lost.append((experiment.id, experiment.pid, hosts.get(experiment.worker)))
     db.session.commit()
     return lost
 
@@ -279,3 +284,20 @@ def launch_details(experiment_id):
         .where(Experiment.id == experiment_id)
     ).first()
     return tuple(row) if row else None
+
+
+def pending_stops():
+    """Every unfinished experiment someone asked to stop: (id, uuid, worker)."""
+    return db.session.execute(
+        select(Experiment.id, Experiment.uuid, Experiment.worker).where(
+            Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
+            Experiment.stop_requested_at.is_not(None),
+        )
+    ).all()
+
+
+def in_flight():
+    """How many experiments are claimed and unfinished, on every worker together."""
+    return db.session.scalar(
+        select(func.count()).where(Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES))
+    )

@@ -1,0 +1,208 @@
+"""The Celery runner's scheduler: time to start a group, and its CPU per 1,000 experiments.
+
+Runs everything for real on 127.0.0.1: a throwaway PostgreSQL cluster (scripts/postgres.sh, or
+DATABASE_URL when set: an empty database), a throwaway redis-server, the dashboard under
+gunicorn (production config), `flask --app wsgi worker` with RUNNER=celery (the scheduler) and
+`--workers` Celery workers of one process each, without a database. Then prints:
+
+1. time from group creation to all experiments `running`: a group of `--workers` experiments
+   (concurrency = workers, `sleep 60`), three times (each group stopped afterwards);
+2. scheduler CPU (user + system, from /proc) per 1,000 experiments: a grid group of
+   `--experiments` no-op experiments (`true`, concurrency = workers) run to `succeeded`,
+   with the wall time, the throughput and the dashboard's (gunicorn's) CPU beside it.
+
+Usage: python benchmarks/scheduler.py [--workers 10] [--experiments 1000] [--capacity 20]
+       [--poll 0.2]    (run by hand, not in CI; a few minutes on 2 cores)
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fill  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from dashboard.extensions import db  # noqa: E402
+from dashboard.models import Experiment, ExperimentGroup  # noqa: E402
+from dashboard.services import projects, users  # noqa: E402
+from dashboard.services.access import project_access  # noqa: E402
+from dashboard.services.groups import create_group  # noqa: E402
+from dashboard.services.statuses import stop_group  # noqa: E402
+
+NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:9/no-database-for-workers"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def polyaxonfile(sizes, concurrency, cmd):
+    matrix = "\n".join(f"    p{i}: {{range: [0, {size}, 1]}}" for i, size in enumerate(sizes))
+    return (f"version: 1\nkind: group\nhptuning:\n  concurrency: {concurrency}\n"
+            f"  matrix:\n{matrix}\nrun:\n  cmd: {cmd}\n")
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds of these processes (0 for those gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def group_pids(pgid):
+    """Every process of a process group (gunicorn's master and workers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[2] == str(pgid):
+                pids.append(int(entry.name))
+    return pids
+
+
+@contextmanager
+def redis_server():
+    """A throwaway redis-server on a free loopback port, stopped by PID; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is missing: apt-get install redis-server (see scripts/redis.sh)")
+    port = fill.free_port()
+    folder = fill.TMP / "redis"
+    folder.mkdir()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
+               "--save", "", "--appendonly", "no"]
+    with fill.server(command, port):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def start(command, env, log):
+    with open(log, "w") as output:
+        return subprocess.Popen([sys.executable, *command], cwd=fill.ROOT,
+                                env={**os.environ, **env}, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait(condition, what, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if condition():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def count(group_id, status):
+    return db.session.scalar(select(func.count()).where(
+        Experiment.group_id == group_id, Experiment.status == status))
+
+
+def status_of(group_id):
+    return db.session.get(ExperimentGroup, group_id).status
+
+
+def time_to_running(access, workers):
+    """Seconds from creating a group of `workers` experiments to all of them running."""
+    group = create_group(access, content=polyaxonfile([workers], workers, "sleep 60"))
+    started = time.perf_counter()
+    wait(lambda: count(group.id, "running") == workers, "every experiment to run", 120)
+    elapsed = time.perf_counter() - started
+    stop_group(access, group.id)
+    wait(lambda: status_of(group.id) == "stopped", "the group to stop", 120)
+    return elapsed
+
+
+def thousand(access, n, workers, scheduler, server):
+    """Run n no-op experiments; returns wall seconds, scheduler CPU, dashboard CPU."""
+    sizes = [10, 10, max(1, -(-n // 100))]
+    content = polyaxonfile(sizes, workers, '"true"')
+    scheduler_cpu = cpu_seconds([scheduler.pid])
+    server_pids = group_pids(server.pid)
+    server_cpu = cpu_seconds(server_pids)
+    started = time.perf_counter()
+    group = create_group(access, content=content)
+    total = db.session.scalar(select(func.count()).where(Experiment.group_id == group.id))
+    wait(lambda: status_of(group.id) in ("succeeded", "failed", "stopped"), "the group", 1800)
+    wall = time.perf_counter() - started
+    assert status_of(group.id) == "succeeded", status_of(group.id)
+    assert count(group.id, "succeeded") == total, "not every experiment succeeded"
+    return (total, wall, cpu_seconds([scheduler.pid]) - scheduler_cpu,
+            cpu_seconds(server_pids) - server_cpu)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=10)
+    parser.add_argument("--experiments", type=int, default=1000)
+    parser.add_argument("--capacity", type=int, default=20,
+                        help="experiments dispatched and unfinished at once (WORKER_CAPACITY)")
+    parser.add_argument("--poll", type=float, default=0.2, help="WORKER_POLL_SECONDS")
+    args = parser.parse_args()
+    given = os.environ.get("DATABASE_URL")
+    logs = fill.TMP / "logs"
+    logs.mkdir()
+    with (nullcontext(given) if given else fill.postgres()) as url, redis_server() as redis:
+        app = fill.setup_app(url)
+        port = fill.free_port()
+        env = {"FLASK_CONFIG": "production", "SECRET_KEY": fill.SECRET_KEY,
+               "DASHBOARD_INSTANCE": str(fill.TMP), "OUTPUTS_ROOT": str(fill.TMP / "outputs"),
+               "REDIS_URL": redis, "CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
+               "DASHBOARD_URL": f"http://127.0.0.1:{port}", "REQUEST_LOG": "0"}
+        os.environ.update({k: v for k, v in env.items() if k != "FLASK_CONFIG"})
+        app.config["OUTPUTS_ROOT"] = env["OUTPUTS_ROOT"]
+        processes = []
+        with fill.gunicorn(4, port, url, log=logs / "gunicorn.log") as server:
+            try:
+                scheduler = start(["-m", "flask", "--app", "wsgi", "worker"], {
+                    **env, "DATABASE_URL": url, "RUNNER": "celery",
+                    "WORKER_CAPACITY": str(args.capacity),
+                    "WORKER_POLL_SECONDS": str(args.poll)}, logs / "scheduler.log")
+                processes.append(scheduler)
+                for index in range(args.workers):
+                    processes.append(start(
+                        ["-m", "celery", "-A", "dashboard.tasks", "worker", "-c", "1",
+                         "-n", f"bench{index}@%h", "--without-mingle", "--without-gossip",
+                         "--loglevel=WARNING"],
+                        {**env, "DATABASE_URL": NOWHERE}, logs / f"celery{index}.log"))
+                run(app, args, scheduler, server)
+            finally:
+                for process in reversed(processes):
+                    fill.stop(process, grace=15)
+
+
+def run(app, args, scheduler, server):
+    with app.app_context():
+        owner = users.create_user("bench", fill.PASSWORD)
+        projects.create_project(actor=owner, name="bench")
+        access = project_access("bench", "bench", actor=owner)
+        print(f"{args.workers} Celery workers (1 process each), scheduler capacity "
+              f"{args.capacity}, poll {args.poll} s, dashboard: gunicorn x4, PostgreSQL",
+              flush=True)
+        time_to_running(access, args.workers)  # warm-up: workers connect, imports settle
+        times = [time_to_running(access, args.workers) for _ in range(3)]
+        print(f"group of {args.workers} created -> all running: "
+              + ", ".join(f"{t:.2f}" for t in times)
+              + f" s (median {statistics.median(times):.2f} s)", flush=True)
+        total, wall, cpu, server_cpu = thousand(access, args.experiments, args.workers,
+                                                scheduler, server)
+        print(f"{total} no-op experiments: {wall:.1f} s wall ({total / wall:.1f} per s); "
+              f"scheduler CPU {cpu:.2f} s = {cpu * 1000 / total:.2f} s per 1,000 experiments; "
+              f"dashboard CPU {server_cpu * 1000 / total:.2f} s per 1,000", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Celery workers report here with the experiment's own key: it started, it is still running."""
+
+from flask import g
+
+from dashboard.api import route, schemas
+from dashboard.api.experiment_routes import EXPERIMENT
+from dashboard.api.helpers import dump, empty, parse
+from dashboard.services import runner_reports
+from dashboard.services.credentials import experiment_access
+
+
+def _access(username, project_name, experiment_id):
+    return experiment_access(username, project_name, experiment_id, actor=g.actor,
+                             caller=g.experiment, action="post_status")
+
+
+@route(f"{EXPERIMENT}/_runner/start/", ["POST"])
+def runner_start(username, project_name, experiment_id):
+    """A worker took the experiment (409 if it was stopped, finished or taken meanwhile)."""
+    body = parse(schemas.RunnerReportIn)
+    access = _access(username, project_name, experiment_id)
+    runner_reports.start(access, worker=body.worker, host=body.host)
+    return empty(200)
+
+
+@route(f"{EXPERIMENT}/_runner/heartbeat/", ["POST"])
+def runner_heartbeat(username, project_name, experiment_id):
+    """The worker still runs the experiment; the answer says whether to stop it."""
+    body = parse(schemas.RunnerReportIn)
+    access = _access(username, project_name, experiment_id)
+    stop = runner_reports.heartbeat(access, worker=body.worker, host=body.host, pid=body.pid)
+    return dump(schemas.RunnerHeartbeatOut(stop=stop))

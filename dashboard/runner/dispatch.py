@@ -1,0 +1,67 @@
+"""The Celery dispatcher: the scheduler's round, with experiments sent to Celery workers.
+
+It claims experiments centrally (each group's concurrency is enforced here, in the database),
+prepares each one (command, code copy, key) and sends a `run_experiment` task carrying all a
+worker needs. Stop requests are revoked with SIGTERM (the task kills the process group); the
+task's heartbeats answer "stop" as well, so a missed revoke still stops it. A worker whose
+heartbeats stop (killed, cut off) is lost: its experiments end failed, "Worker lost".
+"""
+
+from flask import current_app
+
+from dashboard.runner.process import pid_alive
+from dashboard.runner.scheduler import Scheduler
+from dashboard.services import runs
+from dashboard.tasks import TASK, make_celery
+
+
+def task_id(uuid):
+    """The experiment's task id: stable, so a stop can revoke it without storing anything."""
+    return f"experiment-{uuid}"
+
+
+class CeleryScheduler(Scheduler):
+    """Schedules every group's experiments onto Celery workers, `capacity` unfinished at once."""
+
+    lost_message = "Worker lost: {worker} stopped sending heartbeats."
+
+    def __init__(self, *, capacity=None, poll=None):
+        super().__init__(capacity=capacity, poll=poll)
+        self.celery = make_celery(current_app.config)
+        self.queue = current_app.config["CELERY_QUEUE"]
+        # Claims carry a name that outlives this process: a restarted scheduler heartbeats it
+        # again before it looks for lost work, so experiments still queued are not lost.
+        self.name = f"celery-scheduler:{self.queue}"
+        self.pid = 0
+        self.revoked = set()
+
+    def alive(self, pid):
+        return pid_alive(pid)
+
+    def watch(self):
+        pending = runs.pending_stops()
+        self.revoked &= {row[0] for row in pending}
+        for experiment_id, uuid, worker in pending:
+            if experiment_id in self.revoked:
+                continue
+            self.celery.control.revoke(task_id(uuid), terminate=True, signal="SIGTERM")
+            self.revoked.add(experiment_id)
+            if worker == self.name:
+                # Still queued: no process to wait for (a worker that takes it is refused).
+                runs.mark(experiment_id, "stopped", "Stopped on request.")
+
+    def free_slots(self):
+        return self.capacity - runs.in_flight()
+
+    def launch(self, experiment_id):
+        launch = self.prepare(experiment_id)
+        if launch is None:
+            return
+        job = {"experiment_id": experiment_id, "command": launch.command,
+               "folder": str(launch.folder), "env": launch.env}
+        try:
+            self.celery.send_task(TASK, args=[job], task_id=task_id(launch.uuid),
+                                  queue=self.queue)
+        except Exception as exc:  # the broker is unreachable: the experiment cannot run
+            current_app.logger.exception("could not send experiment %s", experiment_id)
+            runs.mark(experiment_id, "failed", f"The experiment could not be sent: {exc}")

@@ -1,0 +1,140 @@
+"""The scheduler's round, shared by both runners: the local one and the Celery dispatcher.
+
+Each round: heartbeat, recover lost work, handle finished and stopped experiments, advance the
+groups, stop idle TensorBoards, then claim pending experiments (within each group's
+concurrency) and hand each one to `launch`.
+"""
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from dashboard.extensions import db
+from dashboard.hptuning import SpecError, parse_group_spec, render_command
+from dashboard.runner import paths
+from dashboard.runner.code import prepare_code
+from dashboard.runner.environment import experiment_env
+from dashboard.services import credentials, runs, tensorboards
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything needed to run one experiment; `folder` is relative to the outputs root."""
+
+    experiment_id: int
+    uuid: str
+    command: str
+    folder: Path
+    env: dict
+
+
+class Scheduler:
+    """A loop of rounds until SIGTERM/SIGINT; subclasses say how experiments run."""
+
+    lost_message = runs.LOST_PROCESS
+
+    def __init__(self, *, capacity=None, poll=None):
+        config = current_app.config
+        self.host = socket.gethostname()
+        self.name = f"{self.host}:{os.getpid()}"
+        self.pid = os.getpid()  # 0: judged by its heartbeats alone, never by a pid
+        self.capacity = capacity or config["WORKER_CAPACITY"]
+        self.poll = poll if poll is not None else config["WORKER_POLL_SECONDS"]
+        self.grace = config["STOP_GRACE_SECONDS"]
+        self.timeout = config["WORKER_TIMEOUT_SECONDS"]
+        self.api_url = config["DASHBOARD_URL"].rstrip("/")
+        self.outputs_root = config["OUTPUTS_ROOT"]
+        self.tensorboard_idle = config["TENSORBOARD_IDLE_SECONDS"]
+        self.stopping = False
+
+    def run(self):
+        """Loop until SIGTERM/SIGINT, then shut down."""
+        signal.signal(signal.SIGTERM, self._request_exit)
+        signal.signal(signal.SIGINT, self._request_exit)
+        current_app.logger.info("%s %s started", type(self).__name__.lower(), self.name)
+        try:
+            while not self.stopping:
+                try:
+                    self.tick()
+                except Exception:  # a database hiccup must not end the worker
+                    current_app.logger.exception("worker round failed; retrying")
+                    db.session.rollback()
+                    db.session.remove()
+                time.sleep(self.poll)
+        finally:
+            self.shutdown()
+
+    def _request_exit(self, signum, frame):
+        self.stopping = True
+
+    def tick(self):
+        """One round (see the module docstring)."""
+        runs.heartbeat(self.name, self.host, self.pid)
+        self.recover(runs.lost_experiments(timeout=self.timeout, host=self.host,
+                                           alive=self.alive, message=self.lost_message))
+        self.watch()
+        runs.advance_groups()
+        tensorboards.stop_idle(self.tensorboard_idle)
+        free = self.free_slots()
+        if free > 0:
+            for experiment_id in runs.claim_experiments(self.name, free):
+                self.launch(experiment_id)
+        db.session.remove()
+
+    def prepare(self, experiment_id):
+        """Mark the claimed experiment starting and build its Launch (None if it cannot start).
+
+        Renders the command, copies the project's code into the experiment's folder and issues
+        the experiment's key; an experiment that cannot start is marked failed.
+        """
+        details = runs.launch_details(experiment_id)
+        if details is None:
+            return None
+        experiment, group, project = details
+        folder = paths.experiment_dir(self.outputs_root, project.owner.username, project.name,
+                                      group.id, experiment.id)
+        runs.mark(experiment_id, "starting")
+        try:
+            spec = parse_group_spec(group.content, max_experiments=10**9)
+            command = render_command(spec, experiment.params)
+            if isinstance(command, list):
+                command = " && ".join(command)
+            (folder / "outputs").mkdir(parents=True, exist_ok=True)
+            prepare_code(project, folder / "code")
+        except (SpecError, OSError) as exc:
+            runs.mark(experiment_id, "failed", f"The experiment could not start: {exc}")
+            return None
+        key = credentials.issue_experiment_token(experiment)
+        db.session.commit()
+        env = experiment_env(experiment=experiment, group=group, project=project, key=key,
+                             api_url=self.api_url, outputs_dir=folder / "outputs",
+                             params=experiment.params)
+        root = Path(self.outputs_root).resolve()
+        return Launch(experiment_id=experiment_id, uuid=experiment.uuid, command=command,
+                      folder=folder.relative_to(root), env=env)
+
+    # What subclasses provide.
+    def alive(self, pid):
+        raise NotImplementedError
+
+    def recover(self, lost):
+        """Clean up after experiments of vanished workers: (id, pid, host) each."""
+
+    def watch(self):
+        """Collect finished experiments and carry out stop requests."""
+        raise NotImplementedError
+
+    def free_slots(self):
+        raise NotImplementedError
+
+    def launch(self, experiment_id):
+        raise NotImplementedError
+
+    def shutdown(self):
+        runs.forget_worker(self.name)
+        db.session.remove()
