@@ -14,8 +14,21 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _token_limit():
+    return current_app.config["TOKEN_RATE_LIMIT"]
+
+
+def _login_username():
+    """Whose new tokens a login request counts against (form or JSON body)."""
+    body = request.form or request.get_json(silent=True)
+    name = body.get("username") if hasattr(body, "get") else None
+    return f"tokens:{name if isinstance(name, str) else ''}"
+
+
 @route("/users/token/", ["POST"])
 @limiter.limit(_login_limit, deduct_when=lambda response: response.status_code == 400)
+@limiter.limit(_token_limit, key_func=_login_username,
+               deduct_when=lambda response: response.status_code == 200)
 def login():
     """Exchange a username and password (form or JSON) for a new token."""
     data = request.form.to_dict() if request.mimetype in (

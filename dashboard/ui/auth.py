@@ -18,9 +18,15 @@ def safe_next(target):
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target:
+    # Browsers drop tabs and newlines from URLs and read a backslash as a slash: `/\t/evil`
+    # and `/\evil` would become `//evil`, another host.
+    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
         return None
     return target
+
+
+# Sec-Fetch-Site values of a request another site started ("same-origin" and "none" are ours).
+CROSS_SITE = {"cross-site", "same-site"}
 
 
 def _login_limit():
@@ -48,7 +54,13 @@ def login():
 
 @route("/logout", methods=("GET", "POST"))
 def logout():
-    """Sign out and go to the sign-in page."""
+    """Sign out and go to the sign-in page; a GET sent from another site only asks first.
+
+    The page's button posts with the CSRF token; a link or typed URL still signs out, but a
+    link on another site (the browser says so in Sec-Fetch-Site) cannot sign a visitor out.
+    """
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Site") in CROSS_SITE:
+        return render_template("auth/logout.html")
     logout_user()
     return redirect(url_for("ui.login"))
 

@@ -1,9 +1,11 @@
 """The user's API tokens: create (the key is shown once), list, revoke."""
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 
 from dashboard.errors import ValidationError
+from dashboard.extensions import limiter
 from dashboard.services import users
 from dashboard.ui import is_htmx, route
 
@@ -15,6 +17,14 @@ def _tokens_page(*, new_key=None, new_token=None, errors=None, status=200):
     return body, status, {"Cache-Control": "no-store"}
 
 
+def _token_limit():
+    return current_app.config["TOKEN_RATE_LIMIT"]
+
+
+def _user_key():
+    return f"tokens:{current_user.get_id()}"
+
+
 @route("/settings/tokens")
 def tokens():
     """The user's tokens and the form to create one."""
@@ -24,6 +34,15 @@ def tokens():
 @route("/settings/tokens", methods=("POST",))
 def create_token():
     """Create a token and show its key on this answer only (it is stored hashed)."""
+    try:
+        return _create_token()
+    except RateLimitExceeded as exc:
+        message = f"Too many new tokens (limit: {exc.description}). Try again later."
+        return _tokens_page(errors={"name": [message]}, status=429)
+
+
+@limiter.limit(_token_limit, key_func=_user_key, deduct_when=lambda r: r.status_code == 200)
+def _create_token():
     try:
         token, key = users.create_named_token(current_user, request.form.get("name", ""))
     except ValidationError as exc:
