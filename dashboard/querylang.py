@@ -29,12 +29,23 @@ class SortKey:
     descending: bool
 
 
+# Integers past this are compared as floats: the databases' integers stop at 64 bits.
+MAX_EXACT_INT = 2**53
+
+
 def parse_number(text):
     """The number a value spells, or None (booleans and words are not numbers)."""
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         pass
+    else:
+        if abs(number) <= MAX_EXACT_INT:
+            return number
+        try:
+            return float(number)
+        except OverflowError:  # past any float: not a number the databases can compare
+            return None
     try:
         number = float(text)
     except ValueError:

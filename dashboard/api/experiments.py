@@ -2,9 +2,10 @@
 
 from flask import Response, request, stream_with_context
 
+from dashboard import MAX_ID
 from dashboard.api import route, serialize
 from dashboard.api.helpers import access, page_args, page_response
-from dashboard.errors import ValidationError
+from dashboard.errors import NotFound, ValidationError
 from dashboard.services import experiment_table, experiments
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -45,6 +46,8 @@ def list_project_experiments(username, project_name):
         group_id = int(raw)
     except ValueError:
         raise ValidationError(f"group must be an integer id, not '{raw}'.") from None
+    if group_id > MAX_ID:  # past the id column's range: no such group (as for path ids)
+        raise NotFound()
     return _experiments_page(username, project_name, group_id)
 
 

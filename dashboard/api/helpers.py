@@ -11,6 +11,9 @@ from dashboard.errors import ValidationError
 from dashboard.services.access import project_access
 from dashboard.services.listing import DEFAULT_LIMIT, MAX_LIMIT
 
+# Far past any real list, and within the databases' 64-bit OFFSET.
+MAX_OFFSET = 10**12
+
 
 def _field_errors(exc):
     fields = {}
@@ -39,6 +42,8 @@ def json_body(*, allow_list=False):
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError(f"Malformed JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationError("Malformed JSON: nested too deeply.") from None
     if not isinstance(data, dict) and not (allow_list and isinstance(data, list)):
         expected = "a JSON object or array" if allow_list else "a JSON object"
         raise ValidationError(f"The body must be {expected}, not {type(data).__name__}.")
@@ -81,6 +86,8 @@ def page_args():
             raise ValidationError(f"{name} must be a non-negative integer, not '{raw}'.") from None
         if value < 0:
             raise ValidationError(f"{name} must be a non-negative integer, not '{raw}'.")
+        if name == "offset" and value > MAX_OFFSET:
+            raise ValidationError(f"offset must be at most {MAX_OFFSET}, not '{raw}'.")
         values[name] = value
     values["limit"] = max(1, min(values["limit"], MAX_LIMIT)) if values["limit"] else DEFAULT_LIMIT
     return values

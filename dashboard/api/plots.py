@@ -1,10 +1,9 @@
 """The data behind a group's plots, and the list of an experiment's output files."""
 
 from flask import g, jsonify, request
-from pydantic import BaseModel, TypeAdapter
 
-from dashboard.api import route
-from dashboard.api.helpers import access
+from dashboard.api import route, schemas
+from dashboard.api.helpers import access, dump
 from dashboard.services import experiment_pages, plots
 from dashboard.services.credentials import experiment_access
 
@@ -12,25 +11,17 @@ GROUP = "/<username>/<project_name>/groups/<int:group_id>"
 EXPERIMENT = "/<username>/<project_name>/experiments/<int:experiment_id>"
 
 
-class OutputFileOut(BaseModel):
-    """One file under an experiment's outputs folder."""
-
-    path: str
-    size: int
-
-
-OUTPUTS = TypeAdapter(list[OutputFileOut])
-
-
 @route(f"{GROUP}/plots/", ["GET"])
 def list_group_plots(username, project_name, group_id):
     """The names of the plots a group has (each at plots/<name>/)."""
     plots.plot_names(access(username, project_name), group_id)
-    return jsonify({"plots": list(plots.PLOTS)})
+    return dump(schemas.PlotNamesOut(plots=list(plots.PLOTS)))
 
 
 def _plot_view(name):
     def view(username, project_name, group_id):
+        # schemas.PlotOut declares this body; it is sent as built (no validation pass over
+        # the points of a 10,000-experiment group).
         data = plots.plot_data(access(username, project_name), group_id, name,
                                metric=request.args.get("metric") or None)
         return jsonify(data)
@@ -49,5 +40,4 @@ def experiment_outputs(username, project_name, experiment_id):
     """The files under the experiment's outputs folder: [{path, size}]."""
     found = experiment_access(username, project_name, experiment_id, actor=g.actor,
                               caller=g.experiment)
-    return jsonify(OUTPUTS.dump_python(OUTPUTS.validate_python(experiment_pages.outputs(found)),
-                                       mode="json"))
+    return dump(schemas.OutputListOut.model_validate(experiment_pages.outputs(found)))

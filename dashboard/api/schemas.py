@@ -3,7 +3,7 @@
 import math
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from dashboard.names import is_slug
+from dashboard.services.objective import MAX_METRIC_NAME
 
 # ISO 8601 with microseconds and an explicit offset, e.g. 2026-11-26T22:37:47.820000+00:00.
 Timestamp = Annotated[
@@ -113,6 +114,14 @@ class ExperimentUpdateIn(Request):
 
     _slug = field_validator("name")(check_slug)
     _tags = field_validator("tags")(check_tags)
+
+
+class RunnerReportIn(Request):
+    """A Celery worker's start or heartbeat: its node name, host and the experiment's pid."""
+
+    worker: str = Field(min_length=1, max_length=255)
+    host: str = Field(min_length=1, max_length=255)
+    pid: int | None = Field(default=None, ge=1)
 
 
 class ExperimentStatusIn(Request):
@@ -341,3 +350,152 @@ class RepoUploadOut(Response):
     user: str
     size: int
     created_at: Timestamp
+
+
+# ---- results: objective, timeline, plots, outputs -----------------------------------------
+
+class ObjectiveIn(Request):
+    metric: str = Field(min_length=1, max_length=MAX_METRIC_NAME)
+    optimization: Literal["maximize", "minimize"]
+
+
+class ObjectiveOut(Response):
+    metric: str | None
+    optimization: str | None
+    source: Literal["user", "spec"] | None
+
+
+class TimelineItemOut(Response):
+    """One timeline entry: a status row of the group or of an experiment, or a user action."""
+
+    time: Timestamp
+    kind: str
+    source: Literal["group_status", "experiment_status", "action"]
+    user: str | None
+    message: str | None
+    experiment: int | None
+    status: str | None
+
+
+class OutputFileOut(Response):
+    """One file under an experiment's outputs folder."""
+
+    path: str
+    size: int
+
+
+class OutputListOut(RootModel[list[OutputFileOut]]):
+    """The files under an experiment's outputs folder."""
+
+
+class PlotNamesOut(Response):
+    plots: list[str]
+
+
+# The plot bodies below are built as plain dicts by services/plots.py (the 10,000-experiment
+# groups are served without a validation pass); they are declared here for the OpenAPI
+# document, and the tests check real plot data against them. Keys a plot lacks are left out.
+JSONValue = Any
+
+
+class MetricPointOut(Response):
+    experiment: int
+    order: int
+    value: float
+    best: float
+
+
+class AxisOut(Response):
+    name: str
+    kind: Literal["numeric", "categorical"]
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
+
+
+class LineOut(Response):
+    experiment: int
+    value: float
+    params: dict[str, JSONValue]
+
+
+class ScatterPointOut(Response):
+    experiment: int
+    x: float | str
+    value: float
+
+
+class ScatterParamOut(AxisOut):
+    points: list[ScatterPointOut]
+
+
+class RungOut(Response):
+    iteration: int
+    rung: int | None
+    resource: JSONValue
+    n_configs: int | None
+    experiments: int
+    finished: int
+    promoted: int
+    best: float | None
+
+
+class BracketOut(Response):
+    bracket: JSONValue
+    rungs: list[RungOut]
+
+
+class SuggestionOut(Response):
+    experiment: int
+    suggestion: int
+    iteration: int
+    kind: str | None
+    value: float | None
+    best: float | None
+
+
+class FeatureOut(Response):
+    name: str
+    importance: float
+    std: float
+
+
+class PlotOut(Response):
+    """One plot's data: the common keys, then those of its kind (absent when not applicable)."""
+
+    plot: Literal["metric", "parallel", "scatter", "hyperband", "bo", "importance"]
+    metric: str | None
+    optimization: Literal["maximize", "minimize"]
+    metrics: list[str]
+    applicable: bool
+    message: str | None
+    points: list[MetricPointOut] | list[SuggestionOut] | None = None
+    axes: list[AxisOut] | None = None
+    lines: list[LineOut] | None = None
+    params: list[ScatterParamOut] | None = None
+    resource: str | None = None
+    brackets: list[BracketOut] | None = None
+    features: list[FeatureOut] | None = None
+    method: str | None = None
+    fit_r2: float | None = None
+
+
+# ---- errors and exports (declared for the OpenAPI document) -------------------------------
+
+
+class RunnerHeartbeatOut(Response):
+    stop: bool
+
+
+class ErrorOut(Response):
+    """Every error but field errors: 401, 403, 404, 405, 409, 413, 429, 5xx, and 400 too."""
+
+    detail: str
+
+
+class FieldErrorsOut(RootModel[dict[str, list[str]]]):
+    """A 400 naming the fields at fault: {"field": ["message", ...]}."""
+
+
+class ExportOut(RootModel[list[dict[str, Any]]]):
+    """?format=json on an experiment list: every matching row, keyed by the export's header."""

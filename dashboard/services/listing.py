@@ -7,6 +7,7 @@ from json import dumps
 from sqlalchemy import Text, and_, case, exists, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
+from dashboard import MAX_ID
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, ExperimentValue
@@ -41,6 +42,8 @@ def _typed(field, value, where):
         number = parse_number(value)
         if not isinstance(number, int):
             raise ValidationError(f"{where}: '{value}' is not an integer for {field}")
+        if abs(number) > MAX_ID:  # past the integer columns' range (32-bit on PostgreSQL)
+            raise ValidationError(f"{where}: '{value}' is out of range for {field}")
         return number
     return value
 

@@ -1,0 +1,172 @@
+"""The OpenAPI document: every API route in it, its shapes from api/schemas.py, the docs page."""
+
+from pathlib import Path
+
+import jsonschema_rs
+import pytest
+from bs4 import BeautifulSoup
+
+from dashboard.api import openapi, schemas
+from dashboard.services import plots
+from dashboard.services.access import project_access
+from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
+from tests.test_plots import finish
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def _document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json
+
+
+def _rules(app):
+    """(path with a trailing slash, method) of every /api/v1 rule of the app."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                found.add((openapi.openapi_path(rule.rule), method.lower()))
+    return found
+
+
+def test_document_has_exactly_the_apps_api_routes(app, client):
+    document = _document(client)
+    paths = {(path, method) for path, item in document["paths"].items() for method in item}
+
+    assert paths == _rules(app)
+    assert len(paths) >= 45
+
+
+def test_every_rule_has_both_slash_forms_and_the_document_names_the_slash_one(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}
+    for rule in rules:
+        assert rule.rstrip("/") in rules and rule.rstrip("/") + "/" in rules
+
+
+def test_a_route_without_a_row_fails_the_build(app):
+    app.add_url_rule("/api/v1/forgotten/", "forgotten", lambda: "")
+
+    with pytest.raises(openapi.MissingRoute, match="/forgotten/"):
+        openapi.build_document(app)
+
+
+def test_document_is_openapi_3_1_with_token_and_bearer_security(client):
+    document = _document(client)
+
+    assert document["openapi"] == "3.1.0"
+    assert document["components"]["securitySchemes"] == {
+        "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                  "description": "`Authorization: token <key>`"},
+        "bearer": {"type": "http", "scheme": "bearer"},
+    }
+    assert document["security"] == [{"token": []}, {"bearer": []}]
+
+
+def test_public_routes_need_no_credentials_and_the_others_document_401_and_403(client):
+    document = _document(client)
+    public = set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if operation.get("security") == []:
+                public.add((method, path))
+            else:
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    assert public == {("get", "/api/v1/openapi.json"), ("post", "/api/v1/users/token/"),
+                      ("get", "/api/v1/versions/cli/"), ("get", "/api/v1/log_handler/")}
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_operations_with_path_ids_document_404_and_bodies_document_400_and_413(client):
+    for path, item in _document(client)["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413"} <= codes, (method, path)
+
+
+def test_every_reference_resolves_to_a_component_from_schemas(client):
+    document = _document(client)
+    components = document["components"]["schemas"]
+    text = str(document["paths"]) + str(components)
+    refs = set(text.split("'$ref': '")[1:])
+    names = {ref.split("'")[0].removeprefix("#/components/schemas/") for ref in refs}
+
+    assert names <= set(components)
+    assert all(hasattr(schemas, name) for name in components)
+
+
+def test_group_detail_and_create_are_documented_from_their_schemas(client):
+    document = _document(client)
+    group = document["paths"]["/api/v1/{username}/{project_name}/groups/{group_id}/"]
+    create = document["paths"]["/api/v1/{username}/{project_name}/groups/"]["post"]
+
+    assert group["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/GroupDetailOut"}
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/GroupCreateIn"}
+    assert set(document["components"]["schemas"]["GroupDetailOut"]["required"]) == set(
+        schemas.GroupDetailOut.model_fields)
+    assert [p["name"] for p in group["get"]["parameters"]] == [
+        "username", "project_name", "group_id"]
+    assert group["patch"]["operationId"] == "update_group_patch"
+    assert group["put"]["operationId"] == "update_group_put"
+
+
+def test_real_answers_match_their_documented_schemas(client):
+    """A group's detail, list and every plot, validated against the document's schemas."""
+    owner = make_user("alice")
+    project = make_project(owner, "demo")
+    group = make_group(project, content=grid_yml(6))
+    finish(group, lambda index, params: index / 7)
+    headers = auth(make_token(owner))
+    document = _document(client)
+    base = "/api/v1/alice/demo/groups"
+    checked = 0
+    for url, path in [(f"{base}/{group.id}/", "/{group_id}/"), (f"{base}/", "/")] + [
+            (f"{base}/{group.id}/plots/{name}/", f"/{{group_id}}/plots/{name}/")
+            for name in plots.PLOTS]:
+        answer = client.get(url, headers=headers)
+        assert answer.status_code == 200, url
+        operation = document["paths"][f"/api/v1/{{username}}/{{project_name}}/groups{path}"]
+        schema = operation["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.Draft202012Validator(
+            {**schema, "components": document["components"]})
+        errors = [error.message for error in validator.iter_errors(answer.json)]
+        assert not errors, (url, errors)
+        checked += 1
+    assert checked == 2 + len(plots.PLOTS)
+
+
+def test_plot_data_validates_as_the_declared_plot_model(app):
+    owner = make_user("alice")
+    project = make_project(owner, "demo")
+    group = make_group(project, content=grid_yml(6))
+    finish(group, lambda index, params: index / 7)
+    access = project_access("alice", "demo", actor=owner)
+    for name in plots.PLOTS:
+        data = plots.plot_data(access, group.id, name)
+        model = schemas.PlotOut.model_validate(data)
+        assert model.plot == name
+        assert model.model_dump(mode="json", exclude_unset=True) == data
+
+
+def test_docs_page_loads_vendored_swagger_ui_with_no_inline_script(client):
+    response = client.get("/api/docs")
+
+    assert response.status_code == 200
+    page = BeautifulSoup(response.data, "html.parser")
+    sources = [script["src"] for script in page.select("script")]
+    assert all(script.get("src") and not script.string for script in page.select("script"))
+    assert sources == [f"/static/{openapi.SWAGGER_UI}/swagger-ui-bundle.js",
+                       "/static/api-docs.js"]
+    assert page.select_one("#swagger-ui")["data-spec-url"] == "/api/v1/openapi.json"
+    for source in sources:
+        assert client.get(source).status_code == 200
+    vendor = STATIC / openapi.SWAGGER_UI
+    assert "Apache License" in (vendor / "LICENSE").read_text()
+    assert '"version": "5.35.0"' in (vendor / "package.json").read_text()

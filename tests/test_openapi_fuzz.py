@@ -1,0 +1,200 @@
+"""schemathesis fuzzes every operation of /api/v1/openapi.json against a live server.
+
+Each operation runs in positive and negative mode with four checks: not_a_server_error,
+response_schema_conformance, status_code_conformance and content_type_conformance. Half of the
+cases keep what schemathesis generated for the path; the other half point it at seeded rows
+(a project with a member, groups with finished and pending experiments), so the operations
+answer from real data, not only 404s. Requests carry the member's token or the owner's (the
+owner may delete groups and post statuses), or none when schemathesis negates the auth.
+
+Budget: the full run, 100 examples per operation (FUZZ_EXAMPLES=50 in each mode), runs on SQLite
+only, i.e. when DATABASE_URL is unset; scripts/test.sh runs the PostgreSQL suite at the same time
+on the same two cores, and there a smoke budget of 5 per mode keeps the same code exercised.
+Generating a case costs schemathesis about as much as the server takes to answer it (20-35 ms),
+so 100 per mode (~9,400 requests) would need about twice the three minutes this test may take.
+Operations without any input (GET users, versions, log_handler) stop early: hypothesis runs out
+of distinct cases, and it has nothing to negate there.
+
+Destructive operations (DELETE group, stop, archive, unbookmark) would starve the operations after
+them of data, so every operation gets groups of its own, seeded just before its cases run
+(re-seeding per operation costs a few inserts; a shared pool would make results depend on order).
+"""
+
+import os
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import select
+
+from dashboard.extensions import db
+from dashboard.models import Experiment
+from dashboard.models.types import utcnow
+from tests.factories import add_member, grid_yml, make_group, make_project, make_token, make_user
+
+FULL_RUN = not os.environ.get("DATABASE_URL")
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 50 if FULL_RUN else 5))
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance,
+          content_type_conformance]
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+GROUPS_PER_OPERATION = 3
+GRID = ("version: 1\nkind: group\nhptuning:\n  concurrency: 2\n  matrix:\n"
+        "    lr: {values: [0.1, 0.01, 0.001]}\n    act: {values: [relu, tanh]}\n"
+        "run:\n  cmd: echo {{ lr }}\n")
+
+
+class ServerLog:
+    """Drains the live server's stderr (its request log would otherwise fill the pipe and stall
+    it) and keeps the last lines for the failure report."""
+
+    def __init__(self, stream):
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        for raw in iter(stream.readline, b""):
+            self.lines.append(raw.decode(errors="replace").rstrip())
+            del self.lines[:-200]
+
+    def tail(self, n=60):
+        return "\n".join(self.lines[-n:])
+
+
+def _seed_groups(project, owner):
+    """Fresh groups for one operation: a grid with finished experiments and metrics, a pending
+    one, and a third spare; returns [(group id, [experiment ids])]."""
+    seeded = []
+    for index in range(GROUPS_PER_OPERATION):
+        group = make_group(project, owner, content=GRID if index == 0 else grid_yml(2))
+        experiments = db.session.scalars(
+            select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+        ).all()
+        if index == 0:
+            start = utcnow() - timedelta(hours=1)
+            for number, experiment in enumerate(experiments):
+                experiment.status = "succeeded"
+                experiment.started_at = start
+                experiment.finished_at = start + timedelta(seconds=number + 1)
+                experiment.last_metric = {"loss": 1.0 / (number + 1), "accuracy": number / 10}
+            db.session.commit()
+        seeded.append((group.id, [e.id for e in experiments]))
+    return seeded
+
+
+def _real_path(operation, owner, project, seeded, pick):
+    """Path parameters naming seeded rows (for the names the operation's path has)."""
+    group_id, experiment_ids = seeded[pick % len(seeded)]
+    values = {"username": owner, "project_name": project, "group_id": group_id,
+              "experiment_id": experiment_ids[pick % len(experiment_ids)]}
+    names = [p.name for p in operation.path_parameters]
+    return {name: values[name] for name in names}
+
+
+def _fuzz_operation(operation, mode, base_url, tokens, real_path, report):
+    strategy = operation.as_strategy(generation_mode=mode)
+    session = requests.Session()
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=strategy, use_real=st.booleans(), pick=st.integers(0, 5),
+           token=st.sampled_from(tokens))
+    def run(case, use_real, pick, token):
+        if use_real and operation.path_parameters:
+            case.path_parameters = {**(case.path_parameters or {}), **real_path(pick)}
+        try:
+            response = case.call(base_url=base_url, session=session,
+                                 headers={"Authorization": f"token {token}"}, timeout=30)
+        except requests.RequestException as exc:
+            report.error(operation.label, mode, f"request failed: {exc!r}")
+            return
+        report.count(operation.label, response.status_code)
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (AssertionError, BaseExceptionGroup) as exc:  # every failed check of the case
+            report.error(operation.label, mode, str(exc))
+
+    try:
+        run()
+    except Unsatisfiable:
+        # Nothing to negate (no parameters, no body): the positive run covers the operation.
+        assert mode is GenerationMode.NEGATIVE, operation.label
+        report.no_negative.append(operation.label)
+    finally:
+        session.close()
+
+
+class Report:
+    """Request counts and distinct failures (one per operation, mode and first line)."""
+
+    def __init__(self):
+        self.requests = 0
+        self.by_operation = Counter()
+        self.statuses = Counter()
+        self.failures = {}
+        self.no_negative = []
+
+    def count(self, label, status):
+        self.requests += 1
+        self.by_operation[label] += 1
+        self.statuses[status] += 1
+
+    def error(self, label, mode, text):
+        key = (label, mode.value, text.strip().splitlines()[0] if text.strip() else "")
+        self.failures.setdefault(key, text)
+
+
+@pytest.fixture
+def fuzz_world(live_server):
+    owner = make_user("owner", "owner-pw")
+    member = make_user("member", "member-pw")
+    project = make_project(owner, "fuzz", public=False)
+    add_member(project, member, "member")
+    return {"owner": owner, "project": project,
+            "tokens": [make_token(member), make_token(owner)]}
+
+
+def test_schemathesis_finds_no_failure_on_any_operation(live_server, fuzz_world, capsys):
+    log = ServerLog(live_server.process.stderr)
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
+    owner, project = fuzz_world["owner"], fuzz_world["project"]
+    report, started = Report(), time.monotonic()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    for operation in operations:
+        seeded = _seed_groups(project, owner)
+
+        def real_path(pick, operation=operation, seeded=seeded):
+            return _real_path(operation, owner.username, project.name, seeded, pick)
+
+        for mode in MODES:
+            _fuzz_operation(operation, mode, live_server.url, fuzz_world["tokens"], real_path,
+                            report)
+    elapsed = time.monotonic() - started
+    with_inputs = {label: n for label, n in report.by_operation.items()
+                   if label not in report.no_negative}
+    with capsys.disabled():
+        print(f"\nschemathesis: {report.requests} requests over {len(operations)} operations, "
+              f"{EXAMPLES} examples per mode (positive, negative); fewest requests for an "
+              f"operation with inputs: {min(with_inputs.values())}; {elapsed:.0f} s; statuses "
+              f"{dict(sorted(report.statuses.items()))}; {len(report.failures)} failures; "
+              f"operations without inputs (positive only): {report.no_negative}")
+    details = "\n\n".join(f"{label} [{mode}]\n{text}"
+                          for (label, mode, _), text in report.failures.items())
+    assert not report.failures, f"{details}\n\nserver log:\n{log.tail()}"
+    assert len(report.by_operation) == len(operations)
+    assert min(with_inputs.values()) >= len(MODES) * EXAMPLES
