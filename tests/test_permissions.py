@@ -97,6 +97,7 @@ ROUTES = (
     Row("POST", f"{API}/users/token/", "log in", 200, ANYONE, body=_login_body),
     Row("GET", f"{API}/versions/cli/", "read CLI versions", 200, ANYONE),
     Row("GET", f"{API}/log_handler/", "read log handler", 200, ANYONE),
+    Row("GET", f"{API}/openapi.json/", "read the API document", 200, ANYONE),
     Row("GET", f"{API}/users/", "read own user", 200, SIGNED_IN),
     Row("POST", f"{API}/projects/", "create a project", 201, SIGNED_IN, body={"name": "fresh"}),
     Row("GET", f"{API}/<username>/", "list visible projects", 200, SIGNED_IN),

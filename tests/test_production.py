@@ -15,6 +15,7 @@ from sqlalchemy import text
 from config import TestingConfig, engine_options
 from dashboard import create_app, request_log
 from dashboard.extensions import db
+from dashboard.models.types import utcnow
 from dashboard.tensorboard_process import free_port
 from tests.conftest import DATABASE_URL, ROOT
 from tests.factories import auth, make_token, make_user
@@ -243,13 +244,19 @@ def api_login(url, username, password):
         return exc.code
 
 
-def heartbeat_of(pid):
-    """The scheduler's heartbeat row (workers table), looked up by its process id."""
+def heartbeat_of(scheduler, since):
+    """The scheduler's heartbeat row (workers table) seen after `since`: the local runner's is
+    named by its process id, the Celery scheduler's by its queue (it has no pid of its own)."""
     from dashboard.models import Worker
 
     db.session.rollback()  # see rows committed by other processes
+    env = scheduler.env
+    if env.get("RUNNER") == "celery":
+        match = Worker.name == f"celery-scheduler:{env.get('CELERY_QUEUE', 'experiments')}"
+    else:
+        match = Worker.pid == scheduler.process.pid
     return db.session.execute(
-        db.select(Worker).where(Worker.pid == pid)).scalar_one_or_none()
+        db.select(Worker).where(match, Worker.last_seen_at >= since)).scalar_one_or_none()
 
 
 def _accepts(port):
@@ -335,8 +342,9 @@ def test_compose_services_start_natively_and_become_healthy(app, tmp_path, reque
         web.start()
         wait_for(lambda: healthz(web.env["DASHBOARD_URL"], "compose-probe"), web, 60,
                  "200 from /healthz")
+        since = utcnow()
         scheduler.start()
-        wait_for(lambda: heartbeat_of(scheduler.process.pid) is not None, scheduler, 60,
+        wait_for(lambda: heartbeat_of(scheduler, since) is not None, scheduler, 60,
                  "heartbeat row")
         if CHECK_CELERY_WORKER:
             # A sign-in through gunicorn counts in the shared (redis) rate-limit storage.
