@@ -61,24 +61,43 @@ def _forget_user(sender, **extra):
     g.pop("_login_user", None)
 
 
+@pytest.fixture(scope="session")
+def _built_app(_schema):
+    """One app for the whole run (building its URL map costs ~80 ms) and its pristine config."""
+    app = create_app(_Config)
+    # The test's app context spans its requests, so `g` would carry the signed-in user from one
+    # request to the next; a real server starts every request without one.
+    request_started.connect(_forget_user, app)
+    return app, dict(app.config)
+
+
 @pytest.fixture
-def app(_schema, tmp_path):
-    """A fresh app over the shared test database; every row is deleted afterwards.
+def app(_built_app, tmp_path):
+    """The app as built, its config and rate-limit counts reset; every row is deleted afterwards.
 
     Outputs go to the test's own folder: ids restart after the tables are emptied, so a shared
     folder would show one test's files to the next.
     """
-    app = create_app(_Config)
+    from dashboard.extensions import limiter
+
+    app, config = _built_app
+    app.config.clear()
+    app.config.update(config)
     app.config["OUTPUTS_ROOT"] = str(tmp_path / "outputs")
-    # The test's app context spans its requests, so `g` would carry the signed-in user from one
-    # request to the next; a real server starts every request without one.
-    request_started.connect(_forget_user, app)
+    limiter.reset()
     with app.app_context():
         yield app
         _stop_tensorboards()
         _empty_tables()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def fresh_app(app):
+    """An app of its own, for a test that changes how the app is set up (the shared `app` has
+    served requests, so Flask refuses new routes or hooks on it)."""
+    return create_app(_Config)
 
 
 @pytest.fixture
@@ -126,12 +145,20 @@ def _wait_for_http(url, process, timeout):
 class LiveServer:
     """The dashboard served by `flask run` in a subprocess on a free loopback port."""
 
-    def __init__(self, env, port):
+    def __init__(self, env, port, log_path):
         self.host = "127.0.0.1"
         self.port = port
         self.url = f"http://{self.host}:{port}"
         self.env = env
         self.process = None
+        # Its request log goes to a file: an unread pipe would fill and stall the server.
+        self.log_path = log_path
+
+    def tail(self, lines=60):
+        """The last lines the server wrote (for failure reports)."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def cli(self, *args, check=True):
         return subprocess.run(
@@ -140,15 +167,16 @@ class LiveServer:
         )
 
     def start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", self.host,
-             "--port", str(self.port), "--with-threads"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", self.host,
+                 "--port", str(self.port), "--with-threads"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         if not _wait_for_http(f"{self.url}/api/v1/versions/cli", self.process, timeout=30):
             self.stop()
-            raise RuntimeError(f"the live server did not start: {self.process.stderr.read()}")
+            raise RuntimeError(f"the live server did not start:\n{self.tail()}")
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -174,7 +202,7 @@ def live_server(app, tmp_path):
         OUTPUTS_ROOT=str(tmp_path / "outputs"),
         LOGIN_RATE_LIMIT="1000 per minute",
     )
-    server = LiveServer(env, free_port())
+    server = LiveServer(env, free_port(), tmp_path / "live-server.log")
     server.start()
     try:
         yield server

@@ -36,7 +36,7 @@ BIG = 4000  # experiments in the group created while the server is killed
 
 def _restart(server):
     """A new server process over the same database (the old one is dead)."""
-    fresh = type(server)(server.env, free_port())
+    fresh = type(server)(server.env, free_port(), server.log_path)
     fresh.start()
     return fresh
 

@@ -46,11 +46,11 @@ def test_every_rule_has_both_slash_forms_and_the_document_names_the_slash_one(ap
         assert rule.rstrip("/") in rules and rule.rstrip("/") + "/" in rules
 
 
-def test_a_route_without_a_row_fails_the_build(app):
-    app.add_url_rule("/api/v1/forgotten/", "forgotten", lambda: "")
+def test_a_route_without_a_row_fails_the_build(fresh_app):
+    fresh_app.add_url_rule("/api/v1/forgotten/", "forgotten", lambda: "")
 
     with pytest.raises(openapi.MissingRoute, match="/forgotten/"):
-        openapi.build_document(app)
+        openapi.build_document(fresh_app)
 
 
 def test_document_is_openapi_3_1_with_token_and_bearer_security(client):

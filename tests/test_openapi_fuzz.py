@@ -21,7 +21,6 @@ them of data, so every operation gets groups of its own, seeded just before its 
 """
 
 import os
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -55,24 +54,6 @@ GROUPS_PER_OPERATION = 3
 GRID = ("version: 1\nkind: group\nhptuning:\n  concurrency: 2\n  matrix:\n"
         "    lr: {values: [0.1, 0.01, 0.001]}\n    act: {values: [relu, tanh]}\n"
         "run:\n  cmd: echo {{ lr }}\n")
-
-
-class ServerLog:
-    """Drains the live server's stderr (its request log would otherwise fill the pipe and stall
-    it) and keeps the last lines for the failure report."""
-
-    def __init__(self, stream):
-        self.lines = []
-        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self.thread.start()
-
-    def _read(self, stream):
-        for raw in iter(stream.readline, b""):
-            self.lines.append(raw.decode(errors="replace").rstrip())
-            del self.lines[:-200]
-
-    def tail(self, n=60):
-        return "\n".join(self.lines[-n:])
 
 
 def _seed_groups(project, owner):
@@ -170,7 +151,6 @@ def fuzz_world(live_server):
 
 
 def test_schemathesis_finds_no_failure_on_any_operation(live_server, fuzz_world, capsys):
-    log = ServerLog(live_server.process.stderr)
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
     owner, project = fuzz_world["owner"], fuzz_world["project"]
     report, started = Report(), time.monotonic()
@@ -195,6 +175,6 @@ def test_schemathesis_finds_no_failure_on_any_operation(live_server, fuzz_world,
               f"operations without inputs (positive only): {report.no_negative}")
     details = "\n\n".join(f"{label} [{mode}]\n{text}"
                           for (label, mode, _), text in report.failures.items())
-    assert not report.failures, f"{details}\n\nserver log:\n{log.tail()}"
+    assert not report.failures, f"{details}\n\nserver log:\n{live_server.tail()}"
     assert len(report.by_operation) == len(operations)
     assert min(with_inputs.values()) >= len(MODES) * EXAMPLES

@@ -106,14 +106,14 @@ class _Lines(logging.Handler):
 
 
 @pytest.fixture
-def logged_client(app):
-    """A client of the test app with the request log on, and the parsed lines it logs."""
-    app.config["REQUEST_LOG"] = True
-    request_log.register(app)
+def logged_client(fresh_app):
+    """A client of an app with the request log on, and the parsed lines it logs."""
+    fresh_app.config["REQUEST_LOG"] = True
+    request_log.register(fresh_app)
     lines = _Lines()
     request_log.logger.addHandler(lines)
     try:
-        yield app.test_client(), lines.lines
+        yield fresh_app.test_client(), lines.lines
     finally:
         request_log.logger.removeHandler(lines)
 
