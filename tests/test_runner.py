@@ -35,6 +35,8 @@ def report(**values):
     urllib.request.urlopen(request, timeout=10).read()
 child = subprocess.Popen(["sleep", "300"]) if params.get("sleep", 0) > 5 else None
 note("start", child=child.pid if child else None)
+if params.get("crash"):
+    sys.exit(4)  # leaves its child orphaned
 for epoch in range(params.get("epochs", 2)):
     report(loss=float(params["x"]) / (epoch + 1), accuracy=params.get("accuracy", 0.1))
 time.sleep(params.get("sleep", 0.3))
@@ -285,6 +287,19 @@ def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_
     delete_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
     pids = [e["pid"] for e in running] + [e["child"] for e in running]
     wait_for(lambda: not [pid for pid in pids if pid_alive(pid)], "the processes to be killed")
+
+
+def test_an_experiment_that_exits_takes_its_orphaned_children_with_it(project_with_code,
+                                                                       workers, tmp_path):
+    """A crash leaves the experiment's children running: the worker ends its whole group."""
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=1, sleep=300,
+                                                               crash=True))
+    workers()
+    wait_for(lambda: group_status(group.id) == "failed", "the group to fail")
+    (start,) = started(record)
+    assert experiments_of(group.id)[0].status == "failed"
+    wait_for(lambda: not pid_alive(start["child"]), "the orphaned child to be killed")
 
 
 def test_hyperband_group_runs_its_brackets_with_the_resource_injected(project_with_code, workers,

@@ -178,6 +178,9 @@ def _watch(process, reporter, beat, terminate, *, grace, heartbeat):
             continue
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=0.1)
+    if outcome == "exit":
+        # Its children may outlive it (a crash leaves them orphaned): end its whole group.
+        stop_process(process.pid, timeout=grace)
     return outcome
 
 

@@ -57,6 +57,8 @@ class Worker(Scheduler):
             if code is None:
                 continue
             del self.processes[experiment_id]
+            # Its children may outlive it (a crash leaves them orphaned): end its whole group.
+            stop_process(process.pid, timeout=self.grace)
             if code == 0:
                 runs.mark(experiment_id, "succeeded")
                 continue
