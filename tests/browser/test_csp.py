@@ -89,6 +89,9 @@ def test_the_new_key_is_selected_on_focus_without_inline_handlers(watched, live_
     page.goto(f"{live_server.url}/settings/tokens")
     page.fill("#new-token input[name=name]", "laptop")
     page.click("#new-token button[type=submit]")
+    page.locator("#new-key-value").wait_for()
+    # Focus it afresh (it may have been focused as it arrived, and a second focus fires nothing).
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     page.focus("#new-key-value")
     selected = page.evaluate(
         "(() => { const i = document.getElementById('new-key-value');"
