@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from json import dumps
 
-from sqlalchemy import Text, and_, case, exists, func, not_, or_, select, type_coerce
+from sqlalchemy import Text, and_, case, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from dashboard import MAX_ID
@@ -104,20 +104,15 @@ def _value_match(column_num, column_text, op, raw):
     )
 
 
-def _value_clause(condition, group_id=None):
+def _value_clause(condition, group_id):
+    # The group's matching values are one range of its index, read in order.
     prefix, _, name = condition.field.partition(".")
     ev = aliased(ExperimentValue)
     matches = or_(*[_value_match(ev.num_value, ev.text_value, condition.op, v)
                     for v in condition.values])
-    if group_id is not None:
-        # In one group the matching values are one range of the group's index, read in order.
-        matching = select(ev.experiment_id).where(
-            ev.group_id == group_id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
-        return Experiment.id.not_in(matching) if condition.negate else Experiment.id.in_(matching)
-    clause = exists().where(
-        ev.experiment_id == Experiment.id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches
-    )
-    return not_(clause) if condition.negate else clause
+    matching = select(ev.experiment_id).where(
+        ev.group_id == group_id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
+    return Experiment.id.not_in(matching) if condition.negate else Experiment.id.in_(matching)
 
 
 def _nulls_last(column, descending):
@@ -144,9 +139,8 @@ def apply_group_query(stmt, query, sort):
     return stmt.order_by(*order, ExperimentGroup.id.desc())
 
 
-def apply_experiment_query(stmt, query, sort, group_id=None):
-    """Filter and order a select of Experiment (default order id); `group_id` when the select
-    is of one group's experiments lets param and metric filters use the group's index."""
+def apply_experiment_query(stmt, query, sort, *, group_id):
+    """Filter and order a select of the group's experiments (default order id)."""
     for condition in parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
         if "." in condition.field:
             stmt = stmt.where(_value_clause(condition, group_id))
