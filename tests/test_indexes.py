@@ -218,7 +218,8 @@ def test_pages_and_api_read_no_big_table_in_full(client, big):
     for url in (f"{page}/", f"{page}/{table}", "/owner/scale/", f"{page}/plots",
                 f"{page}/coverage", f"{page}/experiments/{experiment_id}/"):
         assert_request_reads_by_index(client, url)
-    for url in (f"{page}/experiments{table}", f"{page}/live"):
+    for url in (f"{page}/experiments{table}", f"{page}/experiments/count{table}",
+                f"{page}/experiments?query=params.dropout:0.3&page=2", f"{page}/live"):
         assert_request_reads_by_index(client, url, headers={"HX-Request": "true"})
 
 

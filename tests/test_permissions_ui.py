@@ -117,6 +117,8 @@ ROUTES = (
     Row("GET", GROUP, "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/live", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/experiments", "read", 200, VIEWER_UP, htmx=True),
+    Row("GET", f"{GROUP}/experiments/count", "read", 200, VIEWER_UP, htmx=True,
+        query="?query=metric.loss:<1"),
     Row("GET", f"{GROUP}/experiments.csv", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/experiments.json", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots", "read", 200, VIEWER_UP),

@@ -8,6 +8,7 @@ from sqlalchemy import insert, select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentValue, TablePreference
+from dashboard.services import experiment_table
 from tests.factories import auth, grid_yml, make_token
 from tests.test_ui_auth import sign_in
 from tests.test_ui_group_page import (
@@ -162,7 +163,15 @@ def test_links_keep_the_filter_sort_and_columns(client):
     sort_args = parse_qs(page.select_one("a[data-sort='params.x']")["href"].partition("?")[2])
     assert sort_args["sort"] == ["params.x"] and sort_args["query"] == ["params.x:>=10"]
     assert "page" not in sort_args
-    assert "Page 1 of 2" in page.select_one(".pager").text
+    # The page was read without counting its matches: the count comes in its own fragment.
+    assert page.select_one(".pager .page-of").text == "Page 1"
+    assert page.select_one("a[rel=last]") is None
+    counted = soup(client.get(page.select_one("#table-count")["hx-get"], headers=HTMX))
+    assert counted.select_one("#table-count").text.startswith("35 of 45 match the filter ·")
+    assert counted.select_one("#table-pager")["hx-swap-oob"] == "true"
+    assert counted.select_one(".pager .page-of").text == "Page 1 of 2"
+    last_args = parse_qs(counted.select_one("a[rel=last]")["href"].partition("?")[2])
+    assert last_args == {**next_args, "page": ["2"]}
 
 
 def test_a_link_with_page_2_reproduces_the_view(client):
@@ -174,6 +183,70 @@ def test_a_link_with_page_2_reproduces_the_view(client):
               for tr in soup(response).select("#group-experiments tbody tr")]
     assert values == [str(x) for x in range(24, 9, -1)]
     assert heads(response) == ["ID", "x"]
+
+
+def test_count_fragment_of_a_page_past_the_end_names_the_last_page(client):
+    _, _, group = alice_group(grid_yml(45))
+    sign_in(client, "alice")
+    counted = soup(client.get(url(group, "experiments/count"), headers=HTMX,
+                              query_string={"query": "params.x:>=10", "page": "9"}))
+    assert counted.select_one("#table-count").text.startswith("35 of 45 match the filter ·")
+    assert counted.select_one(".pager .page-of").text == "Page 2 of 2"
+    assert counted.select_one("a[rel=next]") is None
+
+
+def test_a_filter_matching_nothing_says_so_without_a_pager(client):
+    _, _, group = alice_group(grid_yml(45))
+    sign_in(client, "alice")
+    page = soup(client.get(url(group), query_string={"query": "params.x:>100"}))
+    assert page.select_one("#table-count").text.startswith("0 of 45 match the filter ·")
+    assert page.select_one(".pager") is None
+
+
+# ---- the walk: pages read in index order, stopped at their end ---------------------------
+
+WALKED_QUERIES = [None, "params.x:>=5", "metric.m:>1", "metric.m:~2", "params.x:~3|4",
+                  "status:created,metric.m:<=3", "id:>3"]
+WALKED_SORTS = [None, "id", "-id", "metric.m", "-metric.m", "params.x", "-params.x", "status"]
+
+
+def mixed_values_group():
+    """A grid of 23 whose metric m is a number (with ties, and 2 written as "2.0" too), a
+    text, or missing."""
+    _, _, group = alice_group(grid_yml(23))
+    rows = []
+    for n, experiment_id in enumerate(ids_of(group)):
+        if n % 6 == 5:
+            continue  # no m
+        number = None if n % 7 == 3 else float(n % 4)
+        text = f"t{n % 3}" if number is None else ("2.0" if n == 10 else str(number))
+        rows.append({"experiment_id": experiment_id, "group_id": group.id, "kind": "metric",
+                     "name": "m", "num_value": number, "text_value": text})
+    db.session.execute(insert(ExperimentValue), rows)
+    db.session.commit()
+    return group
+
+
+@pytest.mark.parametrize("sort", WALKED_SORTS)
+def test_every_page_holds_the_rows_of_the_whole_sorted_filtered_list(client, sort):
+    """Pages of 4, walked or not, counted or not, add up to the list the API's SQL gives."""
+    group = mixed_values_group()
+    for query in WALKED_QUERIES:
+        state = experiment_table.TableState(query=query, sort=sort)
+        expected = db.session.scalars(experiment_table.filtered(group.id, state,
+                                                                Experiment.id)).all()
+        pages, number = [], 1
+        while True:
+            shown = experiment_table.page_of(group.id, state.but(page=number), 4,
+                                             total=23 if query is None else None)
+            assert shown.page == number
+            pages += [e.id for e in shown.experiments]
+            assert shown.count in (None, len(expected)), (query, sort)
+            if not shown.has_next:
+                break
+            number += 1
+        assert pages == expected, (query, sort)
+        assert number == max(1, -(-len(expected) // 4)), (query, sort)
 
 
 # ---- columns -----------------------------------------------------------------------------
@@ -298,3 +371,17 @@ def test_filtered_sorted_page_of_2000_experiments_takes_at_most_9_queries(
     assert len(soup(response).select("#group-experiments tbody tr")) == 20
     assert soup(response).select_one("#best-link")["href"].endswith(f"/experiments/{ids[0]}/")
     assert len(statements) <= 9, statements
+
+
+@pytest.mark.parametrize("args", [
+    {"query": "params.x:>1", "page": "9" * 30},
+    {"sort": "status", "query": "params.x:>1", "page": "9" * 19},
+    {"sort": "-params.x", "page": "9" * 30},
+])
+def test_a_page_number_past_any_offset_shows_the_last_page(client, args):
+    _, _, group = alice_group(grid_yml(45))
+    sign_in(client, "alice")
+    response = client.get(url(group), query_string=args)
+    assert response.status_code == 200
+    assert len(row_ids(response)) in (3, 5)  # the last page of 43 or 45
+    assert soup(response).select_one(".pager .page-of").text == "Page 3 of 3"

@@ -5,12 +5,13 @@ import io
 import json
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, TablePreference
+from dashboard.services import listing
 from dashboard.services.listing import apply_experiment_query, in_order, paginate_ids
 from dashboard.services.lookups import load_group
 
@@ -18,6 +19,8 @@ TIME_FIELDS = ("created_at", "started_at", "finished_at")
 # Rows fetched per round trip while exporting: memory stays that of one chunk.
 EXPORT_CHUNK = 500
 MAX_COLUMNS = 200
+# Past any group's last page (which is then shown), within what SQL offsets can hold.
+MAX_PAGE = 10**7
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def parse_columns(raw):
 def parse_state(args):
     """The table state from a request's query args (a MultiDict or a dict)."""
     try:
-        page = max(int(args.get("page") or 1), 1)
+        page = min(max(int(args.get("page") or 1), 1), MAX_PAGE)
     except ValueError:
         page = 1
     return TableState(query=(args.get("query") or "").strip() or None,
@@ -156,22 +159,50 @@ def filtered(group_id, state, *entities):
     return apply_experiment_query(stmt, state.query, state.sort, group_id=group_id)
 
 
-def page_of(group_id, state, per_page, total=None):
-    """(experiments of the page, number matching, page): two queries, three past the end.
+@dataclass(frozen=True)
+class TablePage:
+    """One page of the table: its experiments, its number, whether another follows, and how
+    many experiments match (None when a filtered page was read without counting them)."""
 
-    The filter and sort run over ids alone (a narrow sort), then only the page's rows are
-    loaded. Without a filter the number matching is `total` (the group's, when the caller
-    knows it); otherwise it comes with the ids as a window count.
+    experiments: list
+    page: int
+    has_next: bool
+    count: int | None
+
+
+def page_of(group_id, state, per_page, total=None):
+    """One page of the group's experiments filtered and sorted by the state (a TablePage).
+
+    Without a filter the number matching is `total` (the group's, when the caller knows it).
+    A page in id order, or sorted by a param or metric it has numbers for, is read in index
+    order up to its end, its filters checked row by row: its cost is that of the page, and
+    a filtered one leaves the count to `count_matching` (a fragment loads it). Any other page
+    sorts the matching ids and counts them in the same query. Either way only the page's rows
+    are loaded: two queries, three past the end.
     """
     known = total if state.query is None else None
     page = state.page if known is None else min(state.page, max(1, -(-known // per_page)))
+    offset = (page - 1) * per_page
+    walk = listing.walk_ids(state.query, state.sort, per_page, offset, group_id=group_id)
+    if walk is not None and (len(walk.ids) > per_page
+                             or (walk.complete and (walk.ids or page == 1))):
+        more = len(walk.ids) > per_page
+        count = known if known is not None or more else offset + len(walk.ids)
+        return TablePage(in_order(Experiment, walk.ids[:per_page]), page, more, count)
     ids_stmt = filtered(group_id, state, Experiment.id)
-    count, ids = paginate_ids(ids_stmt, per_page, (page - 1) * per_page, known)
+    count, ids = paginate_ids(ids_stmt, per_page, offset, known)
     if not ids and page > 1 and count:
         # Past the last page: show the last page.
         page = max(1, -(-count // per_page))
         count, ids = paginate_ids(ids_stmt, per_page, (page - 1) * per_page, count)
-    return in_order(Experiment, ids), count, page
+    return TablePage(in_order(Experiment, ids), page, page * per_page < count, count)
+
+
+def count_matching(group_id, state):
+    """(number of the group's experiments matching the state's filter, the group's total)."""
+    matching = filtered(group_id, state.but(sort=None), Experiment.id).order_by(None).subquery()
+    total = select(func.count()).where(Experiment.group_id == group_id).scalar_subquery()
+    return db.session.execute(select(func.count(), total).select_from(matching)).one()
 
 
 # ---- export ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dashboard.models.types import utcnow
 from dashboard.services import experiment_table, groups, tensorboards
 from dashboard.services import objective as objective_service
 from dashboard.services.experiment_table import TableState
+from dashboard.services.lookups import load_group
 
 PER_PAGE = 20
 # Ranges longer than this show their first values and their last one.
@@ -167,6 +168,11 @@ class ExperimentRow:
         return duration_text(self.duration)
 
 
+def pages_for(count):
+    """The number of table pages for a count of experiments (None for an unknown count)."""
+    return None if count is None else max(1, math.ceil(count / PER_PAGE))
+
+
 @dataclass(frozen=True)
 class ExperimentTable:
     """One page of the group's experiments, filtered and sorted, with its chosen columns."""
@@ -176,8 +182,9 @@ class ExperimentTable:
     rows: list
     state: experiment_table.TableState
     page: int
-    pages: int
-    count: int
+    has_next: bool
+    pages: int | None  # None until the matches are counted (a fragment loads the count)
+    count: int | None
     total: int
     customised: bool = False  # the columns differ from the default ones (links carry them)
     error: str | None = None  # a bad query or sort: shown inline, the table left unfiltered
@@ -308,6 +315,35 @@ def group_experiments(access, group_id, state=None):
                      best=best)
 
 
+@dataclass(frozen=True)
+class TableCount:
+    """A filtered view's count, and where its page stands among the pages it makes."""
+
+    state: experiment_table.TableState
+    count: int
+    total: int
+    final: bool  # the group is final: its table no longer updates
+
+    @property
+    def pages(self):
+        return pages_for(self.count)
+
+    @property
+    def page(self):
+        return min(self.state.page, self.pages)
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+
+def table_count(access, group_id, state):
+    """How many of the group's experiments match the state's filter, of how many: two queries."""
+    group = load_group(access, group_id)
+    count, total = experiment_table.count_matching(group.id, state)
+    return TableCount(state=state, count=count, total=total, final=group.is_final)
+
+
 def edit_fields(*, description, tags):
     """The group update of the UI's edit form: description text, tags as comma-separated text."""
     description = (description or "").strip()
@@ -378,19 +414,19 @@ def _experiments(access, detail, state):
     error, asked_query = None, state.query
     total = sum(detail.counts.values())
     try:
-        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE, total)
+        shown = experiment_table.page_of(group.id, state, PER_PAGE, total)
     except ValidationError as exc:
         # A bad query or sort is shown above the table, which stays as it was without them.
         error, state = exc.detail, state.but(query=None, sort=None)
-        experiments, count, page = experiment_table.page_of(group.id, state, PER_PAGE, total)
+        shown = experiment_table.page_of(group.id, state, PER_PAGE, total)
     now = utcnow()
     default = [c for c in available if c.key not in experiment_table.DEFAULT_HIDDEN]
     table = ExperimentTable(
         columns=columns, available=available,
-        rows=[_experiment_row(e, now, best) for e in experiments],
-        state=state.but(page=page), page=page, pages=max(1, math.ceil(count / PER_PAGE)),
-        count=count, total=total, customised=columns != default,
-        error=error, asked_query=asked_query)
+        rows=[_experiment_row(e, now, best) for e in shown.experiments],
+        state=state.but(page=shown.page), page=shown.page, has_next=shown.has_next,
+        pages=pages_for(shown.count), count=shown.count, total=total,
+        customised=columns != default, error=error, asked_query=asked_query)
     return table, objective, best
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from json import dumps
 
-from sqlalchemy import Text, and_, case, func, not_, or_, select, type_coerce
+from sqlalchemy import Text, and_, case, func, literal, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from dashboard import MAX_ID
@@ -104,15 +104,30 @@ def _value_match(column_num, column_text, op, raw):
     )
 
 
-def _value_clause(condition, group_id):
-    # The group's matching values are one range of its index, read in order.
+def _value_rows(condition):
+    """(alias of ExperimentValue, where clauses): the values meeting a param/metric condition."""
     prefix, _, name = condition.field.partition(".")
     ev = aliased(ExperimentValue)
     matches = or_(*[_value_match(ev.num_value, ev.text_value, condition.op, v)
                     for v in condition.values])
-    matching = select(ev.experiment_id).where(
-        ev.group_id == group_id, ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
+    return ev, (ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
+
+
+def _value_clause(condition, group_id):
+    # The group's matching values are one range of its index, read in order: an IN list.
+    ev, where = _value_rows(condition)
+    matching = select(ev.experiment_id).where(ev.group_id == group_id, *where)
     return Experiment.id.not_in(matching) if condition.negate else Experiment.id.in_(matching)
+
+
+def _value_check(condition, experiment_id):
+    # One experiment's value, looked up by its primary key, for walks that stop early. A
+    # scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into a join or a hashed set of
+    # every match, which is the work the walk is there to avoid.
+    ev, where = _value_rows(condition)
+    found = select(literal(1)).where(ev.experiment_id == experiment_id, *where).limit(1)
+    return found.scalar_subquery().is_(None) if condition.negate else (
+        found.scalar_subquery().is_not(None))
 
 
 def _nulls_last(column, descending):
@@ -163,6 +178,52 @@ def apply_experiment_query(stmt, query, sort, *, group_id):
         else:
             order += _nulls_last(getattr(Experiment, key.field), key.descending)
     return stmt.order_by(*order, Experiment.id)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """Ids read in order from an offset, and whether they are all the rows past it (complete)
+    or only the first part of the order."""
+
+    ids: list
+    complete: bool
+
+
+def walk_ids(query, sort, limit, offset, *, group_id):
+    """One page of the ids apply_experiment_query would give, read in index order and stopped
+    at the page's end (a Walk of up to limit + 1 ids, telling whether more follow), or None
+    where no index gives that order.
+
+    The order is the experiments' ids (by default, or sorted by id), or a param/metric sort,
+    whose rows with a numeric value come first: the walk reads those alone (it is not
+    complete), so a page it cannot fill from them may run on into text or missing values
+    and is the caller's to read the usual way. Filters are checked row by row through the
+    primary key, so the cost is that of the rows walked, not of every match.
+    """
+    conditions = parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
+    keys = parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
+    if len(keys) > 1 or (keys and keys[0].field != "id" and "." not in keys[0].field):
+        return None
+    if not keys or keys[0].field == "id":
+        ids = Experiment.id
+        stmt = select(ids).where(Experiment.group_id == group_id)
+        order = [ids.desc() if keys and keys[0].descending else ids]
+    else:
+        prefix, _, name = keys[0].field.partition(".")
+        sv = aliased(ExperimentValue)
+        ids = sv.experiment_id
+        stmt = select(ids).where(sv.group_id == group_id, sv.kind == VALUE_KINDS[prefix],
+                                 sv.name == name, sv.num_value.is_not(None))
+        if any("." not in c.field for c in conditions):
+            stmt = stmt.join(Experiment, Experiment.id == ids)
+        direction = (lambda c: c.desc()) if keys[0].descending else (lambda c: c.asc())
+        # apply_experiment_query's order within numbers: number, text, then id ascending.
+        order = [direction(sv.num_value), direction(sv.text_value), ids]
+    for condition in conditions:
+        stmt = stmt.where(_value_check(condition, ids) if "." in condition.field
+                          else _column_clause(Experiment, condition))
+    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1).offset(offset)).all()
+    return Walk(rows, complete=ids is Experiment.id)
 
 
 def paginate_ids(stmt, limit, offset, count=None):

@@ -26,7 +26,8 @@ def group_access(owner, project, action="read"):
 def group_urls(owner, project, group_id):
     """The URLs the group's templates link and post to."""
     ids = {"owner": owner, "project": project, "group_id": group_id}
-    urls = {name: url_for(f"ui.group_{name}", **ids) for name in ACTIONS + ("live", "experiments")}
+    urls = {name: url_for(f"ui.group_{name}", **ids)
+            for name in ACTIONS + ("live", "experiments", "experiments_count")}
     urls["page"] = url_for("ui.group_page", **ids)
     urls["project"] = url_for("ui.project", owner=owner, project=project)
     for name in ("columns", "objective", "export_csv", "export_json"):
@@ -45,23 +46,29 @@ def state_args(state, table=None):
     return {key: value for key, value in pairs if value}
 
 
+def _state_link(urls, state, table=None):
+    args = state_args(state, table)
+    query = f"?{urlencode(args)}" if args else ""
+    return {"href": urls["page"] + query, "hx": urls["experiments"] + query,
+            "csv": urls["export_csv"] + query, "args": args}
+
+
+def page_links(urls, state, table=None):
+    """The pager's links for a view: one per page number, and its count's fragment."""
+    args = state_args(state, table)
+    return {"page": lambda number: _state_link(urls, state.but(page=number), table),
+            "count": {"hx": urls["experiments_count"] + (f"?{urlencode(args)}" if args else "")}}
+
+
 def table_links(urls, table):
     """hrefs (full page, works without JS) and hx-gets (the table fragment) for the table."""
 
-    def link(state):
-        args = state_args(state, table)
-        query = f"?{urlencode(args)}" if args else ""
-        return {"href": urls["page"] + query, "hx": urls["experiments"] + query,
-                "csv": urls["export_csv"] + query, "args": args}
-
-    def for_page(number):
-        return link(table.state.but(page=number))
-
     def for_sort(key):
-        return link(table.state.but(sort=table.next_sort(key), page=1))
+        return _state_link(urls, table.state.but(sort=table.next_sort(key), page=1), table)
 
-    return {"page": for_page, "sort": for_sort, "current": for_page(table.page),
-            "clear": link(table.state.but(query=None, page=1))}
+    return {**page_links(urls, table.state, table), "sort": for_sort,
+            "current": _state_link(urls, table.state, table),
+            "clear": _state_link(urls, table.state.but(query=None, page=1), table)}
 
 
 def context(access, owner, project, page):
@@ -112,6 +119,21 @@ def group_experiments(owner, project, group_id):
     page = group_pages.group_experiments(access, group_id,
                                          experiment_table.parse_state(request.args))
     return table_response(access, owner, project, page)
+
+
+@route(f"{GROUP}/experiments/count")
+def group_experiments_count(owner, project, group_id):
+    """How many experiments match the table's filter, and the pager with its last page: what
+    a filtered page, read without counting, loads once shown."""
+    if not is_htmx():
+        return redirect(url_for("ui.group_page", owner=owner, project=project,
+                                group_id=group_id, **request.args))
+    counted = group_pages.table_count(group_access(owner, project), group_id,
+                                      experiment_table.parse_state(request.args))
+    links = page_links(group_urls(owner, project, group_id), counted.state)
+    ctx = {"t": counted, "links": links, "final": counted.final}
+    return (render_template("groups/_table_count.html", **ctx)
+            + render_template("groups/_pager.html", pager_oob=True, **ctx))
 
 
 def table_response(access, owner, project, page, *oob, push=None):

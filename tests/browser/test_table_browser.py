@@ -7,7 +7,7 @@ from sqlalchemy import select
 from dashboard.extensions import db
 from dashboard.models import Experiment
 from tests.browser.conftest import sign_in
-from tests.factories import make_group, make_project, make_user
+from tests.factories import grid_yml, make_group, make_project, make_user
 from tests.test_ui_group_page import report_metric
 
 LOSSES = (0.9, 0.1, 0.45, 0.3, 10, 9)
@@ -92,3 +92,22 @@ def test_filter_sort_and_columns_survive_a_reload(page, live_server, group_with_
         "href", f"/alice/quick-start/groups/{group.id}/experiments/{ids[1]}/")
     expect(rows(page)).to_have_count(4)  # the view stayed
     screenshot(page, "group-table")
+
+
+def test_a_filtered_page_shows_at_once_and_its_count_follows(page, live_server, screenshot):
+    """A filtered page is read without counting its matches: the page loads the count, and
+    with it the pager's last page."""
+    alice = make_user("alice", "secret-pw")
+    group = make_group(make_project(alice, "quick-start"), content=grid_yml(45))
+    sign_in(page, live_server, "alice", "secret-pw")
+    page.goto(f"{live_server.url}/alice/quick-start/groups/{group.id}/?query=params.x:>=10")
+    expect(rows(page)).to_have_count(20)
+    expect(page.locator("#table-count")).to_contain_text("35 of 45 match the filter")
+    expect(page.locator(".pager .page-of")).to_have_text("Page 1 of 2")
+    page.click(".pager a[rel=last]")
+    expect(rows(page)).to_have_count(15)
+    expect(rows(page).last).to_have_attribute("data-id", str(max(
+        db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)))))
+    expect(page.locator(".pager .page-of")).to_have_text("Page 2 of 2")
+    expect(page.locator("#table-count")).to_contain_text("35 of 45 match the filter")
+    screenshot(page, "group-table-filtered-page-2")
