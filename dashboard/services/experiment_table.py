@@ -183,7 +183,8 @@ def page_of(group_id, state, per_page, total=None):
     known = total if state.query is None else None
     page = state.page if known is None else min(state.page, max(1, -(-known // per_page)))
     offset = (page - 1) * per_page
-    walk = listing.walk_ids(state.query, state.sort, per_page, offset, group_id=group_id)
+    walk = listing.walk_ids(state.query, state.sort, per_page, offset, group_id=group_id,
+                            total=total)
     if walk is not None and (len(walk.ids) > per_page
                              or (walk.complete and (walk.ids or page == 1))):
         more = len(walk.ids) > per_page

@@ -189,41 +189,61 @@ class Walk:
     complete: bool
 
 
-def walk_ids(query, sort, limit, offset, *, group_id):
+# A walk reads at most this many rows per row of the page and those before it (plus a few):
+# a filter keeping fewer than about one row in four is read the usual way, through its
+# matches, which are then few.
+WALK_FACTOR, WALK_SLACK = 4, 100
+
+
+def walk_ids(query, sort, limit, offset, *, group_id, total=None):
     """One page of the ids apply_experiment_query would give, read in index order and stopped
     at the page's end (a Walk of up to limit + 1 ids, telling whether more follow), or None
     where no index gives that order.
 
     The order is the experiments' ids (by default, or sorted by id), or a param/metric sort,
-    whose rows with a numeric value come first: the walk reads those alone (it is not
-    complete), so a page it cannot fill from them may run on into text or missing values
-    and is the caller's to read the usual way. Filters are checked row by row through the
-    primary key, so the cost is that of the rows walked, not of every match.
+    whose rows with a numeric value come first: the walk reads those alone. Filters are
+    checked row by row through the primary key, so the cost is that of the rows walked, not
+    of every match, and the walk stops after a budget of rows. A walk is complete (fewer ids
+    than asked means the order has no more) only in id order, and only when no filter could
+    have outlasted the budget (none given, or a group of at most `total` experiments that the
+    budget covers). An incomplete walk that falls short is the caller's to read the usual way.
     """
     conditions = parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
     keys = parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
     if len(keys) > 1 or (keys and keys[0].field != "id" and "." not in keys[0].field):
         return None
-    if not keys or keys[0].field == "id":
-        ids = Experiment.id
-        stmt = select(ids).where(Experiment.group_id == group_id)
-        order = [ids.desc() if keys and keys[0].descending else ids]
+    budget = WALK_FACTOR * (offset + limit + 1) + WALK_SLACK
+    by_id = not keys or keys[0].field == "id"
+    descending = bool(keys) and keys[0].descending
+    if by_id:
+        columns = {"id": Experiment.id}
+        inner = select(Experiment.id).where(Experiment.group_id == group_id)
+        sorts = [("id", descending)]
     else:
         prefix, _, name = keys[0].field.partition(".")
         sv = aliased(ExperimentValue)
-        ids = sv.experiment_id
-        stmt = select(ids).where(sv.group_id == group_id, sv.kind == VALUE_KINDS[prefix],
-                                 sv.name == name, sv.num_value.is_not(None))
-        if any("." not in c.field for c in conditions):
-            stmt = stmt.join(Experiment, Experiment.id == ids)
-        direction = (lambda c: c.desc()) if keys[0].descending else (lambda c: c.asc())
+        columns = {"id": sv.experiment_id, "num": sv.num_value, "text": sv.text_value}
+        inner = select(*[c.label(key) for key, c in columns.items()]).where(
+            sv.group_id == group_id, sv.kind == VALUE_KINDS[prefix], sv.name == name,
+            sv.num_value.is_not(None))
         # apply_experiment_query's order within numbers: number, text, then id ascending.
-        order = [direction(sv.num_value), direction(sv.text_value), ids]
+        sorts = [("num", descending), ("text", descending), ("id", False)]
+
+    def ordered(by):
+        return [by[key].desc() if down else by[key].asc() for key, down in sorts]
+
+    walked = inner.order_by(*ordered(columns)).limit(budget).subquery("walked")
+    stmt = select(walked.c.id)
+    if any("." not in c.field for c in conditions):
+        stmt = stmt.join(Experiment, Experiment.id == walked.c.id)
     for condition in conditions:
-        stmt = stmt.where(_value_check(condition, ids) if "." in condition.field
+        stmt = stmt.where(_value_check(condition, walked.c.id) if "." in condition.field
                           else _column_clause(Experiment, condition))
-    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1).offset(offset)).all()
-    return Walk(rows, complete=ids is Experiment.id)
+    # The same order over the walked rows (PostgreSQL keeps theirs; SQLite sorts those few).
+    stmt = stmt.order_by(*ordered(walked.c))
+    rows = db.session.scalars(stmt.limit(limit + 1).offset(offset)).all()
+    exact = not conditions or (total is not None and total <= budget)
+    return Walk(rows, complete=by_id and exact)
 
 
 def paginate_ids(stmt, limit, offset, count=None):
