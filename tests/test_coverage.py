@@ -84,6 +84,29 @@ def test_coverage_can_be_coloured_by_metric(client):
     assert all("background" in cell["style"] for cell in html.select("td.coverage-cell"))
 
 
+def test_coverage_by_metric_without_an_objective_says_which_metric_it_shades(client):
+    _, _, group = alice_group(GRID_3X4)
+    set_statuses(group, ["succeeded"] * 12)
+
+    html = coverage(client, group, "?colour=metric")
+
+    assert html.select_one("#coverage-note").text.startswith(
+        "No objective set: colouring by loss, darker = higher.")
+
+
+def test_coverage_by_metric_shades_the_objective_best_darkest(client):
+    _, _, group = alice_group(GRID_3X4)
+    group.objective = {"metric": "loss", "optimization": "minimize"}
+    set_statuses(group, ["succeeded"] * 12)  # loss = the experiment's id: the first is best
+
+    html = coverage(client, group, "?colour=metric")
+
+    assert html.select_one("#coverage-note") is None
+    cells = html.select("td.coverage-cell")
+    lowest = min(cells, key=lambda cell: float(cell.text))
+    assert "rgba(36, 86, 201, 1.00)" in lowest["style"]
+
+
 @pytest.mark.parametrize("size", [10, 200])
 def test_coverage_takes_a_constant_number_of_queries(client, count_queries, size):
     content = GRID_3X4.replace("linspace: 0:1:4", f"range: [0, {size // 3 + 1}, 1]")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup
-from dashboard.services.objective import Objective, best_experiment, objective_of
+from dashboard.services.objective import Objective, best_experiment, direction_of, objective_of
 from tests.factories import EXAMPLES, auth, grid_yml, make_token
 from tests.test_ui_auth import sign_in
 from tests.test_ui_group_page import HTMX, alice_group, csrf_of, report_metric, soup, url
@@ -34,6 +34,15 @@ def test_objective_of_bo_is_its_metric(app):
 def test_objective_falls_back_to_the_first_early_stopping_rule(app):
     _, _, group = alice_group((EXAMPLES / "early_stopping.yml").read_text())
     assert objective_of(group) == Objective("accuracy", "maximize", "spec")
+
+
+def test_direction_of_a_metric_is_the_objective_s_else_a_spec_rule_s_else_unknown(app):
+    _, _, group = alice_group((EXAMPLES / "early_stopping.yml").read_text())
+    group.objective = {"metric": "f1", "optimization": "minimize"}
+
+    assert direction_of(group, "f1") == Objective("f1", "minimize", "user")
+    assert direction_of(group, "loss") == Objective("loss", "minimize", "spec")
+    assert direction_of(group, "recall") is None
 
 
 def test_a_group_without_metric_in_its_spec_has_no_objective_and_no_best(app):

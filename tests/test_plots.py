@@ -9,14 +9,16 @@ from sqlalchemy import select, update
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, SearchIteration
 from dashboard.models.types import utcnow
+from dashboard.services.objective import Objective, objective_of
 from dashboard.ui import svg
-from tests.factories import auth, grid_yml, make_token
+from tests.factories import EXAMPLES, auth, grid_yml, make_token
 from tests.test_ui_auth import sign_in
 from tests.test_ui_group_page import HTMX, alice_group, soup, url
 
 API = "/api/v1/alice/demo/groups"
 GRID_2D = ("version: 1\nkind: group\nhptuning:\n  matrix:\n    lr: {values: [0.1, 0.01, 0.001]}\n"
            "    act: {values: [relu, tanh]}\n    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n")
+EARLY_STOPPING = (EXAMPLES / "early_stopping.yml").read_text()
 
 
 def finish(group, metric=lambda index, params: index / 10, name="loss", status="succeeded"):
@@ -46,7 +48,9 @@ def test_metric_plot_lists_values_in_completion_order_with_best_so_far(client):
 
     assert [p["experiment"] for p in data["points"]] == ids
     assert [p["value"] for p in data["points"]] == values
-    assert [p["best"] for p in data["points"]] == [0.5, 0.5, 0.5, 0.5]  # maximize by default
+    # No objective: best-so-far assumes maximize (the key stays a number) and says so.
+    assert [p["best"] for p in data["points"]] == [0.5, 0.5, 0.5, 0.5]
+    assert (data["optimization"], data["optimization_source"]) == ("maximize", "assumed")
 
 
 def test_group_objective_chooses_the_default_metric_and_its_direction(client):
@@ -58,7 +62,58 @@ def test_group_objective_chooses_the_default_metric_and_its_direction(client):
     data = api_plot(client, group, "metric").json
 
     assert (data["metric"], data["optimization"]) == ("loss", "minimize")
+    assert (data["optimization_source"], data["note"]) == ("user", None)
     assert [p["best"] for p in data["points"]] == [3.0, 1.0, 1.0]
+
+
+def test_without_an_objective_the_plots_show_the_first_metric_and_say_so(client):
+    _, _, group = alice_group(grid_yml(3))
+    finish(group, name="accuracy")
+
+    data = api_plot(client, group, "metric").json
+
+    assert (data["metric"], data["optimization_source"]) == ("accuracy", "assumed")
+    assert data["note"] == ("No objective set: showing accuracy. "
+                            "Choose one with “Objective” above the experiments table.")
+
+
+def test_plots_take_the_spec_objective_as_the_objective_box_does(client):
+    _, _, group = alice_group(EARLY_STOPPING)
+    finish(group, name="loss")
+
+    data = api_plot(client, group, "metric").json
+
+    # The first early-stopping rule (accuracy, maximize), as objective_of says, not "loss".
+    assert objective_of(group) == Objective("accuracy", "maximize", "spec")
+    assert (data["metric"], data["optimization"], data["optimization_source"]) == (
+        "accuracy", "maximize", "spec")
+    assert data["note"] is None
+
+
+def test_a_metric_other_than_the_objective_keeps_its_spec_rule_direction(client):
+    _, _, group = alice_group(EARLY_STOPPING)
+    finish(group, lambda i, p: 30.0 - i, name="loss")
+    group.objective = {"metric": "accuracy", "optimization": "maximize"}
+    db.session.commit()
+
+    data = api_plot(client, group, "metric", "?metric=loss").json
+
+    # The spec stops early on loss, minimizing: that is loss's direction, whatever the objective.
+    assert (data["optimization"], data["optimization_source"]) == ("minimize", "spec")
+    assert data["points"][-1]["best"] == 1.0
+
+
+def test_a_metric_with_no_known_direction_is_said_to_be_so(client):
+    _, _, group = alice_group(grid_yml(3))
+    finish(group, name="f1")
+    group.objective = {"metric": "loss", "optimization": "minimize"}
+    db.session.commit()
+
+    data = api_plot(client, group, "metric", "?metric=f1").json
+
+    assert data["optimization_source"] == "assumed"
+    assert data["note"] == ("Showing f1, which is not the objective (loss): which way is better "
+                            "is unknown.")
 
 
 def test_plot_names_are_listed_and_an_unknown_one_is_not_found(client):
@@ -165,15 +220,48 @@ def test_group_page_loads_plots_and_coverage_as_fragments(client):
 def test_plots_fragment_draws_svg_charts(client):
     _, _, group = alice_group(GRID_2D)
     finish(group)
+    group.objective = {"metric": "loss", "optimization": "minimize"}
+    db.session.commit()
     sign_in(client, "alice")
 
     fragment = soup(client.get(url(group, "plots"), headers=HTMX))
 
-    assert fragment.select_one("#group-plots #plot-metric svg polyline")
+    best = fragment.select_one("#group-plots #plot-metric svg polyline")
+    assert best["data-series"] == "best so far (minimize)"
+    assert fragment.select_one(".plot-direction").text == "(minimize)"
+    assert fragment.select_one("#plots-note") is None
     assert fragment.select_one("#plot-parallel svg")
     assert len(fragment.select("#plot-scatter svg")) == 3
     assert fragment.select_one("#plot-importance svg")
     assert not fragment.select("#plot-hyperband")  # only for hyperband groups
+
+
+def test_plots_fragment_without_an_objective_says_so_and_draws_no_best_so_far(client):
+    _, _, group = alice_group(GRID_2D)
+    finish(group, name="accuracy")
+    sign_in(client, "alice")
+
+    fragment = soup(client.get(url(group, "plots"), headers=HTMX))
+
+    assert fragment.select_one("#plots-note").text.startswith(
+        "No objective set: showing accuracy.")
+    assert fragment.select_one(".plot-metric option[selected]").text == "accuracy"
+    assert "unknown" in fragment.select_one(".plot-direction").text
+    assert fragment.select("#plot-metric svg circle")  # the values are drawn
+    assert not fragment.select("#plot-metric svg polyline")  # but no best-so-far line
+    assert "blue = highest accuracy" in fragment.select_one("#plot-parallel svg").text
+
+
+def test_the_objective_box_and_the_plots_agree_there_is_no_objective(client):
+    _, _, group = alice_group(GRID_2D)
+    finish(group, name="accuracy")
+    sign_in(client, "alice")
+
+    box = soup(client.get(url(group))).select_one("#group-best")
+    plots = soup(client.get(url(group, "plots"), headers=HTMX))
+
+    assert "No objective" in box.text
+    assert "No objective set" in plots.select_one("#plots-note").text
 
 
 @pytest.mark.parametrize("fragment", ["plots", "coverage"])

@@ -461,7 +461,13 @@ class FeatureOut(Response):
 
 
 class PlotOut(Response):
-    """One plot's data: the common keys, then those of its kind (absent when not applicable)."""
+    """One plot's data: the common keys, then those of its kind (absent when not applicable).
+
+    metric is the group's objective unless asked for; with no objective, the first metric
+    reported. optimization_source says where optimization (and so each "best") comes from: the
+    user's objective, the spec, or "assumed" (maximize) when nothing says which way is better.
+    note is a sentence for people: no objective set, or the metric shown has no known direction.
+    """
 
     plot: Literal["metric", "parallel", "scatter", "hyperband", "bo", "importance"]
     metric: str | None
@@ -469,6 +475,8 @@ class PlotOut(Response):
     metrics: list[str]
     applicable: bool
     message: str | None
+    optimization_source: Literal["user", "spec", "assumed"]
+    note: str | None
     points: list[MetricPointOut] | list[SuggestionOut] | None = None
     axes: list[AxisOut] | None = None
     lines: list[LineOut] | None = None

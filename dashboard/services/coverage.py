@@ -17,7 +17,8 @@ from dashboard.hptuning import matrix_values
 from dashboard.hptuning.options import CONTINUOUS, option_length
 from dashboard.models import Experiment
 from dashboard.services.lookups import load_group
-from dashboard.services.plots import number, objective
+from dashboard.services.objective import objective_of
+from dashboard.services.plots import number
 
 # Beyond this many combinations the cells are not listed (the strips still are).
 MAX_CELLS = 2500
@@ -54,6 +55,7 @@ class Coverage:
     metric: str | None
     optimization: str
     metric_range: tuple | None
+    objective_set: bool = True  # False: the metric is the first one reported, higher is darker
     too_many: int | None = None  # the number of combinations when they are not listed
     live: bool = False  # the group still runs: the map refreshes itself
 
@@ -104,8 +106,13 @@ def group_coverage(access, group_id):
         select(Experiment.id, Experiment.status, Experiment.params, Experiment.last_metric)
         .where(Experiment.group_id == group.id).order_by(Experiment.id)
     ).all()
-    seen = sorted({name for row in rows for name in row.last_metric or {}})
-    metric, optimization = objective(group, seen)
+    objective = objective_of(group)
+    if objective is not None:
+        metric, optimization = objective.metric, objective.optimization
+    else:
+        # No objective: colour by the first metric reported, higher darker (said on the map).
+        seen = sorted({name for row in rows for name in row.last_metric or {}})
+        metric, optimization = next(iter(seen), None), "maximize"
     matrix = (group.hptuning or {}).get("matrix") or {}
     options = {name: next(iter(entry.items())) for name, entry in matrix.items()}
     discrete = [n for n, (option, _) in options.items() if option not in CONTINUOUS]
@@ -147,7 +154,7 @@ def group_coverage(access, group_id):
     two_d = len(axes) == 2 and all(len(v) <= MAX_AXIS_VALUES for _, v in axes)
     layout = "grid" if two_d else ("list" if cells else "none")
     return Coverage(layout=layout, axes=axes, cells=cells, strips=strips, metric=metric,
-                    optimization=optimization,
+                    optimization=optimization, objective_set=objective is not None,
                     metric_range=(min(values_seen), max(values_seen)) if values_seen else None,
                     too_many=combinations if discrete and not listable else None,
                     live=not group.is_final)

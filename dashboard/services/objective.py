@@ -34,15 +34,15 @@ class Best:
     value: float
 
 
-def _spec_objective(hptuning):
+def _spec_rules(hptuning):
+    """(metric, optimization) of each metric the spec optimises: hyperband/bo, early stopping."""
     for algorithm in ("hyperband", "bo"):
         metric = (hptuning.get(algorithm) or {}).get("metric")
         if metric and metric.get("name"):
-            return metric["name"], metric.get("optimization") or "maximize"
+            yield metric["name"], metric.get("optimization") or "maximize"
     for rule in hptuning.get("early_stopping") or []:
         if rule.get("metric"):
-            return rule["metric"], rule.get("optimization") or "maximize"
-    return None
+            yield rule["metric"], rule.get("optimization") or "maximize"
 
 
 def objective_of(group):
@@ -50,8 +50,18 @@ def objective_of(group):
     chosen = group.objective
     if chosen and chosen.get("metric"):
         return Objective(chosen["metric"], chosen.get("optimization", "maximize"), "user")
-    found = _spec_objective(group.hptuning or {})
+    found = next(_spec_rules(group.hptuning or {}), None)
     return Objective(found[0], found[1], "spec") if found else None
+
+
+def direction_of(group, metric):
+    """Which way the group optimises a metric: as its objective, else as a spec rule naming it;
+    None when neither says (the metric has no known direction)."""
+    objective = objective_of(group)
+    if objective is not None and objective.metric == metric:
+        return objective
+    found = next((rule for rule in _spec_rules(group.hptuning or {}) if rule[0] == metric), None)
+    return Objective(metric, found[1], "spec") if found else None
 
 
 def check_objective(metric, optimization):

@@ -18,6 +18,7 @@ from dashboard.extensions import db
 from dashboard.models import Experiment, SearchIteration
 from dashboard.models.statuses import EXPERIMENT_STATUSES
 from dashboard.services.lookups import load_group
+from dashboard.services.objective import direction_of, objective_of
 
 PLOTS = ("metric", "parallel", "scatter", "hyperband", "bo", "importance")
 MIN_IMPORTANCE_EXPERIMENTS = 5
@@ -51,23 +52,6 @@ def number(value):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def objective(group, seen_metrics=()):
-    """(metric, optimization) the plots use by default: the chosen objective, the spec's
-    hyperband/bo metric, the first early-stopping metric, else the first metric seen."""
-    if group.objective and group.objective.get("metric"):
-        return group.objective["metric"], group.objective.get("optimization", "maximize")
-    hptuning = group.hptuning or {}
-    for block in ("hyperband", "bo"):
-        metric = (hptuning.get(block) or {}).get("metric")
-        if metric:
-            return metric["name"], metric.get("optimization", "maximize")
-    rules = hptuning.get("early_stopping") or []
-    if rules:
-        return rules[0]["metric"], rules[0].get("optimization", "maximize")
-    first = next(iter(seen_metrics), None)
-    return first, "maximize"
 
 
 # Plots that never look at params: their read leaves them out (no JSON to decode).
@@ -166,6 +150,8 @@ class _Read:
     seen: list
     chosen: str | None
     optimization: str
+    source: str  # where the optimization comes from: "user", "spec" or "assumed"
+    note: str | None
     results: list  # Result, in completion order
 
     @cached_property
@@ -175,29 +161,44 @@ class _Read:
         return scored, _axes(self.group, scored)
 
 
+CHOOSE = "Choose one with “Objective” above the experiments table."
+
+
+def _note(objective, chosen, known):
+    """What people should know about the metric shown: that there is no objective, or that the
+    metric shown is not the objective and has no known direction."""
+    if objective is None:
+        return f"No objective set{f': showing {chosen}' if chosen else ''}. {CHOOSE}"
+    if known is None:
+        return (f"Showing {chosen}, which is not the objective ({objective.metric}): "
+                "which way is better is unknown.")
+    return None
+
+
 def _read(group, rows, metric):
     seen = _seen_metrics(rows)
-    default, optimization = objective(group, seen)
-    chosen = metric or default
-    if metric and metric != default:
-        optimization = "maximize"
-        if group.objective is None:
-            # A metric with its own rule in the spec keeps that rule's direction.
-            rules = (group.hptuning or {}).get("early_stopping") or []
-            optimization = next((r.get("optimization", "maximize") for r in rules
-                                 if r["metric"] == metric), "maximize")
+    objective = objective_of(group)
+    # The objective's metric by default; without one, the first metric reported, so the plots
+    # still show something (and say that no objective is set).
+    chosen = metric or (objective.metric if objective else next(iter(seen), None))
+    known = direction_of(group, chosen) if chosen else None
+    # Without a known direction the data keeps "maximize" (the key is never null) and says it
+    # is assumed; the page then draws no best-so-far line.
+    optimization, source = (known.optimization, known.source) if known else ("maximize", "assumed")
     # Completion order: finished experiments by finishing time, then the others by id.
     ordered = sorted(rows, key=lambda r: (r.finished_at is None,
                                           r.finished_at.timestamp() if r.finished_at else 0, r.id))
     results = [Result(r.id, r.status, r.params or {}, number((r.last_metric or {}).get(chosen)),
                       r.iteration) for r in ordered]
-    return _Read(group, seen, chosen, optimization, results)
+    return _Read(group, seen, chosen, optimization, source, _note(objective, chosen, known),
+                 results)
 
 
 def _compute(group, name, read, iterations=None):
     seen, chosen, optimization, results = read.seen, read.chosen, read.optimization, read.results
     base = {"plot": name, "metric": chosen, "optimization": optimization, "metrics": seen,
-            "applicable": True, "message": None}
+            "applicable": True, "message": None, "optimization_source": read.source,
+            "note": read.note}
     if name in ("hyperband", "bo") and group.search_algorithm != name:
         return {**base, "applicable": False,
                 "message": f"The {name} plot is for {name} groups; this one uses "

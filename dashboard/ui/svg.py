@@ -152,14 +152,22 @@ def _drawn_note(total, limit=MAX_DRAWN):
     return f"drawing {limit:,} of {total:,} (evenly sampled)" if total > limit else None
 
 
+def _direction_known(data):
+    """Whether the data knows which way is better (else no best-so-far line is drawn)."""
+    return data.get("optimization_source") != "assumed"
+
+
 def metric_chart(data):
-    """The metric per experiment in completion order, with the best-so-far line."""
+    """The metric per experiment in completion order, with the best-so-far line when the
+    direction is known."""
     points = data["points"]
+    series = [{"label": data["metric"], "mode": "dots",
+               "points": [(p["order"], p["value"]) for p in points]}]
+    if _direction_known(data):
+        series.append({"label": f"best so far ({data['optimization']})", "mode": "step",
+                       "points": [(p["order"], p["best"]) for p in points]})
     return xy_chart(
-        [{"label": data["metric"], "mode": "dots",
-          "points": [(p["order"], p["value"]) for p in points]},
-         {"label": f"best so far ({data['optimization']})", "mode": "step",
-          "points": [(p["order"], p["best"]) for p in points]}],
+        series,
         x_label="experiments in completion order", y_label=data["metric"],
         title=f"{data['metric']} per experiment", note=_drawn_note(len(points)))
 
@@ -170,8 +178,9 @@ def bo_chart(data):
     series = [{"label": f"{kind or 'unknown'} suggestions", "mode": "dots",
                "points": [(p["suggestion"], p["value"]) for p in points if p["kind"] == kind]}
               for kind in dict.fromkeys(p["kind"] for p in points)]
-    series.append({"label": "best so far", "mode": "step", "colour": PALETTE[7],
-                   "points": [(p["suggestion"], p["best"]) for p in points]})
+    if _direction_known(data):
+        series.append({"label": "best so far", "mode": "step", "colour": PALETTE[7],
+                       "points": [(p["suggestion"], p["best"]) for p in points]})
     return xy_chart(series, x_label="suggestion number", y_label=data["metric"],
                     title="Bayesian optimisation: suggestions in order",
                     note=_drawn_note(len(points)))
@@ -239,8 +248,9 @@ def parallel_chart(data, width=WIDTH, height=320):
             for label in axis["categories"][:20]:
                 y = _axis_position(axis, label, top, bottom)
                 parts.append(_text(x + 4, y + 4, label[:16], anchor="start", size=10))
-    parts.append(_text(8, height - 6, f"colour: blue = best {data['metric']}, orange = worst",
-                       anchor="start", size=10))
+    legend = ("blue = best {}, orange = worst" if _direction_known(data)
+              else "blue = highest {}, orange = lowest").format(data["metric"])
+    parts.append(_text(8, height - 6, f"colour: {legend}", anchor="start", size=10))
     note = _drawn_note(len(lines), limit)
     if note:
         parts.append(_text(width - 8, height - 6, note, anchor="end", size=10))
@@ -329,7 +339,8 @@ def hyperband_chart(data, width=WIDTH):
             if rung["rung"]:
                 text += f", {rung['promoted']} promoted"
             parts.append(_text(x + 8, y + 46, text, anchor="start", size=11))
-            parts.append(_text(x + 8, y + 60, f"best {fmt(rung['best'])}", anchor="start",
+            best = "best" if _direction_known(data) else "highest"
+            parts.append(_text(x + 8, y + 60, f"{best} {fmt(rung['best'])}", anchor="start",
                                size=10))
     return _svg(width, height, "".join(parts), "hyperband brackets and rungs")
 
