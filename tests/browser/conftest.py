@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(
@@ -44,4 +45,9 @@ def sign_in(page, live_server, username, password):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    try:
+        page.wait_for_url(f"{live_server.url}/")
+    except PlaywrightTimeoutError:
+        pytest.fail(f"signing in as {username} did not reach the home page; the browser is at "
+                    f"{page.url} showing:\n{page.locator('body').inner_text()[:1000]}\n"
+                    f"server log:\n{live_server.tail()}")
