@@ -405,4 +405,6 @@ def test_page_of_a_2000_experiment_group_takes_at_most_9_queries(client, count_q
         response = client.get(url(group) + query)
     assert response.status_code == 200
     assert len(soup(response).select("#group-experiments tbody tr")) == 20
+    assert soup(response).select_one("#table-count").text.startswith("2,000 experiments ·")
+    assert soup(response).select_one(".pager .page-of").text.endswith("of 100")
     assert len(statements) <= 9, statements
