@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 from flask import g
 from sqlalchemy import select, update
 
@@ -318,3 +319,31 @@ def test_plots_fragment_takes_a_constant_number_of_queries(client, count_queries
 
     assert response.status_code == 200
     assert len(statements) <= 4, statements
+
+
+def test_a_sampled_charts_note_has_its_own_line_under_the_axis_label():
+    """The metric chart (wide) and a param's scatter (narrow) of 5,000 points: the note saying
+    how many are drawn sits under the x axis's label, not on it, inside the picture."""
+    points = [{"order": n, "value": n % 7, "best": 6} for n in range(5000)]
+    scatter = {"name": "lr", "kind": "numeric",
+               "points": [{"x": n / 5000, "value": n % 7} for n in range(5000)]}
+    for chart in (svg.metric_chart({"points": points, "metric": "loss",
+                                    "optimization": "minimize", "optimization_source": "user"}),
+                  svg.scatter_chart(scatter, "loss")):
+        chart = BeautifulSoup(chart, "html.parser")
+        note, label = chart.select_one("text.chart-note"), chart.select("text.axis-label")[0]
+        assert note.text == "drawing 2,000 of 5,000 (evenly sampled)"
+        # Text of size 10 under text of size 12: baselines at least 12 apart, both inside.
+        assert float(label["y"]) + 12 <= float(note["y"]) <= float(chart.svg["viewbox"].split()[3])
+
+
+def test_sampling_a_grid_keeps_every_value_of_its_fastest_param():
+    """10,000 experiments of a grid whose last param cycles through 5 values: the 2,000
+    drawn hold each value about as often (every 5th experiment would hold one value only)."""
+    cycle = [16, 32, 64, 128, 256]
+    drawn = svg.thin([cycle[n % 5] for n in range(10000)])
+    assert len(drawn) == svg.MAX_DRAWN
+    assert all(300 <= drawn.count(value) <= 500 for value in cycle), {
+        value: drawn.count(value) for value in cycle}
+    assert svg.thin(list(range(10000))) == sorted(svg.thin(list(range(10000))))  # in order
+    assert svg.thin(list(range(10000)))[-1] == 9999

@@ -5,6 +5,7 @@ Large series are thinned for drawing (at most MAX_DRAWN marks per chart); the JS
 
 import json
 import math
+import random
 
 from markupsafe import Markup, escape
 
@@ -15,15 +16,21 @@ STATUS_COLOURS = {"succeeded": "#1b7f3b", "failed": "#b42318", "stopped": "#6e77
                   "running": "#1f6feb", "unvisited": "#ffffff"}
 WIDTH, HEIGHT = 720, 300
 MARGIN = {"left": 64, "right": 16, "top": 16, "bottom": 44}
+NOTE_LINE = 14  # the height of the line a chart's note takes under it
 
 
 def thin(items, limit=MAX_DRAWN):
-    """At most `limit` items, evenly spaced, always keeping the last one."""
+    """At most `limit` items in their order, one from each of `limit` equal stretches (the
+    last item always), picked at random within its stretch: every n-th item would fall in
+    step with a grid's cycle and draw one value of a param only. Seeded by the count, so the
+    same items give the same drawing on every refresh."""
     items = list(items)
     if len(items) <= limit:
         return items
     step = len(items) / limit
-    kept = [items[int(i * step)] for i in range(limit - 1)]
+    pick = random.Random(len(items))
+    kept = [items[pick.randrange(int(i * step), max(int((i + 1) * step), int(i * step) + 1))]
+            for i in range(limit - 1)]
     return kept + [items[-1]]
 
 
@@ -144,8 +151,10 @@ def xy_chart(series, *, x_label, y_label, title, width=WIDTH, height=HEIGHT, not
                      f'data-series="{escape(item.get("label", ""))}"/>')
     parts.extend(_legend(series, width) if len(series) > 1 else [])
     if note:
-        parts.append(_text(width - MARGIN["right"], height - 6, note, anchor="end", size=10))
-    return _svg(width, height, "".join(parts), title)
+        # A line of its own under the x axis's label, which it would otherwise run into.
+        parts.append(_text(width - MARGIN["right"], height + NOTE_LINE - 4, note, anchor="end",
+                           size=10, cls="chart-note"))
+    return _svg(width, height + (NOTE_LINE if note else 0), "".join(parts), title)
 
 
 def _drawn_note(total, limit=MAX_DRAWN):
