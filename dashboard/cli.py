@@ -1,4 +1,6 @@
-"""Operator commands: `flask --app wsgi create-user|create-token|create-project|add-member`."""
+"""Operator commands: `flask --app wsgi create-user|set-password|create-token|...`."""
+
+import sys
 
 import click
 from sqlalchemy import select
@@ -35,6 +37,28 @@ def create_user(name, password, email, staff):
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Created user {name}{' (staff)' if staff else ''}.", err=True)
+
+
+@click.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin instead of asking twice.")
+def set_password(name, password_stdin):
+    """Give user NAME a new password, e.g. after `import` or when it is forgotten.
+
+    Asked for without echo (never an option: it would show in `ps` and the shell history).
+    Sessions already signed in and API tokens stay valid.
+    """
+    user = _user(name)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        users.reset_password(user, password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Set a new password for {name}.", err=True)
 
 
 @click.command("create-token")
@@ -131,8 +155,8 @@ def import_data(file):
     """Read a FILE written by `export` into an empty, upgraded database, all or nothing.
 
     Passwords and API tokens are not in backups: imported users have unusable passwords that
-    must be reset before they can sign in, and imported tokens never match a key (create new
-    ones with create-token).
+    must be reset (set-password) before they can sign in, and imported tokens never match a
+    key (create new ones with create-token).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -151,6 +175,6 @@ def import_data(file):
 
 def register(app):
     """Attach the commands to the app's CLI."""
-    for command in (create_user, create_token, create_project, add_member, seed_demo, worker,
-                    export_data, import_data):
+    for command in (create_user, set_password, create_token, create_project, add_member,
+                    seed_demo, worker, export_data, import_data):
         app.cli.add_command(command)

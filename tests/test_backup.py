@@ -305,10 +305,10 @@ def test_export_then_import_into_an_empty_database_gives_the_same_api_and_pages(
         assert after_pages[url] == before_pages[url], url
 
 
-def _cli(flask_app, *args):
+def _cli(flask_app, *args, stdin=None):
     """A command run in-process through the app's own CLI (same code as `flask --app wsgi`)."""
     with flask_app.app_context():
-        return flask_app.test_cli_runner().invoke(args=list(args))
+        return flask_app.test_cli_runner().invoke(args=list(args), input=stdin)
 
 
 def test_import_refuses_a_database_that_is_not_empty(app, restored, tmp_path):

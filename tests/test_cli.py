@@ -1,10 +1,16 @@
-"""Operator commands: create-user, create-token, create-project, add-member, seed-demo."""
+"""Operator commands: create-user, set-password, create-token, create-project, add-member,
+seed-demo."""
 
+import pytest
 from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import ApiToken, Membership, Project, User
 from dashboard.models.users import hash_key
+from dashboard.services import users
+from tests.factories import make_user
+from tests.test_backup import _cli, restored  # noqa: F401 (a fixture)
+from tests.test_ui_auth import sign_in
 
 
 def test_create_user_hashes_the_password_and_sets_staff(app):
@@ -69,3 +75,54 @@ def test_seed_demo_creates_admin_and_reference_group_once(app):
 
     groups = db.session.execute(select(ExperimentGroup)).scalars().all()
     assert sorted(g.search_algorithm for g in groups) == ["bo", "hyperband", "random"]
+
+
+def _has_password(user, password):
+    db.session.refresh(user)
+    return user.check_password(password)
+
+
+def test_set_password_lets_the_user_sign_in_with_the_new_password_only(app):
+    make_user("alice", "old-password")
+    result = _cli(app, "set-password", "alice", stdin="new-password\nnew-password\n")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Set a new password for alice.\n"
+    assert "new-password" not in result.output
+    client = app.test_client()
+    assert sign_in(client, "alice", "old-password").status_code == 401
+    assert sign_in(client, "alice", "new-password").status_code == 302
+
+
+def test_set_password_reads_one_line_from_stdin_with_password_stdin(app):
+    alice = make_user("alice", "old-password")
+    result = _cli(app, "set-password", "alice", "--password-stdin", stdin="from a script\n")
+    assert result.exit_code == 0, result.output
+    assert "New password" not in result.output
+    assert _has_password(alice, "from a script")
+
+
+@pytest.mark.parametrize(("name", "password", "message"), [
+    pytest.param("bob", "new-password", "No user named 'bob'.", id="unknown-user"),
+    # The rule of the Settings password form, not a copy of it.
+    pytest.param("alice", "short", users.password_problem("short"), id="too-short"),
+])
+def test_set_password_refuses_and_changes_nothing(app, name, password, message):
+    alice = make_user("alice", "old-password")
+    result = _cli(app, "set-password", name, stdin=f"{password}\n{password}\n")
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert _has_password(alice, "old-password")
+
+
+def test_set_password_lets_an_imported_user_sign_in(
+        app, restored, tmp_path):  # noqa: F811 (the fixture imported above)
+    make_user("alice", "old-password")
+    backup = tmp_path / "backup.jsonl"
+    assert _cli(app, "export", str(backup)).exit_code == 0
+    assert _cli(restored, "import", str(backup)).exit_code == 0
+    with restored.app_context():
+        assert sign_in(restored.test_client(), "alice", "old-password").status_code == 401
+    result = _cli(restored, "set-password", "alice", "--password-stdin", stdin="restored-pw\n")
+    assert result.exit_code == 0, result.output
+    with restored.app_context():
+        assert sign_in(restored.test_client(), "alice", "restored-pw").status_code == 302

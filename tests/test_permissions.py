@@ -9,22 +9,11 @@ import tarfile
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
 
-from dashboard.extensions import db
-from dashboard.models import Bookmark, Experiment
-from tests.factories import (
-    add_member,
-    auth,
-    grid_yml,
-    make_group,
-    make_project,
-    make_token,
-    make_user,
-)
+from tests import permissions_matrix as matrix
+from tests.factories import auth, grid_yml, make_token
+from tests.permissions_matrix import ADMIN_UP, ANYONE, MEMBER_UP, SIGNED_IN, VIEWER_UP
 
-ACTORS = ("anonymous", "outsider", "viewer", "member", "admin", "owner", "staff")
-PUBLIC, PRIVATE, NO_PROJECT = "public", "private", None
 API = "/api/v1"
 UP = f"{API}/<username>/<project_name>"
 GROUP = f"{UP}/groups/<int:group_id>"
@@ -36,28 +25,10 @@ DETAILS = {
     404: "Not found.",
 }
 
-# Expected outcome per actor, in ACTORS order; OK is the route's own success status.
-# A signed-in outsider is a viewer of a public project and sees nothing of a private one (404).
-OK = "ok"
-# Columns: anonymous, outsider, viewer, member, admin, owner, staff.
-ANYONE = {NO_PROJECT: (OK, OK, OK, OK, OK, OK, OK)}
-SIGNED_IN = {NO_PROJECT: (401, OK, OK, OK, OK, OK, OK)}
-VIEWER_UP = {
-    PUBLIC: (401, OK, OK, OK, OK, OK, OK),
-    PRIVATE: (401, 404, OK, OK, OK, OK, OK),
-}
-MEMBER_UP = {
-    PUBLIC: (401, 403, 403, OK, OK, OK, OK),
-    PRIVATE: (401, 404, 403, OK, OK, OK, OK),
-}
-ADMIN_UP = {
-    PUBLIC: (401, 403, 403, 403, OK, OK, OK),
-    PRIVATE: (401, 404, 403, 403, OK, OK, OK),
-}
 # Only the experiment's own key (its Celery worker) may call these; every user is refused.
 RUNNER_ONLY = {
-    PUBLIC: (401, 403, 403, 403, 403, 403, 403),
-    PRIVATE: (401, 404, 403, 403, 403, 403, 403),
+    matrix.PUBLIC: (401, 403, 403, 403, 403, 403, 403),
+    matrix.PRIVATE: (401, 404, 403, 403, 403, 403, 403),
 }
 
 
@@ -77,18 +48,11 @@ def _repo_upload(user):
 
 
 @dataclass(frozen=True)
-class Row:
-    """One API route: method, url_map pattern, the section 7 action, success status, outcomes."""
+class Row(matrix.Route):
+    """One API route, with the request body it sends."""
 
-    method: str
-    pattern: str
-    action: str
-    success: int
-    outcomes: dict
     body: object = None  # a dict, or a function of the acting (or, anonymously, some) user
-    query: str = ""  # appended to the URL; {id} is the group id
     username: str = "owner"  # whose name fills <username> outside a project: owner or actor
-    bookmarked_first: bool = False  # the actor bookmarks the group before the call
     multipart: bool = False  # body is a form (a function of the user), not JSON
 
 
@@ -171,32 +135,7 @@ def _label(row):
     return f"{row.method} {path}{row.query}"
 
 
-def _expected(row, actor, scope):
-    outcome = row.outcomes[scope][ACTORS.index(actor)]
-    return row.success if outcome == OK else outcome
-
-
-CASES = [
-    pytest.param(row, actor, scope, id=f"{_label(row)}-{actor}" + (f"-{scope}" if scope else ""))
-    for row in ROUTES
-    for scope in row.outcomes
-    for actor in ACTORS
-]
-
-
-def _world():
-    """Users for every role, a public and a private project of `owner`, a group in each."""
-    users = {name: make_user(name) for name in ("owner", "outsider", "viewer", "member", "admin")}
-    users["staff"] = make_user("staff", staff=True)
-    projects = {
-        PUBLIC: make_project(users["owner"], "open", public=True),
-        PRIVATE: make_project(users["owner"], "secret", public=False),
-    }
-    for project in projects.values():
-        for role in ("viewer", "member", "admin"):
-            add_member(project, users[role], role)
-    groups = {scope: make_group(p, content=grid_yml(1)) for scope, p in projects.items()}
-    return users, projects, groups
+CASES = matrix.cases(ROUTES, _label)
 
 
 def _url(row, user, project, group):
@@ -205,10 +144,7 @@ def _url(row, user, project, group):
         url = url.replace("<username>", project.owner.username)
         url = url.replace("<project_name>", project.name).replace("<int:group_id>", str(group.id))
         if "<int:experiment_id>" in url:
-            experiment = db.session.scalars(
-                select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
-            ).first()
-            url = url.replace("<int:experiment_id>", str(experiment))
+            url = url.replace("<int:experiment_id>", str(matrix.first_experiment(group)))
     else:
         name = user.username if user is not None and row.username == "actor" else "owner"
         url = url.replace("<username>", name)
@@ -217,21 +153,17 @@ def _url(row, user, project, group):
 
 @pytest.mark.parametrize(("row", "actor", "scope"), CASES)
 def test_route_answers_each_actor_as_section_7_says(client, row, actor, scope):
-    users, projects, groups = _world()
-    user = users.get(actor)
-    project, group = projects.get(scope), groups.get(scope)
-    if row.bookmarked_first and user is not None:
-        db.session.add(Bookmark(user_id=user.id, group_id=group.id))
-        db.session.commit()
+    case = matrix.case_world(row, actor, scope)
+    user = case.user
     headers = auth(make_token(user)) if user is not None else {}
-    body = row.body(user or users["outsider"]) if callable(row.body) else row.body
+    body = row.body(user or case.users["outsider"]) if callable(row.body) else row.body
 
     payload = {"data": body} if row.multipart else {"json": body}
     response = client.open(
-        _url(row, user, project, group), method=row.method, headers=headers, **payload
+        _url(row, user, case.project, case.group), method=row.method, headers=headers, **payload
     )
 
-    expected = _expected(row, actor, scope)
+    expected = row.expected(actor, scope)
     assert response.status_code == expected, response.get_data(as_text=True)
     if expected in DETAILS:
         assert response.json == {"detail": DETAILS[expected]}

@@ -1,9 +1,9 @@
 """The HTML UI's permission matrix: every UI route x every actor x public/private (CONTRACT.md 7).
 
-It shares the actors, the world and the outcome tables of tests/test_permissions.py (the API's
-matrix); here 401 reads "sent to the login page". Every UI rule of the url_map needs a row.
-Requests are plain form posts and page loads (what the pages do without JavaScript), each with
-the session's CSRF token.
+It shares the actors, the world and the outcome tables with tests/test_permissions.py (the
+API's matrix) through tests/permissions_matrix.py; here 401 reads "sent to the login page".
+Every UI rule of the url_map needs a row. Requests are plain form posts and page loads (what the
+pages do without JavaScript), each with the session's CSRF token.
 """
 
 from dataclasses import dataclass
@@ -18,20 +18,11 @@ from sqlalchemy import select
 
 from dashboard import create_app
 from dashboard.extensions import db, limiter
-from dashboard.models import ApiToken, Bookmark, Experiment
+from dashboard.models import ApiToken
 from dashboard.services import users as user_service
+from tests import permissions_matrix as matrix
 from tests.factories import grid_yml
-from tests.test_permissions import (
-    ACTORS,
-    ADMIN_UP,
-    ANYONE,
-    MEMBER_UP,
-    NO_PROJECT,
-    OK,
-    SIGNED_IN,
-    VIEWER_UP,
-    _world,
-)
+from tests.permissions_matrix import ADMIN_UP, ANYONE, MEMBER_UP, SIGNED_IN, VIEWER_UP
 from tests.test_ui_auth import _csrf, sign_in
 
 UP = "/<owner>/<project>"
@@ -40,21 +31,14 @@ EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
 PROXY = "/tensorboard/<owner>/<project>/groups/<int:group_id>"
 LOGIN = 401  # in the shared tables: the UI answers with a redirect to the login page
 # Signed-in users are sent on from the login form; anonymous visitors see it.
-LOGIN_PAGE = {NO_PROJECT: (OK, 302, 302, 302, 302, 302, 302)}
+LOGIN_PAGE = {matrix.NO_PROJECT: (matrix.OK, 302, 302, 302, 302, 302, 302)}
 
 
 @dataclass(frozen=True)
-class Row:
-    """One UI route: method, url_map rule (no trailing slash), action, success, outcomes."""
+class Row(matrix.Route):
+    """One UI route (its url_map rule without the trailing slash), with the form it posts."""
 
-    method: str
-    pattern: str
-    action: str
-    success: int
-    outcomes: dict
     data: object = None  # a dict, or a function of the acting (or, anonymously, some) user
-    query: str = ""  # appended to the URL; {id} is the group id
-    bookmarked_first: bool = False  # the actor bookmarks the group before the call
     ok_text: str = ""  # text the successful answer must contain
     htmx: bool = False  # sent as htmx sends it (a fragment route that redirects other callers)
 
@@ -158,17 +142,7 @@ def _label(row):
     return f"{row.method} {row.pattern}{row.query}"
 
 
-CASES = [
-    pytest.param(row, actor, scope, id=f"{_label(row)}-{actor}" + (f"-{scope}" if scope else ""))
-    for row in ROUTES
-    for scope in row.outcomes
-    for actor in ACTORS
-]
-
-
-def _first_experiment(group):
-    return db.session.scalar(
-        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id))
+CASES = matrix.cases(ROUTES, _label)
 
 
 def _url(row, user, project, group):
@@ -176,7 +150,7 @@ def _url(row, user, project, group):
     if project is not None:
         url = url.replace("<owner>", project.owner.username).replace("<project>", project.name)
         url = url.replace("<int:group_id>", str(group.id)).replace("<username>", "viewer")
-        url = url.replace("<int:experiment_id>", str(_first_experiment(group)))
+        url = url.replace("<int:experiment_id>", str(matrix.first_experiment(group)))
         url = url.replace("<path:subpath>", "data/runs")
     if "<int:token_id>" in url:
         owner = user if user is not None else db.session.scalar(select(ApiToken.user_id))
@@ -195,21 +169,17 @@ def _signed_in(client, user):
 
 @pytest.mark.parametrize(("row", "actor", "scope"), CASES)
 def test_ui_route_answers_each_actor_as_section_7_says(client, row, actor, scope):
-    users, projects, groups = _world()
-    user = users.get(actor)
-    project, group = projects.get(scope), groups.get(scope)
-    if row.bookmarked_first and user is not None:
-        db.session.add(Bookmark(user_id=user.id, group_id=group.id))
-        db.session.commit()
+    case = matrix.case_world(row, actor, scope)
+    user = case.user
     csrf = _signed_in(client, user)
-    data = row.data(user or users["outsider"]) if callable(row.data) else row.data
+    data = row.data(user or case.users["outsider"]) if callable(row.data) else row.data
 
     headers = {"X-CSRFToken": csrf, **({"HX-Request": "true"} if row.htmx else {})}
-    response = client.open(_url(row, user, project, group), method=row.method, data=data,
-                           headers=headers)
+    response = client.open(_url(row, user, case.project, case.group), method=row.method,
+                           data=data, headers=headers)
 
-    outcome = row.outcomes[scope][ACTORS.index(actor)]
-    expected = row.success if outcome == OK else outcome
+    outcome = row.outcome(actor, scope)
+    expected = row.expected(actor, scope)
     text = BeautifulSoup(response.data, "html.parser").get_text()
     if expected == LOGIN:
         assert response.status_code == (401 if row.htmx else 302), text
@@ -217,9 +187,9 @@ def test_ui_route_answers_each_actor_as_section_7_says(client, row, actor, scope
         assert location.startswith("/login?next=")
         return
     assert response.status_code == expected, text
-    if outcome == OK and row.ok_text:
+    if outcome == matrix.OK and row.ok_text:
         assert row.ok_text in text
-    if expected == 404 and outcome != OK:
+    if expected == 404 and outcome != matrix.OK:
         assert "not running" not in text  # a hidden project says nothing about its groups
     if expected == 403:
         assert "You do not have permission to perform this action." in text
@@ -257,7 +227,7 @@ def test_the_ui_permission_table_has_one_row_per_route():
 
 
 def test_nobody_revokes_another_users_token(app, client):
-    users, _, _ = _world()
+    users, _, _ = matrix.world()
     token, _ = user_service.create_token(users["owner"], "owners")
     for actor in ("outsider", "admin", "member"):
         client.get("/logout")

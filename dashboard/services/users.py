@@ -53,17 +53,33 @@ def authenticate(username, password):
 MIN_PASSWORD = 8
 
 
+def password_problem(password):
+    """Why a new password is refused, or None: the one rule for every way of setting one."""
+    if len(password) < MIN_PASSWORD:
+        return f"Use at least {MIN_PASSWORD} characters."
+    return None
+
+
 def change_password(user, *, current, new, confirm):
     """Change a user's password after checking the current one; field errors otherwise."""
     errors = {}
     if not user.check_password(current):
         errors["current_password"] = ["The current password is wrong."]
-    if len(new) < MIN_PASSWORD:
-        errors["new_password"] = [f"Use at least {MIN_PASSWORD} characters."]
+    if problem := password_problem(new):
+        errors["new_password"] = [problem]
     elif new != confirm:
         errors["confirm_password"] = ["The two new passwords differ."]
     if errors:
         raise ValidationError("The password was not changed.", fields=errors)
+    user.set_password(new)
+    db.session.commit()
+    return user
+
+
+def reset_password(user, new):
+    """Set a user's password without asking for the current one (an operator's reset)."""
+    if problem := password_problem(new):
+        raise field_error("password", problem)
     user.set_password(new)
     db.session.commit()
     return user
