@@ -65,6 +65,10 @@ class Config:
     CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "experiments")
     CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600))
     CELERY_HEARTBEAT_SECONDS = float(os.environ.get("CELERY_HEARTBEAT_SECONDS", 5))
+    # A sent task that no worker started within this many seconds was lost (or its queue has no
+    # worker): the experiment fails. The scheduler sends only within WORKER_CAPACITY, so a sent
+    # task is taken at once unless that exceeds the workers' processes; 0 turns the check off.
+    CELERY_PICKUP_TIMEOUT_SECONDS = float(os.environ.get("CELERY_PICKUP_TIMEOUT_SECONDS", 600))
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

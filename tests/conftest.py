@@ -188,6 +188,15 @@ class LiveServer:
                 self.process.wait(timeout=10)
 
 
+def stop_and_show(processes):
+    """Stop each started process (by PID, its `kill()`), then print the end of its log under
+    its name: pytest shows the prints of a failed test."""
+    for process in processes:
+        process.kill()
+        print(f"--- {process.name} ---")
+        print(process.log_path.read_text(errors="replace")[-20000:])
+
+
 @pytest.fixture
 def live_server(app, tmp_path):
     """A real server process over the test database, stopped (by PID) afterwards."""

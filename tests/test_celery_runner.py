@@ -13,15 +13,20 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dashboard.extensions import db
 from dashboard.models import ExperimentStatus
+from dashboard.models.types import utcnow
+from dashboard.runner.dispatch import task_id
+from dashboard.services import runs
+from dashboard.tasks import make_celery
 from dashboard.tensorboard_process import free_port
 from tests import test_runner
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_and_show
 from tests.factories import make_group
 from tests.test_runner import (
     events,
@@ -129,21 +134,29 @@ class CeleryWorker:
 
 
 @pytest.fixture
-def cluster(live_server, celery_settings, workers, tmp_path):
+def scheduler(workers, celery_settings):
+    """Starts the RUNNER=celery scheduler alone, with extra settings."""
+    own = ("WORKER_TIMEOUT_SECONDS", "STOP_GRACE_SECONDS")  # set by WorkerProcess (the same)
+
+    def start(**extra):
+        return workers(RUNNER="celery", WORKER_CAPACITY=8, **extra,
+                       **{key: value for key, value in celery_settings.items()
+                          if key not in own})
+
+    return start
+
+
+@pytest.fixture
+def cluster(live_server, celery_settings, scheduler, tmp_path):
     """The scheduler (RUNNER=celery) and two Celery workers; logs printed at the end."""
     machines = []
-    own = ("WORKER_TIMEOUT_SECONDS", "STOP_GRACE_SECONDS")  # set by WorkerProcess (the same)
-    workers(RUNNER="celery", WORKER_CAPACITY=8,
-            **{key: value for key, value in celery_settings.items() if key not in own})
+    scheduler()
     tag = uuid.uuid4().hex[:6]
     for index, machine in enumerate(("alpha", "beta")):
         machines.append(CeleryWorker(live_server, celery_settings, tmp_path / machine,
                                      f"{machine}-{tag}@localhost", wrapper=index == 1))
     yield machines
-    for machine in machines:
-        machine.kill()
-        print(f"--- {machine.name} ---")
-        print(machine.log_path.read_text(errors="replace")[-20000:])
+    stop_and_show(machines)
 
 
 def running_on(group_id, worker_name=None):
@@ -216,6 +229,97 @@ def test_worker_killed_mid_experiment_fails_it_and_the_group_finishes_elsewhere(
     assert len(events(record)) >= len(rows)
 
 
+# A task no worker takes: the pickup deadline.
+
+
+def unpicked_message(timeout, queue):
+    return (f"No worker took the experiment within {timeout} s of it being sent (the task was "
+            f"lost or no worker serves queue '{queue}').")
+
+
+def failure_messages(group_id):
+    from dashboard.models import Experiment
+
+    return db.session.scalars(
+        select(ExperimentStatus.message).join(Experiment)
+        .where(Experiment.group_id == group_id, ExperimentStatus.status == "failed")
+        .order_by(ExperimentStatus.experiment_id)).all()
+
+
+@pytest.fixture
+def celery_worker(live_server, celery_settings, tmp_path):
+    """Starts one Celery worker when asked; stopped by PID, its log printed at the end."""
+    started = []
+
+    def start():
+        machine = CeleryWorker(live_server, celery_settings, tmp_path / "alpha",
+                               f"alpha-{uuid.uuid4().hex[:6]}@localhost")
+        started.append(machine)
+        return machine
+
+    yield start
+    stop_and_show(started)
+
+
+def test_a_queue_no_worker_serves_fails_each_experiment_and_the_group_ends(
+        project_with_code, scheduler, celery_settings, tmp_path):
+    scheduler(CELERY_PICKUP_TIMEOUT_SECONDS=2)
+    group = make_group(project_with_code, content=polyaxonfile(tmp_path / "record.jsonl", n=2,
+                                                               concurrency=1))
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
+    assert group_status(group.id) == "failed"
+    assert [e.status for e in experiments_of(group.id)] == ["failed"] * 2
+    assert [e.worker for e in experiments_of(group.id)] == [
+        f"celery-scheduler:{celery_settings['CELERY_QUEUE']}"] * 2
+    assert failure_messages(group.id) == [
+        unpicked_message(2, celery_settings["CELERY_QUEUE"])] * 2
+
+
+def test_a_lost_task_fails_its_experiment_and_the_group_goes_on(
+        project_with_code, scheduler, celery_worker, celery_settings, tmp_path):
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=3, concurrency=1))
+    first = experiments_of(group.id)[0]
+    machine = celery_worker()
+    celery = make_celery({**celery_settings, "CELERY_VISIBILITY_TIMEOUT": 30})
+    try:
+        wait_for(lambda: celery.control.ping(destination=[machine.name], timeout=0.5),
+                 "the worker to be ready")
+        # The worker drops the first experiment's task unread, as a flushed Redis would lose it.
+        assert celery.control.revoke(task_id(first.uuid), destination=[machine.name],
+                                     reply=True, timeout=5)
+    finally:
+        celery.close()
+    scheduler(CELERY_PICKUP_TIMEOUT_SECONDS=3)
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
+    assert group_status(group.id) == "succeeded"
+    rows = experiments_of(group.id)
+    assert [e.status for e in rows] == ["failed", "succeeded", "succeeded"]
+    assert {e.worker for e in rows[1:]} == {machine.name}
+    assert failure_messages(group.id) == [unpicked_message(3, celery_settings["CELERY_QUEUE"])]
+    assert len(started(record)) == 2
+
+
+def test_a_worker_that_starts_after_the_send_but_in_time_runs_the_experiments(
+        project_with_code, scheduler, celery_worker, tmp_path):
+    from dashboard.models import Experiment
+
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2))
+    # Created long ago: the deadline counts from the send, not from the creation.
+    db.session.execute(update(Experiment).where(Experiment.group_id == group.id)
+                       .values(created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    scheduler(CELERY_PICKUP_TIMEOUT_SECONDS=30)
+    wait_for(lambda: [e.status for e in experiments_of(group.id)] == ["starting"] * 2,
+             "both experiments to be sent")
+    celery_worker()
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
+    assert group_status(group.id) == "succeeded"
+    assert [e.status for e in experiments_of(group.id)] == ["succeeded"] * 2
+    assert failure_messages(group.id) == []
+
+
 # The workers' reports, through the API alone (no processes).
 
 
@@ -280,6 +384,50 @@ def test_a_stopped_experiment_is_not_started(client, waiting):
     assert client.post(f"{url}/start/", json=ME, headers=headers).status_code == 409
     db.session.refresh(experiment)
     assert (experiment.status, experiment.worker) == ("starting", None)
+
+
+SCHEDULER = "celery-scheduler:experiments"
+
+
+def sent_ago(experiment, seconds, worker=SCHEDULER):
+    """The experiment as if last updated (sent, or started) `seconds` ago."""
+    from dashboard.models import Experiment
+
+    db.session.execute(update(Experiment).where(Experiment.id == experiment.id).values(
+        worker=worker, updated_at=utcnow() - timedelta(seconds=seconds)))
+    db.session.commit()
+    db.session.refresh(experiment)
+
+
+def test_the_pickup_check_fails_an_overdue_experiment_and_refuses_its_late_start(
+        client, waiting):
+    experiment, url, headers = waiting
+    sent_ago(experiment, 61)
+    assert runs.unpicked_experiments(SCHEDULER, timeout=60, message="Lost.") == [experiment.id]
+    db.session.refresh(experiment)
+    assert experiment.status == "failed" and experiment.finished_at is not None
+    rows = db.session.scalars(select(ExperimentStatus).where(
+        ExperimentStatus.experiment_id == experiment.id)).all()
+    assert [(row.status, row.message) for row in rows][-1:] == [("failed", "Lost.")]
+    assert client.post(f"{url}/start/", json=ME, headers=headers).status_code == 401
+
+
+def test_the_pickup_check_spares_an_experiment_sent_within_the_timeout(waiting):
+    experiment, _, _ = waiting
+    sent_ago(experiment, 59)
+    assert runs.unpicked_experiments(SCHEDULER, timeout=60, message="Lost.") == []
+    db.session.refresh(experiment)
+    assert experiment.status == "starting"
+
+
+def test_the_pickup_check_spares_an_experiment_a_worker_started(client, waiting):
+    experiment, url, headers = waiting
+    sent_ago(experiment, 61)
+    assert client.post(f"{url}/start/", json=ME, headers=headers).status_code == 200
+    sent_ago(experiment, 61, worker=ME["worker"])
+    assert runs.unpicked_experiments(SCHEDULER, timeout=60, message="Lost.") == []
+    db.session.refresh(experiment)
+    assert (experiment.status, experiment.worker) == ("running", ME["worker"])
 
 
 @pytest.mark.parametrize("body, field", [

@@ -10,6 +10,7 @@ read); SQLite (after ANALYZE) no `SCAN` of them.
 
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, inspect, select, text, update
@@ -228,8 +229,9 @@ def test_pages_and_api_read_no_big_table_in_full(client, big):
                            "that few experiments are running; production runs PostgreSQL")
 def test_worker_round_reads_no_big_table_in_full(app, big):
     """The worker's polling queries (lost experiments, stop requests, groups to advance and
-    experiments to claim) stay on indexes when 10,000 finished experiments name old workers
-    and one group of ten is still running."""
+    experiments to claim, and the Celery scheduler's tasks no worker took) stay on indexes when
+    10,000 finished experiments name old workers and one group still has ten running and ten
+    sent long ago."""
     group_id, _ = big
     db.session.execute(update(ExperimentGroup).values(status="succeeded"))
     db.session.execute(update(ExperimentGroup).where(ExperimentGroup.id == group_id)
@@ -238,6 +240,10 @@ def test_worker_round_reads_no_big_table_in_full(app, big):
     db.session.execute(update(Experiment).where(Experiment.group_id == group_id,
                                                 Experiment.id % 100 == 0)
                        .values(status="running"))
+    db.session.execute(update(Experiment).where(Experiment.group_id == group_id,
+                                                Experiment.id % 100 == 50)
+                       .values(status="starting", worker="here:2",
+                               updated_at=utcnow() - timedelta(hours=1)))
     db.session.commit()
     analyse()
     with capturing() as statements:
@@ -246,5 +252,18 @@ def test_worker_round_reads_no_big_table_in_full(app, big):
         runs.stop_requests("here:2")
         runs.advance_groups()
         runs.claim_experiments("here:2", 4)
-    assert len(lost) == PER_GROUP // 100
-    assert_no_full_scan(statements, "the worker's round")
+    # The pickup check is one UPDATE (capturing() keeps SELECTs only).
+    updates = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE EXPERIMENTS"):
+            updates.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        unpicked = runs.unpicked_experiments("here:2", timeout=600, message="Lost.")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(lost) == len(unpicked) == PER_GROUP // 100
+    assert len(updates) == 1
+    assert_no_full_scan(statements + updates, "the worker's round")

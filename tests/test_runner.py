@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, RepoUpload
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_and_show
 from tests.factories import make_group, make_project, make_user
 
 DEADLINE = 90
@@ -65,6 +65,7 @@ class WorkerProcess:
 
     def __init__(self, live_server, log_path, **settings):
         self.log_path = log_path
+        self.name = log_path.name
         env = dict(live_server.env)
         env.update(DASHBOARD_URL=live_server.url, WORKER_POLL_SECONDS="0.2",
                    WORKER_TIMEOUT_SECONDS="3", STOP_GRACE_SECONDS="3",
@@ -96,10 +97,7 @@ def workers(live_server, tmp_path):
         return worker
 
     yield start
-    for worker in started:
-        worker.kill()
-        print(f"--- {worker.log_path.name} ---")
-        print(worker.log_path.read_text(errors="replace")[-20000:])
+    stop_and_show(started)
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ It claims experiments centrally (each group's concurrency is enforced here, in t
 prepares each one (command, code copy, key) and sends a `run_experiment` task carrying all a
 worker needs. Stop requests are revoked with SIGTERM (the task kills the process group); the
 task's heartbeats answer "stop" as well, so a missed revoke still stops it. A worker whose
-heartbeats stop (killed, cut off) is lost: its experiments end failed, "Worker lost".
+heartbeats stop (killed, cut off) is lost: its experiments end failed, "Worker lost". A task
+that no worker takes within CELERY_PICKUP_TIMEOUT_SECONDS was lost: its experiment ends failed.
 """
 
 from flask import current_app
@@ -21,9 +22,25 @@ def task_id(uuid):
 
 
 class CeleryScheduler(Scheduler):
-    """Schedules every group's experiments onto Celery workers, `capacity` unfinished at once."""
+    """Schedules every group's experiments onto Celery workers, `capacity` unfinished at once.
+
+    An experiment whose task no worker started within `pickup_timeout` seconds of it being sent
+    fails, and its group goes on. The task was lost (Redis flushed or restarted without
+    persistence, a dropped message, this scheduler killed just before the send) or no worker
+    serves the queue; without the deadline the experiment would hold a slot of its group for
+    ever. Tasks are sent only while fewer than `capacity` experiments are unfinished, so with
+    WORKER_CAPACITY no larger than the workers' processes a sent task is taken within seconds
+    and the deadline counts from the send (with a larger one, tasks wait for a busy worker:
+    keep the timeout above the longest experiment, or 0 to turn the check off). Failing is
+    preferred to sending again: a lost task is a broker fault to show, not to hide; a queue
+    nobody serves would only double the wait; and a second send would have to be remembered
+    per experiment (a column). A late task is harmless: its start report is refused once the
+    experiment is final.
+    """
 
     lost_message = "Worker lost: {worker} stopped sending heartbeats."
+    unpicked_message = ("No worker took the experiment within {timeout:g} s of it being sent "
+                        "(the task was lost or no worker serves queue '{queue}').")
 
     def __init__(self, *, capacity=None, poll=None):
         super().__init__(capacity=capacity, poll=poll)
@@ -34,6 +51,7 @@ class CeleryScheduler(Scheduler):
         self.name = f"celery-scheduler:{self.queue}"
         self.pid = 0
         self.revoked = set()
+        self.pickup_timeout = current_app.config["CELERY_PICKUP_TIMEOUT_SECONDS"]
 
     def alive(self, pid):
         return pid_alive(pid)
@@ -49,6 +67,18 @@ class CeleryScheduler(Scheduler):
             if worker == self.name:
                 # Still queued: no process to wait for (a worker that takes it is refused).
                 runs.mark(experiment_id, "stopped", "Stopped on request.")
+        self.fail_unpicked()
+
+    def fail_unpicked(self):
+        """Fail the experiments whose task no worker took within the pickup timeout."""
+        if self.pickup_timeout <= 0:
+            return
+        message = self.unpicked_message.format(timeout=self.pickup_timeout, queue=self.queue)
+        failed = runs.unpicked_experiments(self.name, timeout=self.pickup_timeout,
+                                           message=message)
+        if failed:
+            current_app.logger.warning("no worker of queue %r took experiments %s within %g s",
+                                       self.queue, failed, self.pickup_timeout)
 
     def free_slots(self):
         return self.capacity - runs.in_flight()

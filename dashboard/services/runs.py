@@ -6,7 +6,7 @@ Every function commits its own transaction, so several workers can share one dat
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from dashboard.extensions import db
 from dashboard.hptuning import parse_group_spec
@@ -19,7 +19,7 @@ from dashboard.models import (
     Worker,
 )
 from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
-from dashboard.models.types import utcnow
+from dashboard.models.types import new_uuid, utcnow
 from dashboard.services import experiments as experiment_service
 from dashboard.services.groups import experiment_counts_of
 from dashboard.services.statuses import set_experiment_status, set_group_status
@@ -77,6 +77,34 @@ def lost_experiments(*, timeout, host, alive, message=LOST_PROCESS):
             lost.append((experiment.id, experiment.pid, hosts.get(experiment.worker)))
     db.session.commit()
     return lost
+
+
+def unpicked_experiments(worker_name, *, timeout, message):
+    """Fail the experiments sent to workers that none took within `timeout` s; returns their ids.
+
+    The send time is the experiment's last update while it is `starting` under the scheduler's
+    own claim (`worker_name`): it goes `starting` and gets its key just before its task is sent,
+    and a worker's start report moves it to `running` and to that worker. One conditional UPDATE
+    on the (status, worker) index, so a start report landing at the same moment either comes
+    first (the row no longer matches) or is refused (the experiment is final), never both.
+    """
+    now = utcnow()
+    ids = db.session.scalars(
+        update(Experiment)
+        .where(Experiment.status == "starting", Experiment.worker == worker_name,
+               Experiment.updated_at < now - timedelta(seconds=timeout))
+        .values(status="failed", updated_at=now, finished_at=now)
+        .returning(Experiment.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if ids:
+        db.session.execute(insert(ExperimentStatus), [
+            {"uuid": new_uuid(), "experiment_id": i, "status": "failed", "message": message,
+             "created_at": now}
+            for i in ids
+        ])
+    db.session.commit()
+    return ids
 
 
 def _metric_of(experiment, name):
