@@ -320,6 +320,25 @@ def test_a_worker_that_starts_after_the_send_but_in_time_runs_the_experiments(
     assert failure_messages(group.id) == []
 
 
+def test_a_restarted_scheduler_sends_what_it_claimed_before_it_stopped(
+        project_with_code, scheduler, celery_worker, celery_settings, tmp_path):
+    """A scheduler stopped between claiming an experiment and sending it left it `scheduled`
+    under the queue's name: the next one sends it, and the group finishes."""
+    from dashboard.models import Experiment
+
+    record = tmp_path / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2))
+    first = experiments_of(group.id)[0]
+    db.session.execute(update(Experiment).where(Experiment.id == first.id).values(
+        status="scheduled", worker=f"celery-scheduler:{celery_settings['CELERY_QUEUE']}"))
+    db.session.commit()
+    celery_worker()
+    scheduler()
+    wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
+    assert [e.status for e in experiments_of(group.id)] == ["succeeded"] * 2
+    assert len(started(record)) == 2
+
+
 # The workers' reports, through the API alone (no processes).
 
 

@@ -53,6 +53,16 @@ class CeleryScheduler(Scheduler):
         self.revoked = set()
         self.pickup_timeout = current_app.config["CELERY_PICKUP_TIMEOUT_SECONDS"]
 
+    def run(self):
+        self.send_unsent()
+        super().run()
+
+    def send_unsent(self):
+        """Send what an earlier scheduler of this queue claimed and stopped before sending:
+        the claims are named after the queue, so nothing else would ever take them up."""
+        for experiment_id in runs.claimed_unsent(self.name):
+            self.launch(experiment_id)
+
     def alive(self, pid):
         return pid_alive(pid)
 

@@ -324,6 +324,14 @@ def pending_stops():
     ).all()
 
 
+def claimed_unsent(worker_name):
+    """The experiments `worker_name` claimed (`scheduled`) and never moved on, by id."""
+    return db.session.scalars(
+        select(Experiment.id).where(Experiment.status == "scheduled",
+                                    Experiment.worker == worker_name).order_by(Experiment.id)
+    ).all()
+
+
 def in_flight():
     """How many experiments are claimed and unfinished, on every worker together."""
     return db.session.scalar(
