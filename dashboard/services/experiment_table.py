@@ -156,7 +156,7 @@ def filtered(group_id, state, *entities):
     Query and sort go through listing.apply_experiment_query: the API's parser and SQL.
     """
     stmt = select(*entities).select_from(Experiment).where(Experiment.group_id == group_id)
-    return apply_experiment_query(stmt, state.query, state.sort, group_id=group_id)
+    return apply_experiment_query(stmt, state.query, state.sort)
 
 
 @dataclass(frozen=True)

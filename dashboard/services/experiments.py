@@ -46,7 +46,7 @@ def list_experiments(access, group_id, *, query=None, sort=None, limit, offset):
     ids = select(Experiment.id).where(Experiment.group_id == group.id)
     # The filter and sort run over ids alone (the count as a window over them); only the
     # page's rows are loaded.
-    count, page_ids = paginate_ids(apply_experiment_query(ids, query, sort, group_id=group.id),
+    count, page_ids = paginate_ids(apply_experiment_query(ids, query, sort),
                                    limit, offset)
     items = [(experiment,) for experiment in in_order(Experiment, page_ids)]
     return group, Page(count=count, items=items, limit=limit, offset=offset)

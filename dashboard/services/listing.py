@@ -113,17 +113,12 @@ def _value_rows(condition):
     return ev, (ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
 
 
-def _value_clause(condition, group_id):
-    # The group's matching values are one range of its index, read in order: an IN list.
-    ev, where = _value_rows(condition)
-    matching = select(ev.experiment_id).where(ev.group_id == group_id, *where)
-    return Experiment.id.not_in(matching) if condition.negate else Experiment.id.in_(matching)
-
-
 def _value_check(condition, experiment_id):
-    # One experiment's value, looked up by its primary key, for walks that stop early. A
-    # scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into a join or a hashed set of
-    # every match, which is the work the walk is there to avoid.
+    # One experiment's value, looked up by its primary key: a cost per row read, whatever the
+    # planner believes. A scalar subquery, not EXISTS or IN: PostgreSQL turns those into joins
+    # whose order rests on its statistics, and with none yet for a new group (a grid creates
+    # thousands of experiments at once) it picked a nested loop reading the group's values
+    # once per experiment: quadratic, past the statement timeout at 2,000 experiments.
     ev, where = _value_rows(condition)
     found = select(literal(1)).where(ev.experiment_id == experiment_id, *where).limit(1)
     return found.scalar_subquery().is_(None) if condition.negate else (
@@ -154,11 +149,11 @@ def apply_group_query(stmt, query, sort):
     return stmt.order_by(*order, ExperimentGroup.id.desc())
 
 
-def apply_experiment_query(stmt, query, sort, *, group_id):
-    """Filter and order a select of the group's experiments (default order id)."""
+def apply_experiment_query(stmt, query, sort):
+    """Filter and order a select of one group's experiments (default order id)."""
     for condition in parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
         if "." in condition.field:
-            stmt = stmt.where(_value_clause(condition, group_id))
+            stmt = stmt.where(_value_check(condition, Experiment.id))
         else:
             stmt = stmt.where(_column_clause(Experiment, condition))
     order = []
@@ -190,8 +185,8 @@ class Walk:
 
 
 # A walk reads at most this many rows per row of the page and those before it (plus a few):
-# a filter keeping fewer than about one row in four is read the usual way, through its
-# matches, which are then few.
+# past that (a filter keeping fewer than about one row in four) the page is read the usual
+# way, every experiment of the group checked once and the matches sorted.
 WALK_FACTOR, WALK_SLACK = 4, 100
 
 
