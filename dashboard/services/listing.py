@@ -149,13 +149,17 @@ def apply_group_query(stmt, query, sort):
     return stmt.order_by(*order, ExperimentGroup.id.desc())
 
 
+def _experiment_clause(condition, experiment_id):
+    # A condition on one of a group's experiments: its param/metric value, or a column.
+    if "." in condition.field:
+        return _value_check(condition, experiment_id)
+    return _column_clause(Experiment, condition)
+
+
 def apply_experiment_query(stmt, query, sort):
     """Filter and order a select of one group's experiments (default order id)."""
     for condition in parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
-        if "." in condition.field:
-            stmt = stmt.where(_value_check(condition, Experiment.id))
-        else:
-            stmt = stmt.where(_column_clause(Experiment, condition))
+        stmt = stmt.where(_experiment_clause(condition, Experiment.id))
     order = []
     for key in parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
         if "." in key.field:
@@ -232,8 +236,7 @@ def walk_ids(query, sort, limit, offset, *, group_id, total=None):
     if any("." not in c.field for c in conditions):
         stmt = stmt.join(Experiment, Experiment.id == walked.c.id)
     for condition in conditions:
-        stmt = stmt.where(_value_check(condition, walked.c.id) if "." in condition.field
-                          else _column_clause(Experiment, condition))
+        stmt = stmt.where(_experiment_clause(condition, walked.c.id))
     # The same order over the walked rows (PostgreSQL keeps theirs; SQLite sorts those few).
     stmt = stmt.order_by(*ordered(walked.c))
     rows = db.session.scalars(stmt.limit(limit + 1).offset(offset)).all()
