@@ -170,6 +170,11 @@ class TablePage:
     count: int | None
 
 
+def pages_for(count, per_page):
+    """How many pages of per_page rows `count` rows make (at least one; None when uncounted)."""
+    return None if count is None else max(1, -(-count // per_page))
+
+
 def page_of(group_id, state, per_page, total=None):
     """One page of the group's experiments filtered and sorted by the state (a TablePage).
 
@@ -181,7 +186,7 @@ def page_of(group_id, state, per_page, total=None):
     are loaded: two queries, three past the end.
     """
     known = total if state.query is None else None
-    page = state.page if known is None else min(state.page, max(1, -(-known // per_page)))
+    page = state.page if known is None else min(state.page, pages_for(known, per_page))
     offset = (page - 1) * per_page
     walk = listing.walk_ids(state.query, state.sort, per_page, offset, group_id=group_id,
                             total=total)
@@ -194,7 +199,7 @@ def page_of(group_id, state, per_page, total=None):
     count, ids = paginate_ids(ids_stmt, per_page, offset, known)
     if not ids and page > 1 and count:
         # Past the last page: show the last page.
-        page = max(1, -(-count // per_page))
+        page = pages_for(count, per_page)
         count, ids = paginate_ids(ids_stmt, per_page, (page - 1) * per_page, count)
     return TablePage(in_order(Experiment, ids), page, page * per_page < count, count)
 

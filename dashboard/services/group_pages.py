@@ -170,7 +170,7 @@ class ExperimentRow:
 
 def pages_for(count):
     """The number of table pages for a count of experiments (None for an unknown count)."""
-    return None if count is None else max(1, math.ceil(count / PER_PAGE))
+    return experiment_table.pages_for(count, PER_PAGE)
 
 
 @dataclass(frozen=True)
