@@ -6,7 +6,7 @@ Every function commits its own transaction, so several workers can share one dat
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 
 from dashboard.extensions import db
 from dashboard.hptuning import parse_group_spec
@@ -19,10 +19,14 @@ from dashboard.models import (
     Worker,
 )
 from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
-from dashboard.models.types import new_uuid, utcnow
+from dashboard.models.types import utcnow
 from dashboard.services import experiments as experiment_service
 from dashboard.services.groups import experiment_counts_of
-from dashboard.services.statuses import set_experiment_status, set_group_status
+from dashboard.services.statuses import (
+    record_experiment_statuses,
+    set_experiment_status,
+    set_group_status,
+)
 
 ITERATIVE = ("hyperband", "bo")
 LOST_PROCESS = "The runner lost the process."
@@ -98,11 +102,7 @@ def unpicked_experiments(worker_name, *, timeout, message):
         .execution_options(synchronize_session=False)
     ).all()
     if ids:
-        db.session.execute(insert(ExperimentStatus), [
-            {"uuid": new_uuid(), "experiment_id": i, "status": "failed", "message": message,
-             "created_at": now}
-            for i in ids
-        ])
+        record_experiment_statuses(ids, "failed", message, now)
     db.session.commit()
     return ids
 

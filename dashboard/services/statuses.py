@@ -62,15 +62,17 @@ def set_experiment_statuses(group_id, from_statuses, status, message=None):
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
-        insert(ExperimentStatus),
-        [
-            {"uuid": new_uuid(), "experiment_id": i, "status": status, "message": message,
-             "created_at": now}
-            for i in ids
-        ],
-    )
+    record_experiment_statuses(ids, status, message, now)
     return len(ids)
+
+
+def record_experiment_statuses(ids, status, message, at):
+    """The status rows of experiments moved in bulk (one insert; no commit)."""
+    db.session.execute(insert(ExperimentStatus), [
+        {"uuid": new_uuid(), "experiment_id": i, "status": status, "message": message,
+         "created_at": at}
+        for i in ids
+    ])
 
 
 def request_stop(group, *, pending_only=False, message=None):
