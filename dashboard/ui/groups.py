@@ -50,14 +50,14 @@ def _state_link(urls, state, table=None):
     args = state_args(state, table)
     query = f"?{urlencode(args)}" if args else ""
     return {"href": urls["page"] + query, "hx": urls["experiments"] + query,
-            "csv": urls["export_csv"] + query, "args": args}
+            "csv": urls["export_csv"] + query, "count": urls["experiments_count"] + query,
+            "args": args}
 
 
 def page_links(urls, state, table=None):
     """The pager's links for a view: one per page number, and its count's fragment."""
-    args = state_args(state, table)
     return {"page": lambda number: _state_link(urls, state.but(page=number), table),
-            "count": {"hx": urls["experiments_count"] + (f"?{urlencode(args)}" if args else "")}}
+            "count": {"hx": _state_link(urls, state, table)["count"]}}
 
 
 def table_links(urls, table):
