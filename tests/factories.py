@@ -5,9 +5,10 @@ from pathlib import Path
 from dashboard.services import groups, projects, users
 from dashboard.services.access import project_access
 
-EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "examples"
-# The reference page's polyaxonfile (a copy of shared/spec/examples/random.yml).
-RANDOM_YML = (Path(__file__).resolve().parent / "client" / "random.yml").read_text()
+# The example polyaxonfiles, in the repository's own examples/ folder (never outside the project).
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+# The reference page's polyaxonfile.
+RANDOM_YML = (EXAMPLES / "random.yml").read_text()
 
 
 def grid_yml(n):

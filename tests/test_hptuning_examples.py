@@ -1,14 +1,9 @@
-"""The example polyaxonfiles of shared/spec/examples parse and give what their README says."""
-
-from pathlib import Path
+"""The example polyaxonfiles of examples/ parse and give what their README says."""
 
 import pytest
 
 from dashboard.hptuning import matrix_values, parse_group_spec, suggestions
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
-
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"{EXAMPLES} is not there")
+from tests.factories import EXAMPLES
 
 
 def load(name):

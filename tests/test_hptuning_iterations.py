@@ -1,15 +1,10 @@
 """The iteration interface the scheduler drives, for every algorithm and the example groups."""
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from dashboard.hptuning import Iteration, first_iteration, next_iteration, parse_group_spec
 from dashboard.hptuning.iterations import iteration_rng, sample_configs
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
-needs_examples = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"{EXAMPLES} is not there")
+from tests.factories import EXAMPLES
 
 RANDOM = """\
 version: 1
@@ -74,7 +69,6 @@ def test_sample_configs_are_distinct_and_skip_excluded_ones():
     assert sorted(c["lr"] for c in sample_configs(matrix, 10, rng, exclude={"[2]"})) == [1, 3]
 
 
-@needs_examples
 def test_hyperband_example_drives_to_completion():
     spec = load("hyperband.yml")
     iterations = drive(spec, lambda p: p["lr"] * 10 + 1 / p["num_epochs"])
@@ -86,7 +80,6 @@ def test_hyperband_example_drives_to_completion():
     assert iterations == drive(spec, lambda p: p["lr"] * 10 + 1 / p["num_epochs"])
 
 
-@needs_examples
 def test_bo_example_drives_to_completion():
     spec = load("bo.yml")
     accuracy = lambda p: 1 - abs(p["lr"] - 0.03) - (p["activation"] != "tanh") * 0.1

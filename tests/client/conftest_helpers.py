@@ -13,7 +13,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "driver.py"
-POLYAXONFILE = HERE / "random.yml"  # the reference page's group (shared/spec/examples/random.yml)
+POLYAXONFILE = HERE / "random.yml"  # the reference page's group (a copy of examples/random.yml)
 DRIVER_TIMEOUT = 240
 CLI_TIMEOUT = 90
 PASSWORD = "client-compat-pw"
