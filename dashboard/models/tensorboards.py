@@ -33,6 +33,10 @@ class TensorboardJob(db.Model):
     host: Mapped[str | None] = mapped_column(String(255))
     port: Mapped[int | None] = mapped_column(Integer)
     pid: Mapped[int | None] = mapped_column(Integer)
+    # The first segment of the process's --path_prefix, known only to the dashboard's proxy:
+    # experiments on this machine reach loopback, so the public prefix must not be enough.
+    # None for a job started before there was one: it is stopped, never proxied.
+    path_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
