@@ -8,6 +8,8 @@ import sys
 from collections import deque
 from pathlib import Path
 
+from dashboard.safe_files import open_regular
+
 PR_SET_PDEATHSIG = 1
 SAFE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
 
@@ -63,7 +65,11 @@ def exit_message(code, log_path):
 def tail(path, lines=20, max_bytes=64 * 1024):
     """The last lines of a log file ('' if there is none)."""
     try:
-        with open(path, "rb") as handle:
+        # The experiment may have left a FIFO or a link there: open() must not wait or follow.
+        handle = open_regular(path)
+        if handle is None:
+            return ""
+        with handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - max_bytes))
             data = handle.read().decode(errors="replace")

@@ -8,6 +8,7 @@ import os
 from flask import current_app
 from sqlalchemy import select
 
+from dashboard import safe_files
 from dashboard.errors import ValidationError, field_error
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentStatus
@@ -139,18 +140,15 @@ def read_log(access, *, tail=None):
     lines = _tail_lines(tail)
     if lines == 0:
         return ""
-    path = log_path(access)
-    # The experiment's own code could turn its log into a link to any file the server reads.
-    if path.resolve() != path:
+    # The experiment's own code could turn its log into a link, a FIFO, a socket: all read as ''.
+    handle = safe_files.open_regular(log_path(access))
+    if handle is None:
         return ""
-    try:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - MAX_LOG_BYTES))
-            data = handle.read()
-            truncated = size > MAX_LOG_BYTES
-    except FileNotFoundError:
-        return ""
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - MAX_LOG_BYTES))
+        data = handle.read()
+        truncated = size > MAX_LOG_BYTES
     text = data.decode(errors="replace")
     kept = text.splitlines(keepends=True)
     if truncated and kept:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
-from dashboard import permissions
+from dashboard import permissions, safe_files
 from dashboard.errors import NotFound
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentMetric, ExperimentStatus
@@ -64,11 +64,8 @@ def outputs(access):
     project = access.project
     root = paths.experiment_outputs_dir(current_app.config, project.owner.username, project.name,
                                         access.group.id, access.experiment.id)
-    if not root.is_dir():
-        return []
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
-    return [{"path": str(p.relative_to(root)), "size": p.stat().st_size}
-            for p in files[:MAX_OUTPUTS]]
+    files = sorted(safe_files.regular_files(root), key=lambda file: file[0].split("/"))
+    return [{"path": path, "size": size} for path, size in files[:MAX_OUTPUTS]]
 
 
 def metric_history(experiment_id):
