@@ -24,6 +24,8 @@ SECRETS = {
     "users": {"password_hash": lambda: "!"},  # no "$": check_password_hash is always False
     "api_tokens": {"key_hash": lambda: "!" + secrets.token_hex(31)},  # never a SHA-256 hex
     "experiments": {"token_hash": lambda: None},
+    # A restored job without its secret is one to start again (its process is gone anyway).
+    "tensorboard_jobs": {"path_secret": lambda: None},
 }
 SKIPPED_TABLES = {"alembic_version"}
 

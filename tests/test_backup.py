@@ -138,7 +138,7 @@ def _fill(client):
     experiment_table.save_columns(project_access("alice", "demo", actor=alice), random_group.id,
                                   ["status", "params.dropout", "metric.loss", "finished_at"])
     job = TensorboardJob(group_id=random_group.id, user_id=alice.id, status="stopped",
-                         host="127.0.0.1", port=6006, started_at=START,
+                         host="127.0.0.1", port=6006, path_secret="x" * 43, started_at=START,
                          finished_at=START + timedelta(hours=1), last_used_at=START)
     db.session.add(job)
     db.session.flush()
@@ -276,6 +276,8 @@ def test_export_then_import_into_an_empty_database_gives_the_same_api_and_pages(
     assert users and all("password_hash" not in row for row in users)
     assert all("key_hash" not in r["row"] for r in records if r["table"] == "api_tokens")
     assert all("token_hash" not in r["row"] for r in records if r["table"] == "experiments")
+    jobs = [r["row"] for r in records if r["table"] == "tensorboard_jobs"]
+    assert jobs and all("path_secret" not in row for row in jobs)
     assert "T" in users[0]["created_at"]  # ISO datetimes
 
     result = _flask(restored.database_url, "import", str(backup))

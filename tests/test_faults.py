@@ -28,7 +28,6 @@ from tests.test_runner import (  # noqa: F401  (fixtures)
     group_status,
     project_with_code,
     wait_for,
-    workers,
 )
 
 BIG = 4000  # experiments in the group created while the server is killed
@@ -148,7 +147,8 @@ def test_a_crashed_tensorboard_is_shown_failed_and_starts_again(
         assert second.id != first.id and second.status == "running"
         assert wait_until_serving("127.0.0.1", second.port, timeout=60, pid=second.pid)
         served = requests.get(
-            f"http://127.0.0.1:{second.port}/tensorboard/alice/demo/groups/{group.id}/",
+            f"http://127.0.0.1:{second.port}/{second.path_secret}"
+            f"/tensorboard/alice/demo/groups/{group.id}/",
             timeout=60)
         assert served.status_code == 200
     finally:
