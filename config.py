@@ -58,6 +58,14 @@ class Config:
     WORKER_TIMEOUT_SECONDS = float(os.environ.get("WORKER_TIMEOUT_SECONDS", 30))
     STOP_GRACE_SECONDS = float(os.environ.get("STOP_GRACE_SECONDS", 10))
     TENSORBOARD_IDLE_SECONDS = float(os.environ.get("TENSORBOARD_IDLE_SECONDS", 3600))
+    # Every experiment runs in a bubblewrap sandbox (dashboard/runner/sandbox.py) as SANDBOX_UID
+    # when the worker is root; SANDBOX=off runs them unisolated, as the worker (a single-user
+    # laptop only). Extra folders every experiment sees at the same path, os.pathsep-separated.
+    SANDBOX = os.environ.get("SANDBOX", "bwrap")
+    SANDBOX_UID = int(os.environ.get("SANDBOX_UID", 65534))
+    SANDBOX_GID = int(os.environ.get("SANDBOX_GID", os.environ.get("SANDBOX_UID", 65534)))
+    SANDBOX_READ_ONLY_PATHS = os.environ.get("SANDBOX_READ_ONLY_PATHS", "")
+    SANDBOX_WRITABLE_PATHS = os.environ.get("SANDBOX_WRITABLE_PATHS", "")
     # Distributed runner: RUNNER=celery makes `flask worker` a scheduler that sends experiments
     # to Celery workers over Redis; they report over HTTP every CELERY_HEARTBEAT_SECONDS.
     RUNNER = os.environ.get("RUNNER", "local")

@@ -1,6 +1,8 @@
 """Operator commands: `flask --app wsgi create-user|set-password|create-token|...`."""
 
+import socket
 import sys
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -123,6 +125,13 @@ def worker(capacity, celery_worker, name):
     interrupted; with --celery, a Celery worker instead (it needs no database)."""
     from flask import current_app
 
+    from dashboard.runner.sandbox import Sandbox, SandboxUnavailable
+
+    try:
+        Sandbox.from_config(current_app.config).check(
+            Path(current_app.config["OUTPUTS_ROOT"]) / ".sandbox-check" / socket.gethostname())
+    except SandboxUnavailable as exc:
+        raise click.ClickException(f"No experiment will run here: {exc}") from None
     if celery_worker:
         from dashboard.tasks import app as celery_app
 

@@ -1,7 +1,8 @@
 """The Celery app (`celery -A dashboard.tasks worker`) and its one task: run an experiment.
 
 Configured from the environment through config.py (REDIS_URL, CELERY_QUEUE,
-CELERY_VISIBILITY_TIMEOUT, OUTPUTS_ROOT, STOP_GRACE_SECONDS, CELERY_HEARTBEAT_SECONDS).
+CELERY_VISIBILITY_TIMEOUT, OUTPUTS_ROOT, STOP_GRACE_SECONDS, CELERY_HEARTBEAT_SECONDS and the
+SANDBOX settings).
 Importing it creates no Flask app and opens no database connection: workers need neither.
 """
 
@@ -9,6 +10,7 @@ from celery import Celery
 
 from config import Config
 from dashboard.runner.executor import run_job
+from dashboard.runner.sandbox import Sandbox
 
 TASK = "dashboard.run_experiment"
 
@@ -31,6 +33,7 @@ def make_celery(settings):
 
 
 SETTINGS = {name: getattr(Config, name) for name in dir(Config) if name.isupper()}
+SANDBOX = Sandbox.from_config(SETTINGS)
 app = make_celery(SETTINGS)
 
 
@@ -39,4 +42,4 @@ def run_experiment(self, job):
     """Run one experiment the scheduler sent (see dashboard.runner.executor)."""
     return run_job(job, worker=self.request.hostname, outputs_root=SETTINGS["OUTPUTS_ROOT"],
                    grace=SETTINGS["STOP_GRACE_SECONDS"],
-                   heartbeat=SETTINGS["CELERY_HEARTBEAT_SECONDS"])
+                   heartbeat=SETTINGS["CELERY_HEARTBEAT_SECONDS"], sandbox=SANDBOX)

@@ -12,6 +12,7 @@ from flask import g, request_started
 from sqlalchemy import event, select
 
 ROOT = Path(__file__).resolve().parent.parent
+CLIENT_VENV = Path(os.environ.get("CLIENT_VENV", ROOT / ".venv-client"))
 _TMP = Path(tempfile.mkdtemp(prefix="dashboard-tests-"))
 # Keep the tests' instance folder (demo password, SQLite file) out of the working tree.
 os.environ["DASHBOARD_INSTANCE"] = str(_TMP / "instance")
@@ -188,6 +189,46 @@ class LiveServer:
                 self.process.wait(timeout=10)
 
 
+class WorkerProcess:
+    """`flask --app wsgi worker` against the live server's database, stopped by PID."""
+
+    def __init__(self, live_server, log_path, **settings):
+        self.log_path = log_path
+        self.name = log_path.name
+        env = dict(live_server.env)
+        env.update(DASHBOARD_URL=live_server.url, WORKER_POLL_SECONDS="0.2",
+                   WORKER_TIMEOUT_SECONDS="3", STOP_GRACE_SECONDS="3",
+                   **{k: str(v) for k, v in settings.items()})
+        # The log goes to a file: an unread pipe would block a worker that logs a lot.
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def kill(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            if sig == signal.SIGKILL:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def workers(live_server, tmp_path):
+    """Starts workers; their logs are printed at the end (pytest shows them when a test fails)."""
+    started = []
+
+    def start(**settings):
+        worker = WorkerProcess(live_server, tmp_path / f"worker-{len(started)}.log", **settings)
+        started.append(worker)
+        return worker
+
+    yield start
+    stop_and_show(started)
+
+
 def stop_and_show(processes):
     """Stop each started process (by PID, its `kill()`), then print the end of its log under
     its name: pytest shows the prints of a failed test."""
@@ -210,6 +251,11 @@ def live_server(app, tmp_path):
         DASHBOARD_INSTANCE=str(tmp_path / "instance"),
         OUTPUTS_ROOT=str(tmp_path / "outputs"),
         LOGIN_RATE_LIMIT="1000 per minute",
+        # Experiments run sandboxed: they write what tests read back into tmp_path/records
+        # (the one folder of the test they may write besides their outputs) and may run the
+        # published client's virtualenv.
+        SANDBOX_WRITABLE_PATHS=str(_records(tmp_path)),
+        SANDBOX_READ_ONLY_PATHS=str(CLIENT_VENV),
     )
     server = LiveServer(env, free_port(), tmp_path / "live-server.log")
     server.start()
@@ -219,10 +265,33 @@ def live_server(app, tmp_path):
         server.stop()
 
 
+def _records(tmp_path):
+    """tmp_path/records, writable by the experiments' sandbox uid."""
+    records = tmp_path / "records"
+    records.mkdir(exist_ok=True)
+    records.chmod(0o777)
+    return records
+
+
 @pytest.fixture(scope="session")
 def client_venv():
     """The virtualenv holding polyaxon-client/-cli 0.6.1 (built by scripts/client-venv.sh)."""
-    path = Path(os.environ.get("CLIENT_VENV", ROOT / ".venv-client"))
-    if not (path / "bin" / "python").exists():
-        pytest.fail(f"the client virtualenv is missing at {path}: run scripts/client-venv.sh")
-    return path
+    if not (CLIENT_VENV / "bin" / "python").exists():
+        pytest.fail(f"the client virtualenv is missing at {CLIENT_VENV}: "
+                    "run scripts/client-venv.sh")
+    return CLIENT_VENV
+
+
+def processes_with(text):
+    """Pids of the live processes whose environment holds `text` (sandboxed ones included:
+    the pids an experiment sees are its own PID namespace's, these are the machine's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if text.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -26,7 +27,8 @@ from dashboard.services import runs
 from dashboard.tasks import make_celery
 from dashboard.tensorboard_process import free_port
 from tests import test_runner
-from tests.conftest import ROOT, stop_and_show
+from tests.attacks import assert_attack_failed, attack, wait_until_gone
+from tests.conftest import ROOT, processes_with, stop_and_show
 from tests.factories import make_group
 from tests.test_runner import (
     events,
@@ -39,10 +41,8 @@ from tests.test_runner import (
     wait_for,
 )
 
-# The local runner's fixtures: the project with train.py, and `flask worker` processes (here the
-# scheduler), logging to files printed at teardown.
+# The local runner's project with train.py (`workers`, here the scheduler, is in conftest).
 project_with_code = test_runner.project_with_code
-workers = test_runner.workers
 
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:9/no-database-for-workers"
 FAST = {"WORKER_TIMEOUT_SECONDS": "3", "STOP_GRACE_SECONDS": "3",
@@ -60,20 +60,21 @@ def redis_url(tmp_path_factory):
         pytest.fail("redis-server is missing: install Debian's redis-server (scripts/redis.sh)")
     folder = tmp_path_factory.mktemp("redis")
     port = free_port()
+    password = uuid.uuid4().hex  # experiments share loopback: an open Redis would be theirs too
     process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
-         "--save", "", "--appendonly", "no"],
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--requirepass", password,
+         "--dir", str(folder), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=port)
+        client = redis.Redis(host="127.0.0.1", port=port, password=password)
         deadline = time.monotonic() + 10
         while not _pings(client):
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://:{password}@127.0.0.1:{port}/0"
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -166,7 +167,7 @@ def running_on(group_id, worker_name=None):
 
 def test_group_runs_to_succeeded_on_both_workers_within_its_concurrency(
         project_with_code, cluster, tmp_path, live_server):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=8, concurrency=4,
                                                                sleep=1))
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
@@ -185,20 +186,19 @@ def test_group_runs_to_succeeded_on_both_workers_within_its_concurrency(
 
 
 def test_stop_kills_every_process_on_both_workers(project_with_code, cluster, tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=6, concurrency=4,
                                                                sleep=300))
     wait_for(lambda: len(started(record)) == 4 and len(running_on(group.id)) == 4,
              "four experiments to run")
     assert {e.worker for e in running_on(group.id)} == {machine.name for machine in cluster}
-    pids = [e["pid"] for e in started(record)] + [e["child"] for e in started(record)]
-    assert all(pid_alive(pid) for pid in pids)
+    wait_for(lambda: len(processes_with(str(record))) >= 8, "the experiments' processes")
     from dashboard.services.access import project_access
     from dashboard.services.statuses import stop_group
 
     stop_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
     wait_for(lambda: group_status(group.id) == "stopped", "the group to stop")
-    assert not [pid for pid in pids if pid_alive(pid)]
+    assert processes_with(str(record)) == []
     messages = db.session.scalars(select(ExperimentStatus.message).where(
         ExperimentStatus.status.in_(("stopped", "failed")))).all()
     assert [e.status for e in experiments_of(group.id)] == ["stopped"] * 6, messages
@@ -207,7 +207,7 @@ def test_stop_kills_every_process_on_both_workers(project_with_code, cluster, tm
 
 def test_worker_killed_mid_experiment_fails_it_and_the_group_finishes_elsewhere(
         project_with_code, cluster, tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=4, concurrency=2,
                                                                sleep=4))
     first = wait_for(lambda: running_on(group.id), "an experiment to run")[0]
@@ -264,8 +264,8 @@ def celery_worker(live_server, celery_settings, tmp_path):
 def test_a_queue_no_worker_serves_fails_each_experiment_and_the_group_ends(
         project_with_code, scheduler, celery_settings, tmp_path):
     scheduler(CELERY_PICKUP_TIMEOUT_SECONDS=2)
-    group = make_group(project_with_code, content=polyaxonfile(tmp_path / "record.jsonl", n=2,
-                                                               concurrency=1))
+    record = tmp_path / "records" / "record.jsonl"
+    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=1))
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
     assert group_status(group.id) == "failed"
     assert [e.status for e in experiments_of(group.id)] == ["failed"] * 2
@@ -277,7 +277,7 @@ def test_a_queue_no_worker_serves_fails_each_experiment_and_the_group_ends(
 
 def test_a_lost_task_fails_its_experiment_and_the_group_goes_on(
         project_with_code, scheduler, celery_worker, celery_settings, tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=3, concurrency=1))
     first = experiments_of(group.id)[0]
     machine = celery_worker()
@@ -304,7 +304,7 @@ def test_a_worker_that_starts_after_the_send_but_in_time_runs_the_experiments(
         project_with_code, scheduler, celery_worker, tmp_path):
     from dashboard.models import Experiment
 
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2))
     # Created long ago: the deadline counts from the send, not from the creation.
     db.session.execute(update(Experiment).where(Experiment.group_id == group.id)
@@ -326,7 +326,7 @@ def test_a_restarted_scheduler_sends_what_it_claimed_before_it_stopped(
     under the queue's name: the next one sends it, and the group finishes."""
     from dashboard.models import Experiment
 
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2))
     first = experiments_of(group.id)[0]
     db.session.execute(update(Experiment).where(Experiment.id == first.id).values(
@@ -462,3 +462,41 @@ def test_bad_reports_get_field_errors_and_change_nothing(client, waiting, body, 
     assert field in response.get_json()
     db.session.refresh(experiment)
     assert (experiment.status, experiment.worker) == ("starting", None)
+
+
+def test_an_attacking_experiment_on_a_celery_worker_reaches_nothing_and_dies_with_it(
+        app, live_server, scheduler, celery_settings, redis_url, tmp_path):
+    machines = []
+
+    def start_runner():
+        scheduler()
+        machines.append(CeleryWorker(live_server, celery_settings, tmp_path / "gamma",
+                                     f"gamma-{uuid.uuid4().hex[:6]}@localhost"))
+        return machines[0].process.pid
+
+    try:
+        found, targets, folder = attack(app, live_server, tmp_path, start_runner=start_runner,
+                                        redis_url=redis_url)
+        assert_attack_failed(found, targets, folder)
+        machines[0].kill(signal.SIGKILL)
+        wait_until_gone(targets["marker"])
+    finally:
+        stop_and_show(machines)
+
+
+def test_a_celery_worker_without_bubblewrap_fails_the_experiment_saying_why(
+        project_with_code, scheduler, celery_settings, live_server, tmp_path):
+    scheduler()
+    bare = {**celery_settings, "PATH": str(Path(sys.executable).parent)}  # no bwrap on it
+    machine = CeleryWorker(live_server, bare, tmp_path / "bare",
+                           f"bare-{uuid.uuid4().hex[:6]}@localhost")
+    try:
+        group = make_group(project_with_code, content=polyaxonfile(
+            tmp_path / "records" / "record.jsonl", n=1, concurrency=1))
+        wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to end")
+        message = db.session.scalars(select(ExperimentStatus.message).where(
+            ExperimentStatus.status == "failed")).one()
+        assert "'bwrap' is not installed" in message and "SANDBOX=off" in message
+        assert group_status(group.id) == "failed"
+    finally:
+        stop_and_show([machine])

@@ -13,7 +13,7 @@ from dashboard.runner import paths
 from dashboard.services import groups
 from dashboard.services.access import project_access
 from dashboard.services.statuses import stop_group
-from tests.test_runner import experiments_of, group_status, wait_for, workers  # noqa: F401
+from tests.test_runner import experiments_of, group_status, wait_for
 
 
 def seed(app):
@@ -55,7 +55,7 @@ def test_model_runs_by_hand_without_the_dashboard(tmp_path):
 
 
 def test_demo_group_runs_for_real_with_metrics_per_epoch_and_tensorboard(
-    app, live_server, workers,  # noqa: F811 (the fixture imported above)
+    app, live_server, workers,
 ):
     seed(app)
     admin = db.session.scalars(select(User).where(User.username == ADMIN)).one()

@@ -1,10 +1,7 @@
 """The worker runs real subprocesses: scheduling, concurrency, metrics, stop, crashes, searches."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +10,8 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, RepoUpload
-from tests.conftest import ROOT, stop_and_show
+from dashboard.runner import paths
+from tests.conftest import processes_with
 from tests.factories import make_group, make_project, make_user
 
 DEADLINE = 90
@@ -60,55 +58,18 @@ def polyaxonfile(record, *, n=6, concurrency=2, extra="", algorithm=None, **para
     return "\n".join(lines) + "\n"
 
 
-class WorkerProcess:
-    """`flask --app wsgi worker` against the live server's database, stopped by PID."""
-
-    def __init__(self, live_server, log_path, **settings):
-        self.log_path = log_path
-        self.name = log_path.name
-        env = dict(live_server.env)
-        env.update(DASHBOARD_URL=live_server.url, WORKER_POLL_SECONDS="0.2",
-                   WORKER_TIMEOUT_SECONDS="3", STOP_GRACE_SECONDS="3",
-                   **{k: str(v) for k, v in settings.items()})
-        # The log goes to a file: an unread pipe would block a worker that logs a lot.
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-
-    def kill(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            if sig == signal.SIGKILL:
-                os.killpg(self.process.pid, sig)
-            else:
-                self.process.send_signal(sig)
-            self.process.wait(timeout=30)
-
-
-@pytest.fixture
-def workers(live_server, tmp_path):
-    """Starts workers; their logs are printed at the end (pytest shows them when a test fails)."""
-    started = []
-
-    def start(**settings):
-        worker = WorkerProcess(live_server, tmp_path / f"worker-{len(started)}.log", **settings)
-        started.append(worker)
-        return worker
-
-    yield start
-    stop_and_show(started)
-
-
 @pytest.fixture
 def project_with_code(app, tmp_path):
     """alice/demo with train.py uploaded as its code."""
     alice = make_user("alice", "secret-pw")
     project = make_project(alice, "demo")
-    code = tmp_path / "code"
-    code.mkdir()
+    upload = RepoUpload(project_id=project.id, user_id=alice.id, path="", size=1)
+    db.session.add(upload)
+    db.session.flush()
+    code = paths.repo_dir(app.config, "alice", "demo", upload.id)
+    code.mkdir(parents=True)
     (code / "train.py").write_text(TRAIN)
-    db.session.add(RepoUpload(project_id=project.id, user_id=alice.id, path=str(code), size=1))
+    upload.path = str(code)
     db.session.commit()
     return project
 
@@ -162,7 +123,7 @@ def pid_alive(pid):
 
 def test_random_group_runs_to_succeeded_within_its_concurrency(project_with_code, workers,
                                                                tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=6, concurrency=2))
     workers()
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
@@ -183,7 +144,7 @@ def test_random_group_runs_to_succeeded_within_its_concurrency(project_with_code
 
 def test_failing_experiment_reports_exit_code_and_last_log_lines(project_with_code, workers,
                                                                  tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=2, fail=True))
     workers()
     wait_for(lambda: group_status(group.id) == "failed", "the group to fail")
@@ -197,26 +158,26 @@ def test_failing_experiment_reports_exit_code_and_last_log_lines(project_with_co
 
 
 def test_stop_kills_every_process_of_the_group(project_with_code, workers, tmp_path, client):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=4, concurrency=2,
                                                                sleep=300))
     workers()
     started = wait_for(lambda: len([e for e in events(record) if e["event"] == "start"]) == 2
                        and [e for e in events(record) if e["event"] == "start"],
                        "two experiments to start")
-    pids = [e["pid"] for e in started] + [e["child"] for e in started]
-    assert all(pid_alive(pid) for pid in pids)
+    assert all(e["child"] for e in started)
+    wait_for(lambda: len(processes_with(str(record))) >= 4, "the experiments' processes")
     from dashboard.services.access import project_access
     from dashboard.services.statuses import stop_group
 
     stop_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
     wait_for(lambda: group_status(group.id) == "stopped", "the group to stop")
-    assert not [pid for pid in pids if pid_alive(pid)]
+    assert processes_with(str(record)) == []
     assert [e.status for e in experiments_of(group.id)] == ["stopped"] * 4
 
 
 def test_early_stopping_ends_the_group(project_with_code, workers, tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     rule = "  early_stopping: [{metric: accuracy, value: 0.9, optimization: maximize}]"
     group = make_group(project_with_code, content=polyaxonfile(
         record, n=6, concurrency=1, extra=rule, accuracy=0.95, sleep=2))
@@ -236,13 +197,13 @@ def test_early_stopping_ends_the_group(project_with_code, workers, tmp_path):
 
 def test_worker_killed_mid_run_and_restarted_leaves_nothing_running(project_with_code, workers,
                                                                     tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2,
                                                                sleep=300))
     first = workers()
-    started = wait_for(lambda: [e for e in events(record) if e["event"] == "start"][:2]
-                       if len([e for e in events(record) if e["event"] == "start"]) >= 2 else None,
-                       "two experiments to start")
+    wait_for(lambda: len([e for e in events(record) if e["event"] == "start"]) >= 2,
+             "two experiments to start")
+    assert processes_with(str(record))
     first.kill(signal.SIGKILL)
     workers()
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed", "stopped")
@@ -251,8 +212,7 @@ def test_worker_killed_mid_run_and_restarted_leaves_nothing_running(project_with
              "the group to end after the crash", deadline=DEADLINE)
     assert [e.status for e in experiments_of(group.id)] == ["failed", "failed"]
     assert group_status(group.id) == "failed"
-    assert not [e["pid"] for e in started if pid_alive(e["pid"])]
-    assert not [e["child"] for e in started if pid_alive(e["child"])]
+    assert processes_with(str(record)) == []
 
 
 def started(record):
@@ -260,7 +220,7 @@ def started(record):
 
 
 def test_two_workers_never_start_the_same_experiment(project_with_code, workers, tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=8, concurrency=3,
                                                                sleep=0.5))
     workers()
@@ -274,7 +234,7 @@ def test_two_workers_never_start_the_same_experiment(project_with_code, workers,
 
 def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_code, workers,
                                                                    tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2,
                                                                sleep=300))
     workers()
@@ -283,26 +243,27 @@ def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_
     from dashboard.services.groups import delete_group
 
     delete_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
-    pids = [e["pid"] for e in running] + [e["child"] for e in running]
-    wait_for(lambda: not [pid for pid in pids if pid_alive(pid)], "the processes to be killed")
+    assert running
+    wait_for(lambda: not processes_with(str(record)), "the processes to be killed")
 
 
 def test_an_experiment_that_exits_takes_its_orphaned_children_with_it(project_with_code,
                                                                        workers, tmp_path):
     """A crash leaves the experiment's children running: the worker ends its whole group."""
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=1, sleep=300,
                                                                crash=True))
     workers()
     wait_for(lambda: group_status(group.id) == "failed", "the group to fail")
     (start,) = started(record)
+    assert start["child"]
     assert experiments_of(group.id)[0].status == "failed"
-    wait_for(lambda: not pid_alive(start["child"]), "the orphaned child to be killed")
+    wait_for(lambda: not processes_with(str(record)), "the orphaned child to be killed")
 
 
 def test_hyperband_group_runs_its_brackets_with_the_resource_injected(project_with_code, workers,
                                                                       tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     hyperband = ("  hyperband: {max_iter: 9, eta: 3, resource: {name: epochs, type: int},"
                  " metric: {name: loss, optimization: minimize}}\n  seed: 1")
     group = make_group(project_with_code, content=polyaxonfile(
@@ -323,7 +284,7 @@ def test_hyperband_group_runs_its_brackets_with_the_resource_injected(project_wi
 
 def test_bo_group_runs_initial_trials_then_one_suggestion_per_iteration(project_with_code,
                                                                         workers, tmp_path):
-    record = tmp_path / "record.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
     bo = ("  bo: {n_initial_trials: 3, n_iterations: 3,"
           " metric: {name: loss, optimization: minimize},"
           " utility_function: {acquisition_function: ei, eps: 0.01, n_warmup: 500, n_iter: 2}}"

@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import tarfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -457,7 +458,7 @@ def test_uploads_that_would_write_outside_their_folder_are_refused(app, client, 
                                                                      members, reason):
     alice = make_user("alice")
     make_project(alice, "demo")
-    repos = paths.repos_root(app.config)
+    repos = Path(app.config["OUTPUTS_ROOT"])  # uploads are unpacked below it
     before = _files(repos)
     response = client.post(
         "/api/v1/alice/demo/repo/upload/", headers=auth(make_token(alice)),

@@ -1,4 +1,10 @@
-"""The project code an experiment runs in: a fresh copy of the latest upload."""
+"""The project code an experiment runs in: its latest upload, bound read-only in its sandbox.
+
+Uploads are unpacked below the outputs root (`paths.repo_dir`), where Celery workers see them
+too, and never change once unpacked (a new upload gets a new folder), so an experiment runs in
+the upload's own folder, no copy made. An upload kept elsewhere (unpacked by an earlier version
+beside the outputs root) is copied into the experiment's folder first.
+"""
 
 import shutil
 from pathlib import Path
@@ -6,14 +12,15 @@ from pathlib import Path
 from dashboard.services.uploads import latest_repo
 
 
-def prepare_code(project, destination):
-    """Copy the project's latest uploaded code into destination (empty folder if none)."""
-    destination = Path(destination)
-    if destination.exists():
-        shutil.rmtree(destination)
+def code_folder(project, experiment_folder, outputs_root):
+    """The folder holding the code the experiment runs (None if the project has none)."""
     upload = latest_repo(project)
-    if upload is not None and Path(upload.path).is_dir():
-        shutil.copytree(upload.path, destination, symlinks=True)
-    else:
-        destination.mkdir(parents=True)
+    if upload is None or not Path(upload.path).is_dir():
+        return None
+    source = Path(upload.path).resolve()
+    if Path(outputs_root).resolve() in source.parents:
+        return source
+    destination = Path(experiment_folder) / "code"
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination, symlinks=True)
     return destination

@@ -98,7 +98,8 @@ class CeleryScheduler(Scheduler):
         if launch is None:
             return
         job = {"experiment_id": experiment_id, "command": launch.command,
-               "folder": str(launch.folder), "env": launch.env}
+               "folder": str(launch.folder), "code": str(launch.code) if launch.code else None,
+               "env": launch.env}
         try:
             self.celery.send_task(TASK, args=[job], task_id=task_id(launch.uuid),
                                   queue=self.queue)

@@ -3,7 +3,7 @@
 No database here. The job (sent by the scheduler, dashboard/runner/dispatch.py) carries the
 command, the experiment's environment with its own key, and its folder relative to the outputs
 root; that root is shared storage (the same files on every machine, possibly mounted at
-another path), so the code the scheduler copied is there, the log lands where the dashboard
+another path), so the project's code the job names is there, the log lands where the dashboard
 reads it, and outputs where TensorBoard looks. The process is `spawn`ed like the local runner's:
 its own process group, killed by the kernel if this worker process dies (PR_SET_PDEATHSIG).
 
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dashboard.runner.process import base_environment, exit_message, spawn
-from dashboard.tensorboard_process import stop_process
+from dashboard.runner.process import exit_message, start_experiment, stop_experiment
+from dashboard.runner.sandbox import SandboxUnavailable
 
 MAX_MESSAGE = 9000
 REFUSED = (401, 403, 404, 409)
@@ -110,20 +110,28 @@ class _Terminate:
             signal.signal(signal.SIGTERM, self.previous)
 
 
-def run_job(job, *, worker, outputs_root, grace, heartbeat):
+def run_job(job, *, worker, outputs_root, grace, heartbeat, sandbox):
     """Run the experiment `job` describes on this worker; returns its outcome as a word."""
     # SIGTERM is handled from here until the final report is sent: a revoke that lands before
     # the spawn or after the process ended must not kill this worker process mid-report.
     with _Terminate() as terminate:
-        return _run(job, worker, outputs_root, grace, heartbeat, terminate)
+        return _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate)
 
 
-def _run(job, worker, outputs_root, grace, heartbeat, terminate):
+def _checked(sandbox, outputs_root, checked=set()):  # noqa: B006 - once per worker process
+    """Raise SandboxUnavailable unless the sandbox started here once already."""
+    if sandbox not in checked:
+        sandbox.check(Path(outputs_root) / ".sandbox-check" / socket.gethostname())
+        checked.add(sandbox)
+
+
+def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
     env = job["env"]
     reporter = Reporter(env["POLYAXON_API_URL"], env["POLYAXON_TOKEN"])
     me = {"worker": worker, "host": socket.gethostname()}
     try:
         folder = _folder(outputs_root, job["folder"])
+        code = _folder(outputs_root, job["code"]) if job.get("code") else None
         reporter.post_retrying("_runner/start/", me)
     except Refused:
         return "refused"  # stopped, finished or taken by another worker meanwhile
@@ -131,11 +139,11 @@ def _run(job, worker, outputs_root, grace, heartbeat, terminate):
         reporter.final("failed", f"The experiment could not start on {worker}: {exc}")
         return "failed"
     log_path = folder / "logs" / "output.log"
-    env = {**base_environment(), **env, "POLYAXON_RUN_OUTPUTS_PATH": str(folder / "outputs")}
+    env = {**env, "POLYAXON_RUN_OUTPUTS_PATH": str(folder / "outputs")}
     try:
-        (folder / "outputs").mkdir(parents=True, exist_ok=True)
-        process = spawn(job["command"], cwd=folder / "code", env=env, log_path=log_path)
-    except OSError as exc:
+        _checked(sandbox, outputs_root)
+        process = start_experiment(sandbox, job["command"], folder=folder, code=code, env=env)
+    except (OSError, SandboxUnavailable) as exc:
         reporter.final("failed", f"The experiment could not start on {worker}: {exc}")
         return "failed"
     outcome = _watch(process, reporter, {**me, "pid": process.pid}, terminate,
@@ -163,7 +171,7 @@ def _watch(process, reporter, beat, terminate, *, grace, heartbeat):
         if terminate.requested:
             outcome = "stop"
         if outcome != "exit":
-            stop_process(process.pid, timeout=grace)
+            stop_experiment(process.pid, timeout=grace)
             process.poll()
             break
         if time.monotonic() >= next_beat:
@@ -179,8 +187,8 @@ def _watch(process, reporter, beat, terminate, *, grace, heartbeat):
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=0.1)
     if outcome == "exit":
-        # Its children may outlive it (a crash leaves them orphaned): end its whole group.
-        stop_process(process.pid, timeout=grace)
+        # Its children may outlive it (a crash leaves them orphaned): end them all.
+        stop_experiment(process.pid, timeout=grace)
     return outcome
 
 

@@ -3,7 +3,7 @@
     <OUTPUTS_ROOT>/<owner>/<project>/groups/<gid>/experiments/<eid>/      experiment_dir
         outputs/                                                          experiment_outputs_dir
         logs/output.log                                                   experiment_log_path
-    <OUTPUTS_ROOT>/../repos/<owner>/<project>/<upload id>/                repo_dir
+    <OUTPUTS_ROOT>/<owner>/<project>/code/<upload id>/                    repo_dir
 
 Every function takes the outputs root itself or an app config holding OUTPUTS_ROOT, and refuses
 (ValueError) a path that would leave its root: names are slugs and ids integers, so only a bug
@@ -55,11 +55,7 @@ def experiment_log_path(config_or_root, owner, project_name, group_id, experimen
     return folder / "logs" / "output.log"
 
 
-def repos_root(config_or_root):
-    """The folder holding every project's uploaded code: a sibling of the outputs root."""
-    return _root(config_or_root).parent / "repos"
-
-
 def repo_dir(config_or_root, owner, project_name, upload_id):
-    """The folder one upload of a project's code is unpacked into."""
-    return _inside(repos_root(config_or_root), owner, project_name, int(upload_id))
+    """The folder one upload of a project's code is unpacked into: below the outputs root, so
+    Celery workers see it, and a folder of its own, so a sandbox can bind it alone."""
+    return _inside(_root(config_or_root), owner, project_name, "code", int(upload_id))

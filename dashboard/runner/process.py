@@ -1,16 +1,20 @@
 """Experiment processes: each in its own process group, dying with the worker that started it."""
 
+import contextlib
 import ctypes
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections import deque
 from pathlib import Path
 
 from dashboard.safe_files import open_regular
+from dashboard.tensorboard_process import KILL_GRACE, PROC, _running, _stat_field, stop_process
 
 PR_SET_PDEATHSIG = 1
+PPID = 1  # field of /proc/<pid>/stat after the command name
 SAFE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
 
 
@@ -28,15 +32,85 @@ def base_environment():
     return env
 
 
-def spawn(command, *, cwd, env, log_path):
-    """Run a shell command in a new session (its own process group), output to log_path."""
+def spawn(argv, *, cwd, env, log_path):
+    """Run argv in a new session (its own process group), output to log_path.
+
+    The log is opened here, by the worker: the experiment only holds the descriptor, and the
+    folder of its log is outside what its sandbox can reach, so it cannot replace the file.
+    """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            ["/bin/bash", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent,
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
         )
+
+
+def start_experiment(sandbox, command, *, folder, code, env):
+    """Start the experiment whose folder is `folder` in `sandbox`: its log in folder/logs,
+    its outputs in folder/outputs, in its code folder (its outputs folder if it has none)."""
+    outputs = Path(folder) / "outputs"
+    sandbox.prepare(outputs)
+    environment = sandbox.environment(env) if sandbox.enabled else {**base_environment(), **env}
+    return spawn(sandbox.command(command, outputs=outputs, code=code), cwd=code or outputs,
+                 env=environment, log_path=Path(folder) / "logs" / "output.log")
+
+
+def stop_experiment(pid, timeout):
+    """End an experiment started by spawn and everything it started, sandboxed or not.
+
+    SIGTERM goes to each of its processes, wherever they moved (a new session, a double fork):
+    bubblewrap forwards no signal, and its end would SIGKILL the rest at once. After `timeout`
+    seconds what is left of its process group is killed (in a sandbox, killing bwrap ends its
+    whole PID namespace), and we wait until none of its processes runs.
+    """
+    family = descendants(pid)
+    for child in family:
+        if _command_name(child) != "bwrap":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while not _reaped(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop_process(pid, timeout=0 if family else timeout)
+    for child in descendants(pid) + family:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGKILL)
+    end = time.monotonic() + KILL_GRACE
+    while any(_running(child) for child in family) and time.monotonic() < end:
+        time.sleep(0.05)
+
+
+def descendants(pid):
+    """The pids of every live process below pid (read from /proc at one moment)."""
+    children = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            parent = _stat_field(entry, PPID)
+            if parent is not None:
+                children.setdefault(int(parent), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _command_name(pid):
+    try:
+        return (PROC / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _reaped(pid):
+    """Reap pid if it is our exited child; True once it is gone."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return not _running(pid)
+    return done == pid
 
 
 def disk_full(path, low=64 * 1024):

@@ -17,7 +17,7 @@ from flask import current_app
 from dashboard.extensions import db
 from dashboard.hptuning import SpecError, parse_group_spec, render_command
 from dashboard.runner import paths
-from dashboard.runner.code import prepare_code
+from dashboard.runner.code import code_folder
 from dashboard.runner.environment import experiment_env
 from dashboard.services import credentials, runs, tensorboards
 
@@ -30,6 +30,7 @@ class Launch:
     uuid: str
     command: str
     folder: Path
+    code: Path | None
     env: dict
 
 
@@ -89,8 +90,8 @@ class Scheduler:
     def prepare(self, experiment_id):
         """Mark the claimed experiment starting and build its Launch (None if it cannot start).
 
-        Renders the command, copies the project's code into the experiment's folder and issues
-        the experiment's key; an experiment that cannot start is marked failed.
+        Renders the command, finds the project's code and issues the experiment's key; an
+        experiment that cannot start is marked failed.
         """
         details = runs.launch_details(experiment_id)
         if details is None:
@@ -105,7 +106,7 @@ class Scheduler:
             if isinstance(command, list):
                 command = " && ".join(command)
             (folder / "outputs").mkdir(parents=True, exist_ok=True)
-            prepare_code(project, folder / "code")
+            code = code_folder(project, folder, self.outputs_root)
         except (SpecError, OSError) as exc:
             runs.mark(experiment_id, "failed", f"The experiment could not start: {exc}")
             return None
@@ -116,7 +117,8 @@ class Scheduler:
                              params=experiment.params)
         root = Path(self.outputs_root).resolve()
         return Launch(experiment_id=experiment_id, uuid=experiment.uuid, command=command,
-                      folder=folder.relative_to(root), env=env)
+                      folder=folder.relative_to(root),
+                      code=code.relative_to(root) if code else None, env=env)
 
     # What subclasses provide.
     def alive(self, pid):

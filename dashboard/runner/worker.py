@@ -5,10 +5,10 @@ from pathlib import Path
 from flask import current_app
 
 from dashboard.runner import paths
-from dashboard.runner.process import base_environment, exit_message, pid_alive, spawn
+from dashboard.runner.process import exit_message, pid_alive, start_experiment, stop_experiment
+from dashboard.runner.sandbox import Sandbox
 from dashboard.runner.scheduler import Scheduler
 from dashboard.services import runs
-from dashboard.tensorboard_process import stop_process
 
 
 class Worker(Scheduler):
@@ -17,6 +17,7 @@ class Worker(Scheduler):
     def __init__(self, *, capacity=None, poll=None):
         super().__init__(capacity=capacity, poll=poll)
         self.processes = {}  # experiment id -> Popen
+        self.sandbox = Sandbox.from_config(current_app.config)
 
     def alive(self, pid):
         return pid_alive(pid)
@@ -25,7 +26,7 @@ class Worker(Scheduler):
         for _, pid, host in lost:
             if host == self.host and pid:
                 # Its leader died with the old worker; its children may live on in the group.
-                stop_process(pid, timeout=self.grace)
+                stop_experiment(pid, timeout=self.grace)
 
     def watch(self):
         self._collect_finished()
@@ -38,11 +39,11 @@ class Worker(Scheduler):
         launch = self.prepare(experiment_id)
         if launch is None:
             return
-        folder = Path(self.outputs_root).resolve() / launch.folder
+        root = Path(self.outputs_root).resolve()
         try:
-            process = spawn(launch.command, cwd=folder / "code",
-                            env={**base_environment(), **launch.env},
-                            log_path=folder / "logs" / "output.log")
+            process = start_experiment(self.sandbox, launch.command, folder=root / launch.folder,
+                                       code=root / launch.code if launch.code else None,
+                                       env=launch.env)
         except OSError as exc:
             runs.mark(experiment_id, "failed", f"The experiment could not start: {exc}")
             return
@@ -58,7 +59,7 @@ class Worker(Scheduler):
                 continue
             del self.processes[experiment_id]
             # Its children may outlive it (a crash leaves them orphaned): end its whole group.
-            stop_process(process.pid, timeout=self.grace)
+            stop_experiment(process.pid, timeout=self.grace)
             if code == 0:
                 runs.mark(experiment_id, "succeeded")
                 continue
@@ -81,7 +82,7 @@ class Worker(Scheduler):
     def _kill(self, experiment_id):
         process = self.processes.pop(experiment_id, None)
         if process is not None:
-            stop_process(process.pid, timeout=self.grace)
+            stop_experiment(process.pid, timeout=self.grace)
             process.poll()
 
     def shutdown(self):

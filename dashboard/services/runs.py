@@ -337,3 +337,10 @@ def in_flight():
     return db.session.scalar(
         select(func.count()).where(Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES))
     )
+
+
+def experiments_isolated():
+    """Whether experiments run in the sandbox (SANDBOX is not "off")."""
+    from dashboard.runner.sandbox import Sandbox  # the runner's rule, read where it is kept
+
+    return Sandbox.from_config(current_app.config).enabled

@@ -23,6 +23,7 @@ from dashboard.models import TensorboardJob, TensorboardStatus
 from dashboard.models.statuses import TENSORBOARD_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.runner import paths
+from dashboard.runner.sandbox import Sandbox
 from dashboard.services import events
 from dashboard.services.lookups import load_group
 
@@ -114,6 +115,7 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
             logdir,
             log_path=logdir.parent / f"tensorboard-{group.id}.log",
             path_prefix=secret_prefix(job.path_secret, access.project, group.id),
+            sandbox=Sandbox.from_config(current_app.config),
         )
     except OSError as exc:
         _set_status(job, "failed", f"TensorBoard could not start: {exc}")

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from dashboard.services import experiment_table, group_pages
+from dashboard.services import experiment_table, group_pages, runs
 from dashboard.services.access import project_access
 from dashboard.ui import is_htmx, route
 
@@ -77,7 +77,8 @@ def context(access, owner, project, page):
     links = table_links(urls, page.experiments) if page.experiments else None
     experiment_url = f"{urls['page'].rstrip('/')}/experiments/"  # + id/: the experiment page
     return {"page": page, "allowed": access.allowed, "urls": urls, "links": links,
-            "owner": owner, "project_name": project, "experiment_url": experiment_url}
+            "owner": owner, "project_name": project, "experiment_url": experiment_url,
+            "unisolated": not runs.experiments_isolated()}
 
 
 def render_parts(ctx, main, *oob):

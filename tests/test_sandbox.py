@@ -1,0 +1,91 @@
+"""Experiments run in a bubblewrap sandbox: an attacking experiment reaches nothing of the
+server, and nothing it starts outlives its worker (local runner; tests/attacks.py)."""
+
+import os
+import signal
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+from dashboard.extensions import db
+from dashboard.runner import paths
+from dashboard.runner.process import descendants
+from dashboard.runner.sandbox import Sandbox, SandboxUnavailable
+from dashboard.services import tensorboards
+from dashboard.services.access import project_access
+from dashboard.tensorboard_process import wait_until_serving
+from tests.attacks import assert_attack_failed, attack, wait_until_gone
+from tests.conftest import ROOT
+from tests.factories import make_group, make_project, make_user
+
+
+def test_an_attacking_experiment_reaches_nothing_and_dies_with_its_killed_worker(
+        app, live_server, workers, tmp_path):
+    started = []
+
+    def start_runner():
+        started.append(workers())
+        return started[0].process.pid
+
+    found, targets, folder = attack(app, live_server, tmp_path, start_runner=start_runner)
+    assert_attack_failed(found, targets, folder)
+    started[0].kill(signal.SIGKILL)
+    wait_until_gone(targets["marker"])
+
+
+def test_the_sandbox_check_says_why_and_what_to_do_without_bubblewrap(tmp_path):
+    sandbox = Sandbox(bwrap="bwrap-not-installed-here")
+    try:
+        sandbox.check(tmp_path / "scratch")
+    except SandboxUnavailable as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the check passed without bubblewrap")
+    assert "'bwrap-not-installed-here' is not installed" in message
+    assert "apt-get install bubblewrap" in message and "SANDBOX=off" in message
+
+
+def test_a_root_worker_gives_the_outputs_folder_to_the_sandbox_uid(tmp_path):
+    Sandbox(uid=65534, gid=65534).prepare(tmp_path / "outputs")
+    info = os.stat(tmp_path / "outputs")
+    expected = (65534, 65534) if os.geteuid() == 0 else (os.geteuid(), os.getegid())
+    assert (info.st_uid, info.st_gid) == expected
+
+
+def test_the_group_page_says_when_experiments_run_unisolated(app, client):
+    group = make_group(make_project(make_user("alice"), "demo"))
+    token = _soup(client.get("/login")).select_one("input[name=csrf_token]")["value"]
+    client.post("/login", data={"username": "alice", "password": "pw", "csrf_token": token})
+    url = f"/alice/demo/groups/{group.id}/"
+    page = client.get(url)
+    assert page.status_code == 200 and _soup(page).select("#unisolated") == []
+    app.config["SANDBOX"] = "off"
+    notice = _soup(client.get(url)).select_one("#unisolated")
+    assert "Experiments run unisolated" in notice.text
+
+
+def _soup(response):
+    return BeautifulSoup(response.data, "html.parser")
+
+
+def test_a_tensorboard_runs_sandboxed_and_sees_its_group_alone(app, tmp_path):
+    alice = make_user("alice")
+    group = make_group(make_project(alice, "demo"))
+    other = paths.experiment_outputs_dir(app.config, "alice", "other", 7, 70)
+    other.mkdir(parents=True)
+    (other / "model.ckpt").write_text("weights")
+    job, _ = tensorboards.start_tensorboard(project_access("alice", "demo", actor=alice),
+                                            group.id)
+    assert wait_until_serving(job.host, job.port, timeout=60, pid=job.pid)
+    (board,) = [pid for pid in descendants(job.pid)
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "tensorboard"]
+    uid = Path(f"/proc/{board}/status").read_text().split("Uid:")[1].split()[0]
+    assert int(uid) == (65534 if os.geteuid() == 0 else os.geteuid())
+    seen = Path(f"/proc/{board}/root")  # the filesystem as TensorBoard sees it
+    group_dir = paths.group_dir(app.config, "alice", "demo", group.id)
+    assert (seen / str(group_dir).lstrip("/")).is_dir()
+    database = db.engine.url.database if db.engine.url.drivername.startswith("sqlite") else None
+    for hidden in (other / "model.ckpt", Path(os.environ["DASHBOARD_INSTANCE"]), ROOT / "dashboard",
+                   *([Path(database)] if database else [])):
+        assert not (seen / str(hidden).lstrip("/")).exists(), hidden
+    assert "SECRET_KEY" not in Path(f"/proc/{board}/environ").read_text()
