@@ -3,6 +3,9 @@ server, and nothing it starts outlives its worker (local runner; tests/attacks.p
 
 import os
 import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -89,3 +92,50 @@ def test_a_tensorboard_runs_sandboxed_and_sees_its_group_alone(app, tmp_path):
                    *([Path(database)] if database else [])):
         assert not (seen / str(hidden).lstrip("/")).exists(), hidden
     assert "SECRET_KEY" not in Path(f"/proc/{board}/environ").read_text()
+
+
+UNPRIVILEGED = """
+import importlib.util, subprocess, sys
+spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sandbox = module.Sandbox()
+assert not sandbox.privileged
+argv = sandbox.command("id -u; grep CapEff /proc/self/status; touch x; unshare -U true",
+                       outputs=sys.argv[2], code=sys.argv[3])
+result = subprocess.run(argv, capture_output=True, text=True, env=sandbox.environment({}))
+print(result.stdout + result.stderr)
+"""
+
+
+def test_a_worker_that_is_not_root_sandboxes_in_a_user_namespace_of_its_own():
+    """As an ordinary user bwrap needs no privilege: the experiment keeps that uid, with no
+    capability, no way into a new user namespace, and its code still read-only."""
+    # Folders that user may reach (pytest's own are private to root).
+    with tempfile.TemporaryDirectory(prefix="unprivileged-") as scratch:
+        folder = Path(scratch)
+        for name in ("outputs", "code"):
+            (folder / name).mkdir()
+        for path in (folder, folder / "outputs", folder / "code"):
+            path.chmod(0o777)
+        # The system's Python: the worker's own may live where an ordinary user cannot read.
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        argv = [*(drop if os.geteuid() == 0 else []), "/usr/bin/python3", "-c", UNPRIVILEGED,
+                str(ROOT / "dashboard" / "runner" / "sandbox.py"), str(folder / "outputs"),
+                str(folder / "code")]
+        output = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=folder)
+    assert output.returncode == 0, output.stderr
+    lines = output.stdout.splitlines()
+    assert lines[0] == str(65534 if os.geteuid() == 0 else os.geteuid())
+    assert lines[1].split() == ["CapEff:", "0000000000000000"]
+    assert "Read-only file system" in output.stdout
+    assert "unshare failed" in output.stdout  # --disable-userns
+
+
+def test_flask_worker_refuses_to_start_where_bubblewrap_is_missing(live_server):
+    env = {**live_server.env, "PATH": str(Path(sys.executable).parent)}  # no bwrap on it
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "No experiment will run here" in result.stderr
+    assert "'bwrap' is not installed" in result.stderr and "SANDBOX=off" in result.stderr
