@@ -14,7 +14,7 @@ from dashboard.safe_files import open_regular
 from dashboard.tensorboard_process import KILL_GRACE, PROC, _running, _stat_field, stop_process
 
 PR_SET_PDEATHSIG = 1
-PPID = 1  # field of /proc/<pid>/stat after the command name
+PPID, STARTTIME = 1, 19  # fields of /proc/<pid>/stat after the command name
 SAFE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
 
 
@@ -62,23 +62,35 @@ def stop_experiment(pid, timeout):
     SIGTERM goes to each of its processes, wherever they moved (a new session, a double fork):
     bubblewrap forwards no signal, and its end would SIGKILL the rest at once. After `timeout`
     seconds what is left of its process group is killed (in a sandbox, killing bwrap ends its
-    whole PID namespace), and we wait until none of its processes runs.
+    whole PID namespace), then what is left of those processes, and we wait until none runs.
+    Each is known by its pid and start time, so a pid reused meanwhile is never signalled.
     """
-    family = descendants(pid)
-    for child in family:
-        if _command_name(child) != "bwrap":
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(child, signal.SIGTERM)
+    family = [(child, _started(child)) for child in descendants(pid)]
+    _signal_all(family, signal.SIGTERM, skip="bwrap")
     deadline = time.monotonic() + timeout
     while not _reaped(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     stop_process(pid, timeout=0 if family else timeout)
-    for child in descendants(pid) + family:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(child, signal.SIGKILL)
+    _signal_all(family, signal.SIGKILL)
     end = time.monotonic() + KILL_GRACE
-    while any(_running(child) for child in family) and time.monotonic() < end:
+    while _alive(family) and time.monotonic() < end:
         time.sleep(0.05)
+
+
+def _started(pid):
+    """The process's start time (clock ticks after boot): with its pid, who it is."""
+    return _stat_field(PROC / str(pid), STARTTIME)
+
+
+def _alive(family):
+    return [pid for pid, started in family if _running(pid) and _started(pid) == started]
+
+
+def _signal_all(family, sig, skip=None):
+    for pid in _alive(family):
+        if skip is None or _command_name(pid) != skip:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
 
 
 def descendants(pid):
