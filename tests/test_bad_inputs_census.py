@@ -152,6 +152,21 @@ BODIES = [
      json.dumps({"content": "version: 1\nkind: group\nhptuning:\n  matrix:\n    x: "
                             "{range: [0, 100000000, 1]}\nrun:\n  cmd: echo\n"}),
      "content"),
+    *[(f"template bomb: {_name}", "/groups",
+       json.dumps({"content": "version: 1\nkind: group\nhptuning:\n  matrix:\n    x: "
+                              "{values: [1]}\nrun:\n  cmd: " + json.dumps(_cmd) + "\n"}), _says)
+      for _name, _cmd, _says in [
+          ("replace twice", "{{ 'ab'|replace('a', 'a' * 90000)|replace('a', 'a' * 90000) }}",
+           "memory limit"),
+          ("center", "{{ 'a'|center(1000000000) }}", "memory limit"),
+          ("format", "{{ '%1000000000d'|format(1) }}", "memory limit"),
+          ("doubling loop", "{% set s = namespace(v='ab') %}{% for i in range(60) %}"
+                            "{% set s.v = s.v ~ s.v %}{% endfor %}{{ s.v }}", "memory limit"),
+          ("nested ranges", "{% for i in range(100000) %}{% for j in range(100000) %}"
+                            "{% endfor %}{% endfor %}", "time limit"),
+          ("nested ranges printing", "{% for i in range(100000) %}{% for j in range(100000) %}"
+                                     "x{% endfor %}{% endfor %}", "100,000 characters"),
+      ]],
 ]
 for _label, _path, _raw, _says in BODIES:
     bad(f"POST groups: {_label}", 400, _says)(
