@@ -63,8 +63,20 @@ def _check_field(field, known, prefixed, where):
     raise QueryError(f"{where}: unknown field '{field}' (known: {allowed})")
 
 
-def parse_query(text, *, known, prefixed=()):
-    """Parse a query string into Conditions; `known` fields and `prefixed` families allowed."""
+def _check_numbers(field, values, numeric, term):
+    if field.partition(".")[0] not in numeric:
+        return
+    for value in values:
+        if parse_number(value) is None:
+            raise QueryError(f"query: '{value}' is not a number ({field} is compared as a "
+                             f"number) in '{term}'")
+
+
+def parse_query(text, *, known, prefixed=(), numeric=()):
+    """Parse a query string into Conditions; `known` fields and `prefixed` families allowed.
+
+    The values of the `numeric` families (e.g. metric.<name>) must be numbers.
+    """
     conditions = []
     if not text:
         return conditions
@@ -86,11 +98,13 @@ def parse_query(text, *, known, prefixed=()):
             value = expression[len(op):].strip()
             if not value or "|" in value:
                 raise QueryError(f"query: '{term}' needs one value after '{op}'")
+            _check_numbers(field, (value,), numeric, term)
             conditions.append(Condition(field, op, (value,), negate))
             continue
         values = tuple(v.strip() for v in expression.split("|"))
         if not all(values):
             raise QueryError(f"query: '{term}' has an empty value")
+        _check_numbers(field, values, numeric, term)
         conditions.append(Condition(field, "in", values, negate))
     return conditions
 

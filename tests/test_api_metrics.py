@@ -198,6 +198,29 @@ def test_nan_and_infinity_are_400(client):
         "values": ["loss: nan is not a finite number. acc: inf is not a finite number."]}
 
 
+def test_an_integer_past_a_float_is_400(client):
+    _, _, (experiment, *_), headers = _setup()
+
+    response = client.post(_url(experiment), headers=headers, content_type="application/json",
+                           data='{"values": {"loss": 1%s}}' % ("0" * 400))
+
+    assert response.status_code == 400
+    assert response.json == {"values": [f"loss: {'1' + '0' * 56}... is not a finite number."]}
+    assert _history(experiment) == []
+
+
+def test_an_empty_batch_is_400_after_earlier_reports(client):
+    _, _, (experiment, *_), headers = _setup()
+    client.post(_url(experiment), headers=headers, json={"values": {"loss": 0.5}})
+
+    response = client.post(_url(experiment), headers=headers, json=[])
+
+    assert response.status_code == 400
+    assert response.json == {
+        "non_field_errors": ["List should have at least 1 item after validation, not 0"]}
+    assert _history(experiment) == [{"loss": 0.5}]
+
+
 def test_more_than_100_names_is_400(client):
     _, _, (experiment, *_), headers = _setup()
 

@@ -27,6 +27,7 @@ from tests.factories import (
     make_project,
     make_token,
     make_user,
+    zeros_tarball,
 )
 
 UP = "/api/v1/root/census"
@@ -167,6 +168,12 @@ BODIES = [
           ("nested ranges printing", "{% for i in range(100000) %}{% for j in range(100000) %}"
                                      "x{% endfor %}{% endfor %}", "100,000 characters"),
       ]],
+    ("concurrency past any integer", "/groups",
+     json.dumps({"content": grid_yml(1).replace("concurrency: 2", "concurrency: 1" + "0" * 30)}),
+     "hptuning.concurrency: must be <= 10,000"),
+    ("concurrency 10001", "/groups",
+     json.dumps({"content": grid_yml(1).replace("concurrency: 2", "concurrency: 10001")}),
+     "hptuning.concurrency: must be <= 10,000, got 10001"),
 ]
 for _label, _path, _raw, _says in BODIES:
     bad(f"POST groups: {_label}", 400, _says)(
@@ -210,6 +217,9 @@ OTHER_BODIES = [
     ("metrics: NaN", "E", "/metrics", None, "not a finite number"),
     ("metrics: Infinity", "E", "/metrics", "Infinity", "not a finite number"),
     ("metrics: 1e400", "E", "/metrics", "1e400", "not a finite number"),
+    ("metrics: an integer of 401 digits", "E", "/metrics", "1" + "0" * 400,
+     "not a finite number"),
+    ("metrics: an empty list", "E", "/metrics", [], "at least 1 item"),
     ("metrics: a string value", "E", "/metrics", {"values": {"loss": "low"}}, "not a number"),
     ("metrics: a boolean value", "E", "/metrics", {"values": {"loss": True}}, "not a number"),
     ("metrics: bad name", "E", "/metrics", {"values": {"a b": 1}}, "not a valid metric name"),
@@ -315,6 +325,10 @@ QUERIES = [
     ("experiments: group abc", "/experiments?group=abc", "group must be an integer id"),
     ("experiments: bad query", "/experiments?group={group}&query=metric.loss:<", "needs one value"),
     ("experiments: bad sort", "/experiments?group={group}&sort=bogus", "bogus"),
+    ("experiments: metric compared with an operator",
+     "/experiments?group={group}&query=metric.loss:<<", "'<' is not a number"),
+    ("experiments: metric compared with a word",
+     "/experiments?group={group}&query=metric.loss:>=abc", "'abc' is not a number"),
     ("experiments: format xml", "/experiments?group={group}&format=xml", "format must be"),
     ("export: bad query", "/groups/{group}/experiments?format=csv&query=x:1", "x"),
     ("logs: tail abc", "/experiments/{experiment}/logs?tail=abc", "tail must be"),
@@ -332,6 +346,7 @@ PATHS = [
     ("unknown group", "/groups/999999/", "Not found."),
     ("group id past 32 bits", f"/groups/{2**31}/", "Not found."),
     ("?group past 32 bits", f"/experiments?group={2**40}", "Not found."),
+    ("?group a huge negative id", "/experiments/?group=-53822225618946920284160", "Not found."),
     ("group id past 64 bits", "/groups/99999999999999999999999/", "Not found."),
     ("group id negative", "/groups/-1/", "Not found."),
     ("unknown experiment", "/experiments/999999/", "Not found."),
@@ -411,10 +426,30 @@ UPLOADS = [
     ("hard link", tarball([("a", b"x"), link("b", "a", tarfile.LNKTYPE)]), "is not allowed"),
     ("fifo", tarball([link("pipe", "", tarfile.FIFOTYPE)]), "is not allowed"),
     ("too many files", tarball([(f"f{i}.py", b"x") for i in range(6)]), "repo"),
-    ("unpacks too big", tarball([("big.bin", b"0" * 5000)]), "larger than 1000 bytes"),
+    ("unpacks too big", tarball([("big.bin", b"0" * 5000)]), "limit of 1000 bytes per upload"),
 ]
 for _label, _data, _says in UPLOADS:
     bad(f"upload: {_label}", 400, _says)(lambda w, data=_data: _upload(w, data))
+
+
+@bad("upload: a 400 MiB bomb", 400, "larger than the limit of 256 MiB per upload")
+def _upload_bomb(w):
+    config = w["api"].application.config
+    config["REPO_MAX_UNPACKED_BYTES"] = 256 * 1024 * 1024  # the default
+    try:
+        return _upload(w, zeros_tarball(400 * 1024 * 1024))
+    finally:
+        config["REPO_MAX_UNPACKED_BYTES"] = 1000
+
+
+@bad("upload: over the project's quota", 400, "left in the project's code quota")
+def _upload_over_quota(w):
+    config = w["api"].application.config
+    config.update(REPO_MAX_UNPACKED_BYTES=10000, REPO_PROJECT_QUOTA_BYTES=2000)
+    try:
+        return _upload(w, tarball([("big.bin", b"0" * 5000)]))
+    finally:
+        config.update(REPO_MAX_UNPACKED_BYTES=1000, REPO_PROJECT_QUOTA_BYTES=1024 ** 3)
 
 
 @bad("upload: no repo field", 400, "This field is required")
@@ -534,6 +569,11 @@ def _ui_huge_group(w):
     return w["ui"].get(f"{UI}/groups/{2**40}/")
 
 
+@bad("compare: an id past 64 bits", 400, "99999999999999999999999 is not an id")
+def _compare_huge_id(w):
+    return w["ui"].get(f"{UI}/compare?experiments={w['experiment']},99999999999999999999999")
+
+
 @bad("form: group edit without a CSRF token", 400, "CSRF")
 def _ui_edit_no_csrf(w):
     return _form(w, w["UG"] + "/edit", {"description": "x"}, csrf=False)
@@ -544,6 +584,7 @@ FILTERS = [
     ("value missing", "query=metric.loss:<", "needs one value"),
     ("unknown sort", "sort=bogus", "bogus"),
     ("dangling negation", "query=status:~", "status"),
+    ("metric compared with a word", "query=metric.loss:>=abc", "'abc' is not a number"),
 ]
 for _label, _query, _says in FILTERS:
     bad(f"filter box: {_label}", 400, _says)(

@@ -376,6 +376,19 @@ def test_concurrency_must_be_at_least_one():
     assert errors == ["hptuning.concurrency: must be >= 1, got 0"]
 
 
+def test_concurrency_is_at_most_ten_thousand():
+    assert parse_group_spec(group("concurrency: 10000\nmatrix:\n  a: {values: [1]}")
+                            ).concurrency == 10000
+    errors = errors_of(group("concurrency: 10001\nmatrix:\n  a: {values: [1]}"))
+    assert errors == ["hptuning.concurrency: must be <= 10,000, got 10001"]
+
+
+def test_a_concurrency_past_any_integer_column_names_the_bound():
+    errors = errors_of(group("concurrency: 1000000000000000000000000000000\n"
+                             "matrix:\n  a: {values: [1]}"))
+    assert errors == ["hptuning.concurrency: must be <= 10,000, got 10000000... (31 digits)"]
+
+
 def test_matrix_is_required():
     assert errors_of(group("concurrency: 2")) == ["hptuning.matrix: is required"]
 

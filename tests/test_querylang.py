@@ -43,3 +43,19 @@ def test_sort_keys_with_direction():
 def test_sort_on_unknown_field_is_refused():
     with pytest.raises(QueryError, match="unknown field 'size'"):
         parse_sort("size", known=KNOWN, prefixed=PREFIXED)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("metric.loss:<<", "<"), ("metric.loss:>=abc", "abc"), ("metric.loss:0.1|low", "low"),
+    ("metric.loss:~nan", "nan"), ("metric.loss:>1" + "0" * 400, "1" + "0" * 400),
+])
+def test_metric_values_must_be_numbers(text, value):
+    with pytest.raises(QueryError, match=f"'{value}' is not a number"):
+        parse_query(text, known=KNOWN, prefixed=PREFIXED, numeric=("metric",))
+
+
+def test_params_keep_the_number_else_string_rule():
+    conditions = parse_query("params.act:>=abc,metric.loss:<1e-3", known=KNOWN,
+                             prefixed=PREFIXED, numeric=("metric",))
+    assert conditions == [Condition("params.act", ">=", ("abc",)),
+                          Condition("metric.loss", "<", ("1e-3",))]

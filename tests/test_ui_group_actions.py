@@ -224,6 +224,8 @@ def test_concurrency_is_changed_inline_and_applies_to_the_group(client):
     page_url = f"/alice/demo/groups/{group.id}/"
     form = BeautifulSoup(client.get(page_url).data, "html.parser").select_one("#concurrency-form")
     assert form["hx-post"] == form["action"] == f"/alice/demo/groups/{group.id}/concurrency"
+    field = form.select_one("input[name=concurrency]")
+    assert (field["min"], field["max"]) == ("1", "10000")  # the polyaxonfile's and the API's
     token = _csrf(client, page_url)
     bad = client.post(form["action"], data={"csrf_token": token, "concurrency": "0"},
                       headers={"HX-Request": "true"})

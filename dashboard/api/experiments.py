@@ -46,7 +46,7 @@ def list_project_experiments(username, project_name):
         group_id = int(raw)
     except ValueError:
         raise ValidationError(f"group must be an integer id, not '{raw}'.") from None
-    if group_id > MAX_ID:  # past the id column's range: no such group (as for path ids)
+    if not 0 < group_id <= MAX_ID:  # past the id column's range: no such group (as for paths)
         raise NotFound()
     return _experiments_page(username, project_name, group_id)
 

@@ -14,6 +14,7 @@ from pydantic import (
     field_validator,
 )
 
+from dashboard.hptuning.spec import MAX_CONCURRENCY, MIN_CONCURRENCY
 from dashboard.names import is_slug
 from dashboard.services.objective import MAX_METRIC_NAME
 
@@ -86,7 +87,7 @@ class GroupUpdateIn(Request):
     description: str | None = Field(default=None, max_length=10000)
     tags: list[str] | None = None
     merge: bool = False
-    concurrency: int | None = Field(default=None, ge=1, le=10000)
+    concurrency: int | None = Field(default=None, ge=MIN_CONCURRENCY, le=MAX_CONCURRENCY)
 
     _slug = field_validator("name")(check_slug)
     _tags = field_validator("tags")(check_tags)
@@ -149,11 +150,19 @@ def check_metric_values(values):
                             "_ . - /, at most 128).")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             problems.append(f"{name}: {json_repr(value)} is not a number.")
-        elif not math.isfinite(value):
-            problems.append(f"{name}: {value} is not a finite number.")
+        elif not _finite(value):
+            problems.append(f"{name}: {json_repr(value)} is not a finite number.")
     if problems:
         raise ValueError(" ".join(problems))
     return values
+
+
+def _finite(number):
+    """Whether a number is a finite float (an integer past a float's range is not)."""
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
 
 
 def json_repr(value):
@@ -185,7 +194,8 @@ class MetricIn(Request):
         return value
 
 
-class MetricListIn(RootModel[Annotated[list[MetricIn], Field(max_length=MAX_METRIC_REPORTS)]]):
+class MetricListIn(RootModel[Annotated[list[MetricIn],
+                                        Field(min_length=1, max_length=MAX_METRIC_REPORTS)]]):
     """The tracking client's batch: a list of metric reports."""
 
 

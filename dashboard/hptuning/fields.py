@@ -48,7 +48,7 @@ def check_keys(mapping, allowed, path, *, required=()):
         raise SpecError(errors)
 
 
-def as_int(value, path, *, minimum=None):
+def as_int(value, path, *, minimum=None, maximum=None):
     """An int (an integral float or an int string is accepted, as marshmallow does)."""
     result = None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -64,7 +64,14 @@ def as_int(value, path, *, minimum=None):
         raise SpecError.at(path, f"must be an integer, got {type_name(value)} {value!r}")
     if minimum is not None and result < minimum:
         raise SpecError.at(path, f"must be >= {minimum}, got {result}")
+    if maximum is not None and result > maximum:
+        raise SpecError.at(path, f"must be <= {maximum:,}, got {_short(result)}")
     return result
+
+
+def _short(number):
+    text = str(number)
+    return text if len(text) <= 20 else f"{text[:8]}... ({len(text)} digits)"
 
 
 def as_number(value, path, *, greater_than=None, at_least=None):

@@ -15,6 +15,8 @@ from .templates import render_cmd
 
 HPTUNING_KEYS = ("concurrency", "seed", "matrix", "early_stopping", *ALGORITHMS)
 MAX_EXPERIMENTS = 10_000
+# Concurrency is an int in this range wherever it is set: polyaxonfile, API, UI (EXTENSIONS §0).
+MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 10_000
 MAX_BYTES = 1024 * 1024
 
 
@@ -138,7 +140,8 @@ def parse_hptuning(raw, path="hptuning"):
     result = {
         "concurrency": 1
         if concurrency is None
-        else problems.check(as_int, concurrency, f"{path}.concurrency", minimum=1),
+        else problems.check(as_int, concurrency, f"{path}.concurrency",
+                            minimum=MIN_CONCURRENCY, maximum=MAX_CONCURRENCY),
         "seed": None if seed is None else problems.check(as_int, seed, f"{path}.seed"),
         "matrix": problems.check(
             parse_matrix, raw.get("matrix"), f"{path}.matrix", ALGORITHMS[block_name]

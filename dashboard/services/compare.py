@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from dashboard import MAX_ID
 from dashboard.errors import NotFound, ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, ExperimentMetric, ExperimentValue
@@ -54,6 +55,9 @@ def parse_ids(raw, what):
         ids = list(dict.fromkeys(int(part) for part in parts))
     except ValueError:
         raise ValidationError(f"{what} must be comma-separated ids, not '{raw}'.") from None
+    outside = [number for number in ids if not 0 < number <= MAX_ID]
+    if outside:  # past the id columns' range: the database could not even compare them
+        raise ValidationError(f"{what}: {str(outside[0])[:30]} is not an id (1 to {MAX_ID}).")
     if len(ids) > MAX_IDS:
         raise ValidationError(f"At most {MAX_IDS} {what} can be compared at once ({len(ids)}).")
     return ids

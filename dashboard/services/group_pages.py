@@ -12,6 +12,7 @@ from dashboard.extensions import db
 from dashboard.hptuning import matrix_values
 from dashboard.hptuning.options import discrete_values, option_length
 from dashboard.hptuning.search import grid_size
+from dashboard.hptuning.spec import MAX_CONCURRENCY, MIN_CONCURRENCY
 from dashboard.models import GroupStatus
 from dashboard.models.statuses import EXPERIMENT_STATUSES, RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
@@ -146,6 +147,7 @@ class MatrixView:
     early_stopping: list
     rows: list
     grid_size: int | None
+    concurrency_range: tuple = (MIN_CONCURRENCY, MAX_CONCURRENCY)
 
 
 @dataclass(frozen=True)
@@ -297,13 +299,14 @@ def group_with_matrix(access, group_id):
 
 
 def concurrency_field(raw):
-    """The group update of the UI's concurrency form: a whole number from 1 to 10,000."""
+    """The group update of the UI's concurrency form: a whole number in the spec's range."""
     try:
         value = int((raw or "").strip())
     except ValueError:
         value = 0
-    if not 1 <= value <= 10000:
-        raise field_error("concurrency", "Concurrency is a whole number from 1 to 10,000.")
+    if not MIN_CONCURRENCY <= value <= MAX_CONCURRENCY:
+        raise field_error("concurrency", f"Concurrency is a whole number from {MIN_CONCURRENCY} "
+                                         f"to {MAX_CONCURRENCY:,}.")
     return {"concurrency": value}
 
 

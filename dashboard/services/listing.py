@@ -137,6 +137,12 @@ def parsed(parser, text, **kwargs):
         raise ValidationError(str(exc)) from None
 
 
+def _experiment_conditions(query):
+    # Metrics are numbers (EXTENSIONS §0): a metric compared with anything else is a 400.
+    return parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS,
+                  numeric=("metric",))
+
+
 def apply_group_query(stmt, query, sort):
     """Filter and order a select of ExperimentGroup (default order -created_at)."""
     for condition in parsed(parse_query, query, known=GROUP_FIELDS):
@@ -158,7 +164,7 @@ def _experiment_clause(condition, experiment_id):
 
 def apply_experiment_query(stmt, query, sort):
     """Filter and order a select of one group's experiments (default order id)."""
-    for condition in parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
+    for condition in _experiment_conditions(query):
         stmt = stmt.where(_experiment_clause(condition, Experiment.id))
     order = []
     for key in parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
@@ -207,7 +213,7 @@ def walk_ids(query, sort, limit, offset, *, group_id, total=None):
     have outlasted the budget (none given, or a group of at most `total` experiments that the
     budget covers). An incomplete walk that falls short is the caller's to read the usual way.
     """
-    conditions = parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
+    conditions = _experiment_conditions(query)
     keys = parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
     if len(keys) > 1 or (keys and keys[0].field != "id" and "." not in keys[0].field):
         return None
