@@ -9,13 +9,19 @@ gunicorn (production config), `flask --app wsgi worker` with RUNNER=celery (the 
    (concurrency = workers, `sleep 60`), three times (each group stopped afterwards);
 2. scheduler CPU (user + system, from /proc) per 1,000 experiments: a grid group of
    `--experiments` no-op experiments (`true`, concurrency = workers) run to `succeeded`,
-   with the wall time, the throughput and the dashboard's (gunicorn's) CPU beside it.
+   with the wall time, the throughput and the dashboard's (gunicorn's) CPU beside it;
+3. the delay another project sees: time from creating a one-experiment group in a second
+   project to its experiment `running`, alone and then while a hostile group of `--hostile`
+   experiments (concurrency = capacity) is being scheduled whose run.cmd takes ~2.5 s of CPU
+   to render (nested loops; a group accepted before templates were bounded, written into the
+   database directly).
 
 Usage: python benchmarks/scheduler.py [--workers 10] [--experiments 1000] [--capacity 20]
-       [--poll 0.2]    (run by hand, not in CI; a few minutes on 2 cores)
+       [--poll 0.2] [--hostile 60]    (run by hand, not in CI; a few minutes on 2 cores)
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -29,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fill  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from dashboard.extensions import db  # noqa: E402
 from dashboard.models import Experiment, ExperimentGroup  # noqa: E402
@@ -38,6 +44,8 @@ from dashboard.services.access import project_access  # noqa: E402
 from dashboard.services.groups import create_group  # noqa: E402
 from dashboard.services.statuses import stop_group  # noqa: E402
 
+SLOW_TEMPLATE = ("{% for i in range(4000) %}{% for j in range(4000) %}{% endfor %}{% endfor %}"
+                 "{{ p0 }}")
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:9/no-database-for-workers"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -151,6 +159,8 @@ def main():
     parser.add_argument("--capacity", type=int, default=20,
                         help="experiments dispatched and unfinished at once (WORKER_CAPACITY)")
     parser.add_argument("--poll", type=float, default=0.2, help="WORKER_POLL_SECONDS")
+    parser.add_argument("--hostile", type=int, default=60,
+                        help="experiments of the hostile group (3.)")
     args = parser.parse_args()
     given = os.environ.get("DATABASE_URL")
     logs = fill.TMP / "logs"
@@ -202,6 +212,45 @@ def run(app, args, scheduler, server):
         print(f"{total} no-op experiments: {wall:.1f} s wall ({total / wall:.1f} per s); "
               f"scheduler CPU {cpu:.2f} s = {cpu * 1000 / total:.2f} s per 1,000 experiments; "
               f"dashboard CPU {server_cpu * 1000 / total:.2f} s per 1,000", flush=True)
+        alone, hostile = other_project_delay(owner, args)
+        print(f"another project's experiment created -> running: alone {alone:.2f} s; "
+              f"with a hostile group of {args.hostile} slow templates being scheduled "
+              + (f"{hostile:.2f} s" if hostile is not None else "never within 300 s"),
+              flush=True)
+
+
+def first_running(group_id, timeout):
+    """Seconds until the group's first experiment runs (None past `timeout`)."""
+    started = time.perf_counter()
+    try:
+        wait(lambda: count(group_id, "running") + count(group_id, "succeeded") > 0,
+             "the experiment to run", timeout)
+    except RuntimeError:
+        return None
+    return time.perf_counter() - started
+
+
+def other_project_delay(owner, args):
+    """(alone, with the hostile group) seconds from creating a group to its experiment running."""
+    projects.create_project(actor=owner, name="other")
+    other = project_access("bench", "other", actor=owner)
+    group = create_group(other, content=polyaxonfile([1], 1, "sleep 60"))
+    alone = first_running(group.id, 120)
+    stop_group(other, group.id)
+    mallory = users.create_user("mallory", fill.PASSWORD)
+    projects.create_project(actor=mallory, name="hostile")
+    hostile_access = project_access("mallory", "hostile", actor=mallory)
+    hostile = create_group(hostile_access,
+                           content=polyaxonfile([args.hostile], args.capacity, '"true"'))
+    db.session.execute(update(ExperimentGroup).where(ExperimentGroup.id == hostile.id).values(
+        content=polyaxonfile([args.hostile], args.capacity, json.dumps(SLOW_TEMPLATE))))
+    db.session.commit()
+    wait(lambda: count(hostile.id, "created") < args.hostile, "the hostile group to start", 120)
+    group = create_group(other, content=polyaxonfile([1], 1, "sleep 60"))
+    delayed = first_running(group.id, 300)
+    stop_group(other, group.id)
+    stop_group(hostile_access, hostile.id)
+    return alone, delayed
 
 
 if __name__ == "__main__":

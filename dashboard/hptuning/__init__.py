@@ -4,8 +4,8 @@ from .errors import SpecError
 from .iterations import Iteration, SearchError, first_iteration, next_iteration
 from .options import matrix_values
 from .search import suggestions
-from .spec import GroupSpec, parse_group_spec
-from .templates import render_command
+from .spec import GroupSpec, parse_group_spec, run_cmd_of
+from .templates import render_cmd, render_command
 
 __all__ = [
     "GroupSpec",
@@ -16,6 +16,8 @@ __all__ = [
     "matrix_values",
     "next_iteration",
     "parse_group_spec",
+    "render_cmd",
     "render_command",
+    "run_cmd_of",
     "suggestions",
 ]

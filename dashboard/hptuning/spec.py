@@ -79,6 +79,14 @@ def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_
     )
 
 
+def run_cmd_of(content, *, max_bytes=MAX_BYTES):
+    """The run.cmd of a polyaxonfile accepted before, without validating the rest again."""
+    data = load_yaml(content, max_bytes=max_bytes)
+    if not isinstance(data, dict):
+        raise SpecError.at("content", f"the document must be a mapping, got {type_name(data)}")
+    return _run_cmd(data.get("run"))
+
+
 def _check_header(data):
     problems = Problems()
     version = data.get("version")

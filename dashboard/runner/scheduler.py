@@ -15,11 +15,14 @@ from pathlib import Path
 from flask import current_app
 
 from dashboard.extensions import db
-from dashboard.hptuning import SpecError, parse_group_spec, render_command
+from dashboard.hptuning import SpecError, render_cmd, run_cmd_of
 from dashboard.runner import paths
 from dashboard.runner.code import code_folder
 from dashboard.runner.environment import experiment_env
-from dashboard.services import credentials, runs, tensorboards
+from dashboard.services import claims, credentials, runs, tensorboards
+
+MAX_CACHED_COMMANDS = 1000
+LAUNCH_BUDGET_SECONDS = 1.0  # per round, beyond each group's first launch
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Scheduler:
         self.api_url = config["DASHBOARD_URL"].rstrip("/")
         self.outputs_root = config["OUTPUTS_ROOT"]
         self.tensorboard_idle = config["TENSORBOARD_IDLE_SECONDS"]
+        self.commands = {}  # (group id, created at) -> its run.cmd, read once per group
         self.stopping = False
 
     def run(self):
@@ -83,9 +87,23 @@ class Scheduler:
         tensorboards.stop_idle(self.tensorboard_idle)
         free = self.free_slots()
         if free > 0:
-            for experiment_id in runs.claim_experiments(self.name, free):
-                self.launch(experiment_id)
+            self.launch_claimed(claims.claim_turns(self.name, free))
         db.session.remove()
+
+    def launch_claimed(self, claimed):
+        """Launch claimed experiments in turn order; past LAUNCH_BUDGET_SECONDS only each
+        group's first. The rest are pending again for the next round's turns: a group whose
+        experiments are slow to prepare (a template at its limits) holds no round for long."""
+        deadline = time.monotonic() + LAUNCH_BUDGET_SECONDS
+        launched = set()
+        later = []
+        for experiment_id, group_id in claimed:
+            if group_id in launched and time.monotonic() > deadline:
+                later.append(experiment_id)
+                continue
+            launched.add(group_id)
+            self.launch(experiment_id)
+        claims.release(self.name, later)
 
     def prepare(self, experiment_id):
         """Mark the claimed experiment starting and build its Launch (None if it cannot start).
@@ -101,8 +119,7 @@ class Scheduler:
                                       group.id, experiment.id)
         runs.mark(experiment_id, "starting")
         try:
-            spec = parse_group_spec(group.content, max_experiments=10**9)
-            command = render_command(spec, experiment.params)
+            command = render_cmd(self.run_cmd(group), experiment.params)
             if isinstance(command, list):
                 command = " && ".join(command)
             (folder / "outputs").mkdir(parents=True, exist_ok=True)
@@ -119,6 +136,16 @@ class Scheduler:
         return Launch(experiment_id=experiment_id, uuid=experiment.uuid, command=command,
                       folder=folder.relative_to(root),
                       code=code.relative_to(root) if code else None, env=env)
+
+    def run_cmd(self, group):
+        """The group's run.cmd: its content never changes, so it is read once, not per
+        experiment (rendering it is bounded by the renderer's limits, see hptuning.templates)."""
+        key = (group.id, group.created_at)
+        if key not in self.commands:
+            if len(self.commands) >= MAX_CACHED_COMMANDS:
+                self.commands.clear()
+            self.commands[key] = run_cmd_of(group.content)
+        return self.commands[key]
 
     # What subclasses provide.
     def alive(self, pid):

@@ -13,7 +13,6 @@ from dashboard.hptuning import parse_group_spec
 from dashboard.models import (
     Experiment,
     ExperimentGroup,
-    ExperimentStatus,
     GroupStatus,
     SearchIteration,
     Worker,
@@ -21,6 +20,7 @@ from dashboard.models import (
 from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.services import experiments as experiment_service
+from dashboard.services.claims import claim_experiments as claim_experiments
 from dashboard.services.groups import experiment_counts_of
 from dashboard.services.statuses import (
     record_experiment_statuses,
@@ -216,55 +216,6 @@ def _advance(group, counts):
         _start_iteration(group, iteration)
     else:
         _finish(group, counts)
-
-
-def claim_experiments(worker_name, limit):
-    """Claim up to `limit` pending experiments of running groups, within each group's concurrency.
-
-    Each claim is a conditional UPDATE, so no two workers ever claim the same experiment, and
-    the group row is locked (PostgreSQL) while its running experiments are counted.
-    """
-    claimed = []
-    groups = db.session.scalars(
-        select(ExperimentGroup)
-        .where(ExperimentGroup.status == "running")
-        .order_by(ExperimentGroup.id)
-    ).all()
-    for group in groups:
-        if len(claimed) >= limit:
-            break
-        db.session.execute(
-            select(ExperimentGroup.id).where(ExperimentGroup.id == group.id).with_for_update()
-        )
-        running = db.session.scalar(
-            select(func.count()).where(
-                Experiment.group_id == group.id,
-                Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES),
-            )
-        )
-        slots = min(group.concurrency - running, limit - len(claimed))
-        if slots <= 0:
-            db.session.commit()
-            continue
-        candidates = db.session.scalars(
-            select(Experiment.id).where(Experiment.group_id == group.id,
-                                        Experiment.status == "created")
-            .order_by(Experiment.id).limit(slots)
-        ).all()
-        for experiment_id in candidates:
-            now = utcnow()
-            result = db.session.execute(
-                update(Experiment)
-                .where(Experiment.id == experiment_id, Experiment.status == "created")
-                .values(status="scheduled", worker=worker_name, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                db.session.add(ExperimentStatus(experiment_id=experiment_id, status="scheduled",
-                                                created_at=now))
-                claimed.append(experiment_id)
-        db.session.commit()
-    return claimed
 
 
 def mark(experiment_id, status, message=None, *, pid=None):
