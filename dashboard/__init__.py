@@ -56,6 +56,10 @@ def _load_config(app, config):
         raise RuntimeError(f"{', '.join(missing)} must be set in the environment for this config")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        from dashboard.secret_key import instance_secret_key
+
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
 
 def _init_extensions(app):
