@@ -46,6 +46,12 @@ class Config:
     API_MAX_BODY = 1024 * 1024
     MAX_EXPERIMENTS_PER_GROUP = int(os.environ.get("MAX_EXPERIMENTS_PER_GROUP", 10000))
     OUTPUTS_ROOT = os.environ.get("OUTPUTS_ROOT", str(INSTANCE_DIR / "outputs"))
+    # Code uploads: members and unpacked bytes per upload, bytes of all the uploads a project
+    # keeps, and how many of its latest uploads are kept (besides those running experiments use).
+    REPO_MAX_MEMBERS = int(os.environ.get("REPO_MAX_MEMBERS", 20000))
+    REPO_MAX_UNPACKED_BYTES = int(os.environ.get("REPO_MAX_UNPACKED_BYTES", 256 * 1024 * 1024))
+    REPO_PROJECT_QUOTA_BYTES = int(os.environ.get("REPO_PROJECT_QUOTA_BYTES", 1024 * 1024 * 1024))
+    REPO_KEEP_UPLOADS = int(os.environ.get("REPO_KEEP_UPLOADS", 3))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     # New tokens per user (the tokens page, and successful API logins, which each make one).
     TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "30 per hour")

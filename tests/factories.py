@@ -1,5 +1,7 @@
 """Plain factory functions for tests: users, tokens, projects, groups, through the services."""
 
+import io
+import tarfile
 from pathlib import Path
 
 from dashboard.services import groups, projects, users
@@ -45,3 +47,31 @@ def add_member(project, user, role):
 def make_group(project, actor=None, content=RANDOM_YML, **fields):
     access = project_access(project.owner.username, project.name, actor=actor or project.owner)
     return groups.create_group(access, content=content, **fields)
+
+
+class _Zeros(io.RawIOBase):
+    """`size` zero bytes, made as they are read."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def zeros_tarball(size, *, files=1):
+    """A .tar.gz of `files` files of zeros, `size` bytes in all, built streaming (400 MiB
+    compresses to about 400 KB): an upload bomb, or a large upload that is slow to unpack."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for index in range(files):
+            info = tarfile.TarInfo(f"zeros/{index}.bin")
+            info.size = size // files
+            archive.addfile(info, _Zeros(info.size))
+    return buffer.getvalue()

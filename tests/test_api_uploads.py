@@ -79,7 +79,7 @@ def test_upload_unpacks_into_the_repo_folder_of_the_upload(app, client):
 
     folder = paths.repo_dir(app.config, "root", "quick-start", response.json["id"])
     outputs_root = Path(app.config["OUTPUTS_ROOT"]).resolve()
-    assert folder.parent.parent.parent == outputs_root.parent / "repos"
+    assert folder.parent == outputs_root / "root" / "quick-start" / "code"
     assert (folder / "train.py").read_bytes() == b"print(1)\n"
     assert (folder / "pkg" / "util.py").read_bytes() == b"x = 1\n"
     assert latest_repo(project).path == str(folder)
@@ -183,7 +183,7 @@ def test_unsafe_members_are_refused_naming_the_member(app, client, tmp_path, ext
     assert response.status_code == 400
     assert response.json == {"repo": [message]}
     assert _uploads() == 0
-    assert list((tmp_path / "repos" / "root" / "quick-start").iterdir()) == []
+    assert not (tmp_path / "outputs").exists() or list((tmp_path / "outputs").iterdir()) == []
 
 
 def test_unpack_refuses_too_many_members(tmp_path):

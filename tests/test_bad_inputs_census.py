@@ -27,6 +27,7 @@ from tests.factories import (
     make_project,
     make_token,
     make_user,
+    zeros_tarball,
 )
 
 UP = "/api/v1/root/census"
@@ -425,10 +426,33 @@ UPLOADS = [
     ("hard link", tarball([("a", b"x"), link("b", "a", tarfile.LNKTYPE)]), "is not allowed"),
     ("fifo", tarball([link("pipe", "", tarfile.FIFOTYPE)]), "is not allowed"),
     ("too many files", tarball([(f"f{i}.py", b"x") for i in range(6)]), "repo"),
-    ("unpacks too big", tarball([("big.bin", b"0" * 5000)]), "larger than 1000 bytes"),
+    ("unpacks too big", tarball([("big.bin", b"0" * 5000)]), "limit of 1000 bytes per upload"),
 ]
 for _label, _data, _says in UPLOADS:
     bad(f"upload: {_label}", 400, _says)(lambda w, data=_data: _upload(w, data))
+
+
+@bad("upload: a 400 MiB bomb", 400, "larger than the limit of 256 MiB per upload")
+def _upload_bomb(w):
+    config = w["api"].application.config
+    before = config["REPO_MAX_UNPACKED_BYTES"]
+    config["REPO_MAX_UNPACKED_BYTES"] = 256 * 1024 * 1024  # the default
+    try:
+        return _upload(w, zeros_tarball(400 * 1024 * 1024))
+    finally:
+        config["REPO_MAX_UNPACKED_BYTES"] = before
+
+
+@bad("upload: over the project's quota", 400, "left in the project's code quota")
+def _upload_over_quota(w):
+    config = w["api"].application.config
+    keys = ("REPO_MAX_UNPACKED_BYTES", "REPO_PROJECT_QUOTA_BYTES")
+    before = {key: config[key] for key in keys}
+    config.update(REPO_MAX_UNPACKED_BYTES=10000, REPO_PROJECT_QUOTA_BYTES=2000)
+    try:
+        return _upload(w, tarball([("big.bin", b"0" * 5000)]))
+    finally:
+        config.update(before)
 
 
 @bad("upload: no repo field", 400, "This field is required")

@@ -2,7 +2,7 @@
 
 Only regular files and folders are written, below the destination. Refused, naming the member:
 absolute paths, `..` components, symlinks, hardlinks, devices, fifos, sparse files, a member
-count or an unpacked size above the caps. A refused archive leaves nothing behind.
+count or an unpacked size above the caps (TooLarge). A refused archive leaves nothing behind.
 """
 
 import os
@@ -11,12 +11,21 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 MAX_MEMBERS = 20000
-MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 CHUNK = 1024 * 1024
 
 
 class UnsafeArchive(ValueError):
     """A tarball that is refused; the message names the member and the reason."""
+
+
+class TooLarge(UnsafeArchive):
+    """The unpacked code would pass `max_bytes`: `member` is the file that crossed it."""
+
+    def __init__(self, member, max_bytes):
+        super().__init__(f"'{member}': the unpacked code is larger than {max_bytes} bytes.")
+        self.member = member
+        self.max_bytes = max_bytes
 
 
 def _safe_name(name):
@@ -47,25 +56,25 @@ def _kind(member):
     return "an unsupported member type"
 
 
-def _write(archive, member, target, budget):
+def _write(archive, member, target, budget, max_bytes):
     source = archive.extractfile(member)
     written = 0
     with open(target, "wb") as out:
         while chunk := source.read(CHUNK):
             written += len(chunk)
             if written > budget:
-                raise UnsafeArchive(f"'{member.name}': the unpacked code is larger than allowed.")
+                raise TooLarge(member.name, max_bytes)
             out.write(chunk)
     os.chmod(target, 0o755 if member.mode & 0o111 else 0o644)
     return written
 
 
-def _extract(archive, member, target, budget):
+def _extract(archive, member, target, budget, max_bytes):
     if member.isdir():
         target.mkdir(parents=True, exist_ok=True)
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    return _write(archive, member, target, budget)
+    return _write(archive, member, target, budget, max_bytes)
 
 
 def unpack_tarball(fileobj, destination, *, max_members=MAX_MEMBERS,
@@ -91,11 +100,10 @@ def unpack_tarball(fileobj, destination, *, max_members=MAX_MEMBERS,
                 if not parts:
                     continue  # the archive's own root folder
                 if member.isfile() and member.size > max_bytes - total:
-                    raise UnsafeArchive(f"'{member.name}': the unpacked code is larger than "
-                                        f"{max_bytes} bytes.")
+                    raise TooLarge(member.name, max_bytes)  # said by its header: nothing written
                 try:
                     total += _extract(archive, member, destination.joinpath(*parts),
-                                      max_bytes - total)
+                                      max_bytes - total, max_bytes)
                 except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
                     raise UnsafeArchive(
                         f"'{member.name}': clashes with another member ({exc.strerror})."
