@@ -85,6 +85,8 @@ class Config:
     # task is taken at once unless that exceeds the workers' processes; 0 turns the check off.
     CELERY_PICKUP_TIMEOUT_SECONDS = float(os.environ.get("CELERY_PICKUP_TIMEOUT_SECONDS", 600))
     WTF_CSRF_TIME_LIMIT = None
+    # A signed-in session ends this many days after its sign-in, used or not (its row goes too).
+    SESSION_MAX_AGE_DAYS = float(os.environ.get("SESSION_MAX_AGE_DAYS", 30))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PASSWORD_HASH_METHOD = "scrypt"

@@ -63,13 +63,13 @@ def _load_config(app, config):
 
 
 def _init_extensions(app):
+    from dashboard import login
     from dashboard.extensions import csrf, db, limiter, login_manager, migrate
-    from dashboard.models import users
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)
-    login_manager.user_loader(users.load_user)
+    login_manager.user_loader(login.load_user)
     csrf.init_app(app)
     limiter.init_app(app)
 

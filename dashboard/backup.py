@@ -5,7 +5,8 @@ revision>, "tables": [...]}; then one {"table": ..., "row": {...}} line per row,
 foreign-key order and rows in primary-key order. Datetimes are ISO 8601 strings, JSON columns
 their JSON value. Secrets are left out: password hashes (imported users get an unusable password
 and must have it reset), API token hashes (imported tokens never match a key: make new ones) and
-experiments' own credentials. Files on disk (outputs, uploaded code) are not part of it.
+experiments' own credentials; signed-in sessions are not written at all (everyone signs in
+again). Files on disk (outputs, uploaded code) are not part of it.
 """
 
 import json
@@ -27,7 +28,8 @@ SECRETS = {
     # A restored job without its secret is one to start again (its process is gone anyway).
     "tensorboard_jobs": {"path_secret": lambda: None},
 }
-SKIPPED_TABLES = {"alembic_version"}
+# Sessions are secrets of the running server: a restored database starts with nobody signed in.
+SKIPPED_TABLES = {"alembic_version", "login_sessions"}
 
 
 class BackupError(Exception):

@@ -49,7 +49,7 @@ def set_password(name, password_stdin):
     """Give user NAME a new password, e.g. after `import` or when it is forgotten.
 
     Asked for without echo (never an option: it would show in `ps` and the shell history).
-    Sessions already signed in and API tokens stay valid.
+    Every session signed in as NAME ends; API tokens stay valid (revoke them on the tokens page).
     """
     user = _user(name)
     if password_stdin:

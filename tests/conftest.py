@@ -60,6 +60,7 @@ def _empty_tables():
 
 def _forget_user(sender, **extra):
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)  # Flask-WTF's token of the last request's session (another client's)
 
 
 @pytest.fixture(scope="session")

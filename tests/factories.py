@@ -4,7 +4,8 @@ import io
 import tarfile
 from pathlib import Path
 
-from dashboard.services import groups, projects, users
+from dashboard.login import SESSION_KEY
+from dashboard.services import groups, login_sessions, projects, users
 from dashboard.services.access import project_access
 
 # The example polyaxonfiles, in the repository's own examples/ folder (never outside the project).
@@ -28,6 +29,14 @@ def make_user(username, password="pw", *, staff=False):
 
 def make_token(user):
     return users.create_token(user, "test")[1]
+
+
+def sign_in_cookie(client, user, **extra):
+    """Put a live signed-in session of the user (and `extra` keys) in the client's cookie jar,
+    as the sign-in form leaves it, without the form."""
+    key = login_sessions.start_session(user)
+    with client.session_transaction() as session:
+        session.update({"_user_id": str(user.id), "_fresh": True, SESSION_KEY: key, **extra})
 
 
 def auth(key):

@@ -17,6 +17,7 @@ from tests.factories import (
     make_project,
     make_token,
     make_user,
+    sign_in_cookie,
 )
 
 UP = "/api/v1/root/quick-start"
@@ -347,10 +348,7 @@ def test_cookie_post_without_csrf_token_is_403_and_changes_nothing(app, client, 
     with app.test_request_context():
         generate_csrf()
         raw = session["csrf_token"]
-    with client.session_transaction() as cookie_session:
-        cookie_session["_user_id"] = str(world["owner"].id)
-        cookie_session["_fresh"] = True
-        cookie_session["csrf_token"] = raw
+    sign_in_cookie(client, world["owner"], csrf_token=raw)
     before = _row_counts()
 
     response = client.post(f"{UP}/groups", json={"content": RANDOM_YML})

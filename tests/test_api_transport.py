@@ -8,7 +8,15 @@ from flask_wtf.csrf import generate_csrf
 
 from dashboard.extensions import db
 from dashboard.services import statuses, users
-from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
+from tests.factories import (
+    auth,
+    grid_yml,
+    make_group,
+    make_project,
+    make_token,
+    make_user,
+    sign_in_cookie,
+)
 
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00")
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -193,10 +201,7 @@ def _log_in_with_cookie(app, client, user):
     with app.test_request_context():
         token = generate_csrf()
         raw = session["csrf_token"]
-    with client.session_transaction() as cookie_session:
-        cookie_session["_user_id"] = str(user.id)
-        cookie_session["_fresh"] = True
-        cookie_session["csrf_token"] = raw
+    sign_in_cookie(client, user, csrf_token=raw)
     return token
 
 

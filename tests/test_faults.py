@@ -22,7 +22,15 @@ from dashboard.models import (
 )
 from dashboard.runner import paths
 from dashboard.tensorboard_process import free_port, stop_process, wait_until_serving
-from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
+from tests.factories import (
+    auth,
+    grid_yml,
+    make_group,
+    make_project,
+    make_token,
+    make_user,
+    sign_in_cookie,
+)
 from tests.test_runner import (  # noqa: F401  (fixtures)
     experiments_of,
     group_status,
@@ -136,8 +144,7 @@ def test_a_crashed_tensorboard_is_shown_failed_and_starts_again(
                          headers=auth(key), timeout=30).json()
     assert shown["has_tensorboard"] is False
     page = app.test_client()
-    with page.session_transaction() as session:
-        session["_user_id"] = str(alice.id)
+    sign_in_cookie(page, alice)
     html = page.get(f"/alice/demo/groups/{group.id}/").get_data(as_text=True)
     assert "TensorBoard failed since" in html
     # Started again: a new job, and the proxy reaches the new process.

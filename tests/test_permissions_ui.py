@@ -85,6 +85,8 @@ ROUTES = (
     Row("GET", "/settings/tokens", "read own tokens", 200, SIGNED_IN),
     Row("POST", "/settings/tokens", "create own token", 200, SIGNED_IN, data={"name": "laptop"}),
     Row("POST", "/settings/tokens/<int:token_id>/revoke", "revoke own token", 302, SIGNED_IN),
+    Row("POST", "/settings/tokens/revoke-all", "revoke own token", 302, SIGNED_IN),
+    Row("POST", "/settings/sign-out-everywhere", "sign out", 302, SIGNED_IN),
     # the project
     Row("GET", UP, "read", 200, VIEWER_UP),
     Row("GET", f"{UP}/compare", "read", 200, VIEWER_UP, query="?groups={id}"),

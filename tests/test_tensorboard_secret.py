@@ -15,7 +15,15 @@ from dashboard.services import tensorboards
 from dashboard.services.access import project_access
 from dashboard.tensorboard_process import is_tensorboard, start_tensorboard, wait_until_serving
 from dashboard.ui.tensorboard import cut_out
-from tests.factories import add_member, auth, make_group, make_project, make_token, make_user
+from tests.factories import (
+    add_member,
+    auth,
+    make_group,
+    make_project,
+    make_token,
+    make_user,
+    sign_in_cookie,
+)
 
 # What an experiment on the machine could scan for before: the public prefix, or the root.
 PUBLIC = "/tensorboard/alice/demo/groups/{gid}/"
@@ -48,8 +56,7 @@ def running(world):
 
 def _signed_in(app, user):
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+    sign_in_cookie(client, user)
     return client
 
 

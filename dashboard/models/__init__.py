@@ -16,12 +16,12 @@ from dashboard.models.groups import (
 )
 from dashboard.models.projects import Membership, Project, RepoUpload
 from dashboard.models.tensorboards import TensorboardJob, TensorboardStatus
-from dashboard.models.users import ApiToken, User
+from dashboard.models.users import ApiToken, LoginSession, User
 from dashboard.models.workers import Worker
 
 __all__ = [
     "ApiToken", "Bookmark", "Experiment", "ExperimentGroup", "ExperimentMetric", "GroupEvent",
-    "ExperimentStatus", "ExperimentValue", "GroupStatus", "Membership", "Project", "RepoUpload",
-    "SearchIteration", "TablePreference", "TensorboardJob", "TensorboardStatus", "User",
-    "Worker",
+    "ExperimentStatus", "ExperimentValue", "GroupStatus", "LoginSession", "Membership", "Project",
+    "RepoUpload", "SearchIteration", "TablePreference", "TensorboardJob", "TensorboardStatus",
+    "User", "Worker",
 ]

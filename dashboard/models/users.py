@@ -1,4 +1,4 @@
-"""Users and their API tokens."""
+"""Users, their API tokens and their signed-in sessions."""
 
 import hashlib
 import secrets
@@ -58,6 +58,20 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class LoginSession(db.Model):
+    """A browser's sign-in: its signed cookie carries the key, only the key's SHA-256 is stored.
+
+    Signing out deletes the row, and a cookie whose row is gone signs nobody in.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 def hash_key(key):
     """The stored form of a token key."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -66,11 +80,3 @@ def hash_key(key):
 def new_key():
     """A fresh random token key (40 hex characters, like Polyaxon's)."""
     return secrets.token_hex(20)
-
-
-def load_user(user_id):
-    """Flask-Login's user loader."""
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dashboard.errors import InvalidToken, NotFound, ValidationError, field_error
 from dashboard.extensions import db
@@ -10,6 +10,7 @@ from dashboard.models import ApiToken, User
 from dashboard.models.types import utcnow
 from dashboard.models.users import RESERVED_USERNAMES, hash_key, new_key
 from dashboard.names import is_slug
+from dashboard.services import login_sessions
 
 # The last-used time is refreshed at most this often, so reads stay one query.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -60,8 +61,12 @@ def password_problem(password):
     return None
 
 
-def change_password(user, *, current, new, confirm):
-    """Change a user's password after checking the current one; field errors otherwise."""
+def change_password(user, *, current, new, confirm, keep_session=None):
+    """Change a user's password after checking the current one; field errors otherwise.
+
+    Every other session of the user ends (a thief's included); `keep_session`, the key of the
+    session asking, goes on.
+    """
     errors = {}
     if not user.check_password(current):
         errors["current_password"] = ["The current password is wrong."]
@@ -72,15 +77,18 @@ def change_password(user, *, current, new, confirm):
     if errors:
         raise ValidationError("The password was not changed.", fields=errors)
     user.set_password(new)
+    login_sessions.end_sessions(user, keep=keep_session)
     db.session.commit()
     return user
 
 
 def reset_password(user, new):
-    """Set a user's password without asking for the current one (an operator's reset)."""
+    """Set a user's password without asking for the current one (an operator's reset); every
+    session of the user ends."""
     if problem := password_problem(new):
         raise field_error("password", problem)
     user.set_password(new)
+    login_sessions.end_sessions(user)
     db.session.commit()
     return user
 
@@ -110,6 +118,17 @@ def revoke_token(token_id, *, actor):
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
     return token
+
+
+def revoke_all_tokens(*, actor):
+    """Revoke every live token of the actor; returns how many."""
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    return revoked
 
 
 def user_for_token(key):

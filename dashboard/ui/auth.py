@@ -1,14 +1,15 @@
-"""Sign in, sign out, password change."""
+"""Sign in, sign out (here or everywhere), password change."""
 
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
+from dashboard import login as browser
 from dashboard.errors import ValidationError
 from dashboard.extensions import limiter
-from dashboard.services import users
-from dashboard.ui import route
+from dashboard.services import login_sessions, users
+from dashboard.ui import is_htmx, route
 
 
 def safe_next(target):
@@ -45,7 +46,7 @@ def login():
         form = request.form
         user = users.authenticate(form.get("username", ""), form.get("password", ""))
         if user is not None:
-            login_user(user)
+            browser.sign_in(user)
             return redirect(next_url or url_for("ui.home"))
         error = "Wrong username or password."
     status = 401 if error else 200
@@ -61,7 +62,18 @@ def logout():
     """
     if request.method == "GET" and request.headers.get("Sec-Fetch-Site") in CROSS_SITE:
         return render_template("auth/logout.html")
-    logout_user()
+    browser.sign_out()
+    return redirect(url_for("ui.login"))
+
+
+@route("/settings/sign-out-everywhere", methods=("POST",))
+@login_required
+def sign_out_everywhere():
+    """End every session of the user, this one included, and go to the sign-in page."""
+    count = browser.sign_out_everywhere(current_user)
+    flash(f"Signed out everywhere: {count} session{'' if count == 1 else 's'} ended.", "success")
+    if is_htmx():
+        return "", 200, {"HX-Redirect": url_for("ui.login")}
     return redirect(url_for("ui.login"))
 
 
@@ -77,6 +89,7 @@ def change_password():
                 current=request.form.get("current_password", ""),
                 new=request.form.get("new_password", ""),
                 confirm=request.form.get("confirm_password", ""),
+                keep_session=browser.current_session_key(),
             )
         except ValidationError as exc:
             errors = exc.fields
@@ -84,4 +97,5 @@ def change_password():
             flash("Your password was changed.", "success")
             return redirect(url_for("ui.change_password"))
     status = 400 if errors else 200
-    return render_template("auth/password.html", errors=errors), status
+    return render_template("auth/password.html", errors=errors,
+                           sessions=login_sessions.count_sessions(current_user)), status

@@ -1,6 +1,6 @@
-"""The user's API tokens: create (the key is shown once), list, revoke."""
+"""The user's API tokens: create (the key is shown once), list, revoke one or all."""
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 
@@ -57,6 +57,18 @@ def revoke_token(token_id):
     if is_htmx():
         return render_template("settings/_token_row.html", token=token)
     return redirect(url_for("ui.tokens"))
+
+
+@route("/settings/tokens/revoke-all", methods=("POST",))
+def revoke_all_tokens():
+    """Revoke every live token of the user; htmx gets the updated table and the message."""
+    count = users.revoke_all_tokens(actor=current_user)
+    message = f"Revoked {count} API token{'' if count == 1 else 's'}."
+    if not is_htmx():
+        flash(message, "success")
+        return redirect(url_for("ui.tokens"))
+    return (render_template("settings/_tokens_table.html", tokens=users.list_tokens(current_user))
+            + render_template("_message_inline.html", message=message))
 
 
 @route("/app/token")
