@@ -162,7 +162,7 @@ BODIES = [
           ("center", "{{ 'a'|center(1000000000) }}", "memory limit"),
           ("format", "{{ '%1000000000d'|format(1) }}", "memory limit"),
           ("doubling loop", "{% set s = namespace(v='ab') %}{% for i in range(60) %}"
-                            "{% set s.v = s.v ~ s.v %}{% endfor %}{{ s.v }}", "memory limit"),
+                            "{% set s.v = s.v ~ s.v %}{% endfor %}{{ s.v }}", "limit of"),
           ("nested ranges", "{% for i in range(100000) %}{% for j in range(100000) %}"
                             "{% endfor %}{% endfor %}", "time limit"),
           ("nested ranges printing", "{% for i in range(100000) %}{% for j in range(100000) %}"

@@ -23,11 +23,11 @@ BOMBS = {
     "center": ("{{ 'a'|center(1000000000) }}", MEMORY),
     "format": ("{{ '%1000000000d'|format(1) }}", MEMORY),
     "ljust": ("{{ 'a'.ljust(1000000000) }}", MEMORY),
-    "indent": ("{{ ('a\\n' * 50000)|indent(20000) }}", ""),
+    "indent": ("{{ ('a\\n' * 50000)|indent(20000) }}", ""),  # memory or time, as below
     "doubling loop": (
         "{% set s = namespace(v='ab') %}{% for i in range(60) %}"
         "{% set s.v = s.v ~ s.v %}{% endfor %}{{ s.v|length }}",
-        MEMORY,
+        "",  # memory or time: which runs out first depends on the machine's speed
     ),
     "nested ranges": (
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",

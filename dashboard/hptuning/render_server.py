@@ -5,6 +5,7 @@ the dashboard (only the standard library and Jinja2), caps its own address space
 (RLIMIT_AS) and, before each request, its CPU time (RLIMIT_CPU: the kernel ends it with SIGXCPU),
 then answers one JSON line per request read from stdin:
 
+    (once, when it is ready) "ready"
     {"items": [[path, source], ...], "params": {...}}
     -> {"ok": [output, ...]} | {"error": {"path": ..., "limit": ..., "message": ...}}
 
@@ -120,6 +121,8 @@ def serve(limits, stdin=sys.stdin, stdout=sys.stdout):
     """Answer requests until stdin closes or a request runs out of memory."""
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory"], limits["memory"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    stdout.write("ready\n")  # the caller's clock starts now, not while Python starts
+    stdout.flush()
     for line in stdin:
         _limit_cpu(limits["cpu"])
         try:

@@ -28,6 +28,7 @@ TIMEOUT_SECONDS = 1.0  # wall clock per command; past it the renderer is killed
 CPU_SECONDS = 2  # RLIMIT_CPU per command: the kernel's backstop should the caller be gone
 MEMORY_BYTES = 256 * 2**20  # RLIMIT_AS of a renderer process
 MAX_OUTPUT = 100_000  # characters of one rendered run.cmd (a list's items together)
+STARTUP_SECONDS = 30  # for a new renderer to import Jinja2 (not counted in its time limit)
 IDLE_RENDERERS = 4  # renderers kept per process between calls
 LIMITS = {
     "timeout": TIMEOUT_SECONDS,
@@ -67,6 +68,8 @@ class Renderer:
             stderr=subprocess.DEVNULL,
         )
         self.dead = False
+        if self._read(time.monotonic() + STARTUP_SECONDS) != "ready":
+            raise OSError("the template renderer did not start")
 
     def request(self, items, params):
         """The renderer's reply to one request, or an error reply naming the limit it broke."""
@@ -102,7 +105,8 @@ class Renderer:
                 return None
             chunks.append(chunk)
             if chunk.endswith(b"\n"):
-                return json.loads(b"".join(chunks))
+                line = b"".join(chunks)
+                return "ready" if line == b"ready\n" else json.loads(line)
 
     def _why(self):
         code = self.process.returncode
