@@ -52,7 +52,9 @@ class Config:
     REPO_MAX_UNPACKED_BYTES = int(os.environ.get("REPO_MAX_UNPACKED_BYTES", 256 * 1024 * 1024))
     REPO_PROJECT_QUOTA_BYTES = int(os.environ.get("REPO_PROJECT_QUOTA_BYTES", 1024 * 1024 * 1024))
     REPO_KEEP_UPLOADS = int(os.environ.get("REPO_KEEP_UPLOADS", 3))
+    # Failed sign-ins (UI and API together) per client address and account, and per address.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per minute")
     # New tokens per user (the tokens page, and successful API logins, which each make one).
     TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "30 per hour")
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).

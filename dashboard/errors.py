@@ -43,6 +43,11 @@ class Conflict(DomainError):
     default_detail = "Conflict."
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+    default_detail = "Too many requests. Try again later."
+
+
 class Unavailable(DomainError):
     status_code = 503
     default_detail = "The service is not available right now."

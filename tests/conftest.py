@@ -252,6 +252,7 @@ def live_server(app, tmp_path):
         DASHBOARD_INSTANCE=str(tmp_path / "instance"),
         OUTPUTS_ROOT=str(tmp_path / "outputs"),
         LOGIN_RATE_LIMIT="1000 per minute",
+        LOGIN_ADDRESS_RATE_LIMIT="1000 per minute",
         # Experiments run sandboxed: they write what tests read back into tmp_path/records
         # (the one folder of the test they may write besides their outputs) and may run the
         # published client's virtualenv.

@@ -2,16 +2,14 @@
 
 from flask import current_app, g, request
 
+from dashboard import login_limit
 from dashboard.api import route, schemas
 from dashboard.api.helpers import dump, parse
+from dashboard.errors import ValidationError
 from dashboard.extensions import limiter
 from dashboard.services import users
 
 CLI_VERSIONS = {"latest_version": "0.6.1", "min_version": "0.6.0"}
-
-
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _token_limit():
@@ -26,7 +24,6 @@ def _login_username():
 
 
 @route("/users/token/", ["POST"])
-@limiter.limit(_login_limit, deduct_when=lambda response: response.status_code == 400)
 @limiter.limit(_token_limit, key_func=_login_username,
                deduct_when=lambda response: response.status_code == 200)
 def login():
@@ -34,7 +31,13 @@ def login():
     data = request.form.to_dict() if request.mimetype in (
         "application/x-www-form-urlencoded", "multipart/form-data") else None
     body = parse(schemas.LoginIn, data)
-    return dump(schemas.TokenOut(token=users.login_token(body.username, body.password)))
+    login_limit.check(body.username)
+    try:
+        key = users.login_token(body.username, body.password)
+    except ValidationError:
+        login_limit.failed(body.username)
+        raise
+    return dump(schemas.TokenOut(token=key))
 
 
 @route("/users/", ["GET"])

@@ -2,12 +2,12 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from dashboard import login as browser
-from dashboard.errors import ValidationError
-from dashboard.extensions import limiter
+from dashboard import login_limit
+from dashboard.errors import TooManyRequests, ValidationError
 from dashboard.services import login_sessions, users
 from dashboard.ui import is_htmx, route
 
@@ -30,26 +30,27 @@ def safe_next(target):
 CROSS_SITE = {"cross-site", "same-site"}
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @route("/login", methods=("GET", "POST"))
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
 def login():
-    """The sign-in form; a wrong username or password gets one message for both."""
+    """The sign-in form; a wrong username or password gets one message for both, and an
+    address over the sign-in limit is told so on the form (429)."""
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("ui.home"))
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        form = request.form
-        user = users.authenticate(form.get("username", ""), form.get("password", ""))
-        if user is not None:
-            browser.sign_in(user)
-            return redirect(next_url or url_for("ui.home"))
-        error = "Wrong username or password."
-    status = 401 if error else 200
+        username = request.form.get("username", "")
+        try:
+            login_limit.check(username)
+        except TooManyRequests as exc:
+            error, status = exc.detail, exc.status_code
+        else:
+            user = users.authenticate(username, request.form.get("password", ""))
+            if user is not None:
+                browser.sign_in(user)
+                return redirect(next_url or url_for("ui.home"))
+            login_limit.failed(username)
+            error, status = "Wrong username or password.", 401
     return render_template("auth/login.html", error=error, next_url=next_url), status
 
 
