@@ -52,6 +52,9 @@ class Config:
     REPO_MAX_UNPACKED_BYTES = int(os.environ.get("REPO_MAX_UNPACKED_BYTES", 256 * 1024 * 1024))
     REPO_PROJECT_QUOTA_BYTES = int(os.environ.get("REPO_PROJECT_QUOTA_BYTES", 1024 * 1024 * 1024))
     REPO_KEEP_UPLOADS = int(os.environ.get("REPO_KEEP_UPLOADS", 3))
+    # How often the scheduler looks for outputs of deleted groups (and abandoned unpacks) to
+    # remove, in a thread of its own.
+    OUTPUTS_SWEEP_SECONDS = float(os.environ.get("OUTPUTS_SWEEP_SECONDS", 60))
     # Failed sign-ins (UI and API together) per client address and account, and per address.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per minute")

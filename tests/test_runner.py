@@ -247,6 +247,32 @@ def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_
     wait_for(lambda: not processes_with(str(record)), "the processes to be killed")
 
 
+def test_a_deleted_groups_folder_is_removed_in_the_background_after_its_processes(
+        project_with_code, workers, tmp_path):
+    kept_record = tmp_path / "records" / "kept.jsonl"
+    record = tmp_path / "records" / "record.jsonl"
+    kept = make_group(project_with_code, content=polyaxonfile(kept_record, n=1))
+    doomed = make_group(project_with_code, content=polyaxonfile(record, n=2, sleep=300))
+    workers(OUTPUTS_SWEEP_SECONDS="0.2", CELERY_HEARTBEAT_SECONDS="1")
+    wait_for(lambda: len(started(record)) == 2, "two starts")
+    wait_for(lambda: group_status(kept.id) == "succeeded", "the kept group to succeed")
+    folder = paths.group_dir(tmp_path / "outputs", "alice", "demo", doomed.id)
+    assert folder.is_dir()
+    from dashboard.services.access import project_access
+    from dashboard.services.groups import delete_group
+
+    delete_group(project_access("alice", "demo", actor=project_with_code.owner), doomed.id)
+
+    assert folder.is_dir()  # not in the request
+    wait_for(lambda: not processes_with(str(record)) or not folder.is_dir(),
+             "the processes to be killed")
+    assert folder.is_dir(), "the folder went while the group's processes still ran"
+    wait_for(lambda: not folder.exists(), "the deleted group's folder to go")
+    kept_log = paths.experiment_log_path(tmp_path / "outputs", "alice", "demo", kept.id,
+                                         experiments_of(kept.id)[0].id)
+    assert kept_log.is_file()
+
+
 def test_an_experiment_that_exits_takes_its_orphaned_children_with_it(project_with_code,
                                                                        workers, tmp_path):
     """A crash leaves the experiment's children running: the worker ends its whole group."""

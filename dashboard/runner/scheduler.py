@@ -1,8 +1,9 @@
 """The scheduler's round, shared by both runners: the local one and the Celery dispatcher.
 
 Each round: heartbeat, recover lost work, handle finished and stopped experiments, advance the
-groups, stop idle TensorBoards, then claim pending experiments (within each group's
-concurrency) and hand each one to `launch`.
+groups, stop idle TensorBoards, start a sweep of unused folders (in a thread of its own,
+`sweep.py`), then claim pending experiments (within each group's concurrency) and hand each one
+to `launch`.
 """
 
 import os
@@ -19,6 +20,7 @@ from dashboard.hptuning import SpecError, render_cmd, run_cmd_of
 from dashboard.runner import paths
 from dashboard.runner.code import code_folder
 from dashboard.runner.environment import experiment_env
+from dashboard.runner.sweep import Sweeper
 from dashboard.services import claims, credentials, runs, tensorboards
 
 MAX_CACHED_COMMANDS = 1000
@@ -54,6 +56,10 @@ class Scheduler:
         self.api_url = config["DASHBOARD_URL"].rstrip("/")
         self.outputs_root = config["OUTPUTS_ROOT"]
         self.tensorboard_idle = config["TENSORBOARD_IDLE_SECONDS"]
+        # A deleted group's folder goes once every worker has had time to kill its processes.
+        grace = self.timeout + self.grace + config["CELERY_HEARTBEAT_SECONDS"]
+        self.sweeper = Sweeper(current_app._get_current_object(),
+                               every=config["OUTPUTS_SWEEP_SECONDS"], grace=grace)
         self.commands = {}  # (group id, created at) -> its run.cmd, read once per group
         self.stopping = False
 
@@ -85,6 +91,7 @@ class Scheduler:
         self.watch()
         runs.advance_groups()
         tensorboards.stop_idle(self.tensorboard_idle)
+        self.sweeper.maybe_start()
         free = self.free_slots()
         if free > 0:
             self.launch_claimed(claims.claim_turns(self.name, free))

@@ -252,6 +252,16 @@ def gone(experiment_ids):
     return set(experiment_ids) - present
 
 
+def existing_groups(group_ids, chunk=500):
+    """Which of these groups still exist (the others were deleted)."""
+    group_ids = sorted(group_ids)
+    found = set()
+    for start in range(0, len(group_ids), chunk):
+        found.update(db.session.scalars(select(ExperimentGroup.id).where(
+            ExperimentGroup.id.in_(group_ids[start:start + chunk]))).all())
+    return found
+
+
 def launch_details(experiment_id):
     """The experiment with its group and project (owner loaded), or None if it was deleted."""
     from dashboard.models import Project
