@@ -84,7 +84,8 @@ def test_a_huge_group_leaves_another_project_its_turn(app, workers):
              "alice's experiment to finish")
 
     assert only_experiment(group.id).status == "succeeded"
-    assert count(hostile.id, "running") == 3  # it took every other slot, and kept them
+    # It took every other slot and kept them (alice's freed one may be its fourth by now).
+    assert count(hostile.id, "scheduled", "starting", "running") >= 3
     stop(mallory, "hostile", hostile)
 
 
