@@ -39,8 +39,8 @@ def get_experiment(username, project_name, experiment_id):
 @route(f"{EXPERIMENT}/", ["PATCH"])
 def update_experiment(username, project_name, experiment_id):
     """Update name, description, tags (merge); the tracking client's other fields are ignored."""
-    body = parse(schemas.ExperimentUpdateIn)
     access = _access(username, project_name, experiment_id, "edit")
+    body = parse(schemas.ExperimentUpdateIn)
     fields = body.model_dump(include=body.model_fields_set)
     experiment_actions.update_experiment(access, fields=fields)
     return dump(_experiment_out(access))
@@ -73,8 +73,8 @@ def list_experiment_statuses(username, project_name, experiment_id):
 @route(f"{EXPERIMENT}/statuses/", ["POST"])
 def create_experiment_status(username, project_name, experiment_id):
     """Append a status (the experiment itself, or admins)."""
-    body = parse(schemas.ExperimentStatusIn)
     access = _access(username, project_name, experiment_id, "post_status")
+    body = parse(schemas.ExperimentStatusIn)
     row = experiment_actions.post_status(access, status=body.status, message=body.message,
                                          traceback=body.traceback)
     return dump(serialize.experiment_status(row), 201)
@@ -93,8 +93,8 @@ def list_metrics(username, project_name, experiment_id):
 @route(f"{EXPERIMENT}/metrics/", ["POST"])
 def create_metrics(username, project_name, experiment_id):
     """Report metrics: one {"values", "created_at"?} object, or a list of them (201)."""
-    reports, batch = parse_one_or_many(schemas.MetricIn, schemas.MetricListIn)
     access = _access(username, project_name, experiment_id, "report_metrics")
+    reports, batch = parse_one_or_many(schemas.MetricIn, schemas.MetricListIn)
     rows = metrics.report_metrics(access, reports)
     if batch:
         return dump(serialize.metrics(rows, access.experiment), 201)

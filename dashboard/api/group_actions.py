@@ -12,8 +12,9 @@ GROUP = "/<username>/<project_name>/groups/<int:group_id>"
 @route(f"{GROUP}/stop/", ["POST"])
 def stop_group(username, project_name, group_id):
     """Stop the group (body {"pending": true}: only its pending experiments)."""
+    project = access(username, project_name, "stop")
     body = parse(schemas.StopIn)
-    statuses.stop_group(access(username, project_name), group_id, pending_only=body.pending)
+    statuses.stop_group(project, group_id, pending_only=body.pending)
     return empty(200)
 
 
@@ -27,10 +28,9 @@ def list_statuses(username, project_name, group_id):
 @route(f"{GROUP}/statuses/", ["POST"])
 def post_status(username, project_name, group_id):
     """Append a status by hand (admins and staff)."""
+    project = access(username, project_name, "post_status")
     body = parse(schemas.StatusIn)
-    row = statuses.post_group_status(
-        access(username, project_name), group_id, status=body.status, message=body.message
-    )
+    row = statuses.post_group_status(project, group_id, status=body.status, message=body.message)
     return dump(serialize.group_status(row), 201)
 
 
@@ -65,8 +65,8 @@ def restore(username, project_name, group_id):
 @route(f"{GROUP}/tensorboard/start/", ["POST"])
 def start_tensorboard(username, project_name, group_id):
     """Start the group's TensorBoard: 201 for a new job, 200 if one already runs."""
+    project = access(username, project_name, "tensorboard")
     body = parse(schemas.TensorboardStartIn)
-    project = access(username, project_name)
     job, created = tensorboards.start_tensorboard(
         project, group_id, content=body.content, is_managed=body.is_managed
     )

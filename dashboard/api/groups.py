@@ -18,8 +18,8 @@ def get_group(username, project_name, group_id):
 @route(GROUP, ["PATCH", "PUT"])
 def update_group(username, project_name, group_id):
     """Update name, description, tags (merge) and concurrency."""
+    project = access(username, project_name, "edit")
     body = parse(schemas.GroupUpdateIn)
-    project = access(username, project_name)
     groups.update_group(project, group_id, fields=body.model_dump(include=body.model_fields_set))
     return dump(serialize.group_detail(groups.get_group(project, group_id)))
 
@@ -49,8 +49,8 @@ def list_groups(username, project_name):
 @route("/<username>/<project_name>/groups/", ["POST"])
 def create_group(username, project_name):
     """Create a group from a polyaxonfile."""
+    project = access(username, project_name, "create_group")
     body = parse(schemas.GroupCreateIn)
-    project = access(username, project_name)
     group = groups.create_group(
         project, content=body.content, name=body.name, description=body.description,
         tags=body.tags,

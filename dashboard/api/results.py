@@ -25,7 +25,7 @@ def get_objective(username, project_name, group_id):
 @route(OBJECTIVE, ["PUT"])
 def set_objective(username, project_name, group_id):
     """Choose the metric to optimise and its direction (members and up)."""
+    project = access(username, project_name, "edit")
     body = parse(schemas.ObjectiveIn)
-    group = objective_service.set_objective(access(username, project_name), group_id,
-                                            body.metric, body.optimization)
+    group = objective_service.set_objective(project, group_id, body.metric, body.optimization)
     return _objective(group)

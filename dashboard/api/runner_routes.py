@@ -17,8 +17,8 @@ def _access(username, project_name, experiment_id):
 @route(f"{EXPERIMENT}/_runner/start/", ["POST"])
 def runner_start(username, project_name, experiment_id):
     """A worker took the experiment (409 if it was stopped, finished or taken meanwhile)."""
-    body = parse(schemas.RunnerReportIn)
     access = _access(username, project_name, experiment_id)
+    body = parse(schemas.RunnerReportIn)
     runner_reports.start(access, worker=body.worker, host=body.host)
     return empty(200)
 
@@ -26,7 +26,7 @@ def runner_start(username, project_name, experiment_id):
 @route(f"{EXPERIMENT}/_runner/heartbeat/", ["POST"])
 def runner_heartbeat(username, project_name, experiment_id):
     """The worker still runs the experiment; the answer says whether to stop it."""
-    body = parse(schemas.RunnerReportIn)
     access = _access(username, project_name, experiment_id)
+    body = parse(schemas.RunnerReportIn)
     stop = runner_reports.heartbeat(access, worker=body.worker, host=body.host, pid=body.pid)
     return dump(schemas.RunnerHeartbeatOut(stop=stop))
