@@ -75,7 +75,7 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
-    from dashboard import errors, security
+    from dashboard import errors, security, text_input
     from dashboard.api import api
     from dashboard.api.openapi import docs
     from dashboard.ui import ui
@@ -85,6 +85,7 @@ def _register_blueprints(app):
     app.register_blueprint(ui)
     errors.register(app)
     security.register(app)
+    text_input.register(app)
 
 
 def _register_operations(app):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from dashboard.errors import DomainError
+from dashboard.errors import DomainError, field_error
 from dashboard.extensions import db
 from dashboard.models import User
 from dashboard.services import projects, users
@@ -33,8 +33,10 @@ def _user(name):
 @click.option("--email", default=None)
 @click.option("--staff", is_flag=True, help="Staff users may do everything.")
 def create_user(name, password, email, staff):
-    """Create a user."""
+    """Create a user (the password follows the Settings form's rule)."""
     try:
+        if problem := users.password_problem(password):
+            raise field_error("password", problem)
         users.create_user(name, password, email=email, is_staff=staff)
     except DomainError as exc:
         _fail(exc)

@@ -193,6 +193,8 @@ PATCHES = [
     ("name taken", {"name": "other"}, "name"),
     ("tags with a blank tag", {"tags": ["  "]}, "non-empty"),
     ("tags of numbers", {"tags": [1, 2]}, "tags"),
+    ("description with a NUL", {"description": "a\x00b"}, "NUL characters are not allowed"),
+    ("tag with a NUL", {"tags": ["a\x00b"]}, "NUL characters are not allowed in tags.0"),
 ]
 for _label, _body, _says in PATCHES:
     bad(f"PATCH group: {_label}", 400, _says)(
@@ -205,6 +207,8 @@ OTHER_BODIES = [
     ("group status: unknown", "G", "/statuses", {"status": "bogus"}, "bogus"),
     ("group status: illegal transition", "G", "/statuses", {"status": "succeeded"}, "succeeded"),
     ("group status: missing", "G", "/statuses", {"message": "x"}, "This field is required."),
+    ("group status: message with a NUL", "G", "/statuses",
+     {"status": "running", "message": "a\x00b"}, "NUL characters are not allowed in message"),
     ("objective: bad direction", "G", "/objective", {"metric": "loss", "optimization": "up"},
      "optimization"),
     ("objective: empty metric", "G", "/objective", {"metric": "", "optimization": "maximize"},
@@ -233,6 +237,10 @@ OTHER_BODIES = [
     ("metrics: a list of strings", "E", "/metrics", ["x"], "0"),
     ("experiment status: unknown", "E", "/statuses", {"status": "bogus"}, "bogus"),
     ("experiment: name not a slug", "E", "/", {"name": "a/b"}, "Enter a valid name"),
+    ("experiment: description with a NUL", "E", "/", {"description": "\x00"},
+     "NUL characters are not allowed in description"),
+    ("metrics: a name with a NUL", "E", "/metrics", {"values": {"a\x00": 1}},
+     "NUL characters are not allowed"),
 ]
 
 
@@ -254,6 +262,8 @@ PROJECT_BODIES = [
     ("project: is_public a string", {"name": "p2", "is_public": "yes"}, "is_public"),
     ("project: name taken", {"name": "census"}, "name"),
     ("project: tags a dict", {"name": "p3", "tags": {"a": 1}}, "tags"),
+    ("project: description with a NUL", {"name": "p4", "description": "a\x00b"},
+     "NUL characters are not allowed in description"),
 ]
 for _label, _body, _says in PROJECT_BODIES:
     bad(_label, 400, _says)(
@@ -266,6 +276,8 @@ LOGINS = [
     ("login: wrong password", {"username": "root", "password": "nope"}, "Unable to log in"),
     ("login: unknown user", {"username": "ghost", "password": "nope"}, "Unable to log in"),
     ("login: username too long", {"username": "u" * 151, "password": "x"}, "username"),
+    ("login: username with a NUL", {"username": "ro\x00ot", "password": "x"},
+     "NUL characters are not allowed in username"),
 ]
 for _label, _body, _says in LOGINS:
     bad(_label, 400, _says)(
@@ -309,6 +321,9 @@ QUERIES = [
     ("offset with spaces", "/groups?offset=1%200", "offset must be a non-negative integer"),
     ("query unknown field", "/groups?query=colour:red", "colour"),
     ("query bad syntax", "/groups?query=status", "status"),
+    ("query with a NUL", "/groups?query=name:a%00b", "NUL characters are not allowed in query"),
+    ("sort with a NUL", "/experiments?group={group}&sort=params.a%00",
+     "NUL characters are not allowed in sort"),
     ("query bad comparison", "/groups?query=concurrency:<<1", "'<1' is not an integer"),
     ("sort unknown field", "/groups?sort=colour", "colour"),
     ("query id past 64 bits", f"/groups?query=id:{10**30}", "is not an integer for id"),
@@ -353,6 +368,7 @@ PATHS = [
     ("experiment id past 64 bits", f"/experiments/{2**64}/metrics/", "Not found."),
     ("unknown plot", "/groups/{group}/plots/pie/", "Not found."),
     ("unknown project", "/../nope/groups/", "Not found."),
+    ("project name with a NUL", "/../cen%00sus/groups/", "Not found."),
     ("path with NUL", "/groups/%00/", "Not found."),
     ("decimal group id", "/groups/1.5/", "Not found."),
 ]
@@ -509,6 +525,14 @@ def _ui_login_empty(w):
     return client.post("/login", data={"csrf_token": csrf})
 
 
+@bad("form: login with a NUL in the username", 400,
+     "NUL characters are not allowed in username")
+def _ui_login_nul(w):
+    client, csrf = _signed_out()
+    return client.post("/login", data={"username": "ro\x00ot", "password": "x",
+                                       "csrf_token": csrf})
+
+
 @bad("form: login without a CSRF token", 400, "CSRF")
 def _ui_login_no_csrf(w):
     client, _ = _signed_out()
@@ -527,6 +551,10 @@ FORMS = [
       "confirm_password": "long-enough-2"}, "The two new passwords differ."),
     ("token: no name", "/settings/tokens", {"name": "   "}, "Give the token a name."),
     ("token: name too long", "/settings/tokens", {"name": "n" * 500}, "Use at most"),
+    ("token: name with a NUL", "/settings/tokens", {"name": "a\x00b"},
+     "NUL characters are not allowed in name"),
+    ("project: description with a NUL", "/projects", {"name": "p5", "description": "\x00"},
+     "NUL characters are not allowed in description"),
     ("project: name not a slug", "/projects", {"name": "my project"}, "Enter a valid name"),
     ("project: name taken", "/projects", {"name": "census"}, "census"),
     ("project: no name", "/projects", {"name": ""}, "name"),
@@ -544,6 +572,8 @@ for _label, _url, _data, _says in FORMS:
 
 GROUP_FORMS = [
     ("edit: description too long", "/edit", {"description": "d" * 10001}, "too long"),
+    ("edit: description with a NUL", "/edit", {"description": "a\x00b"},
+     "NUL characters are not allowed in description"),
     ("edit: 51 tags", "/edit", {"tags": ",".join(f"t{i}" for i in range(51))},
      "At most 50 tags"),
     ("edit: tag too long", "/edit", {"tags": "t" * 65}, "at most 64 characters"),

@@ -15,16 +15,24 @@ from tests.test_ui_auth import sign_in
 
 def test_create_user_hashes_the_password_and_sets_staff(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "alice", "--password", "s3cret", "--staff"])
+    result = runner.invoke(args=["create-user", "alice", "--password", "s3cret-pw", "--staff"])
     assert result.exit_code == 0, result.output
     user = db.session.execute(select(User).where(User.username == "alice")).scalar_one()
     assert user.is_staff is True
-    assert "s3cret" not in user.password_hash
-    assert user.check_password("s3cret")
+    assert "s3cret-pw" not in user.password_hash
+    assert user.check_password("s3cret-pw")
+
+
+def test_create_user_follows_the_password_rule_of_the_settings_form(app):
+    result = app.test_cli_runner().invoke(args=["create-user", "alice", "--password", "short"])
+    assert result.exit_code != 0
+    assert "password: Use at least 8 characters." in result.output
+    assert db.session.execute(select(User)).first() is None
 
 
 def test_create_user_refuses_a_reserved_name(app):
-    result = app.test_cli_runner().invoke(args=["create-user", "tensorboard", "--password", "x"])
+    result = app.test_cli_runner().invoke(args=["create-user", "tensorboard", "--password",
+                                                 "long-enough-pw"])
     assert result.exit_code != 0
     assert "reserved" in result.output
     assert db.session.execute(select(User)).first() is None
@@ -32,7 +40,7 @@ def test_create_user_refuses_a_reserved_name(app):
 
 def test_create_token_prints_only_the_key_and_stores_only_its_hash(app):
     runner = app.test_cli_runner()
-    runner.invoke(args=["create-user", "alice", "--password", "pw"])
+    runner.invoke(args=["create-user", "alice", "--password", "password"])
     result = runner.invoke(args=["create-token", "alice"])
     assert result.exit_code == 0
     key = result.stdout.strip()
@@ -44,8 +52,8 @@ def test_create_token_prints_only_the_key_and_stores_only_its_hash(app):
 
 def test_create_project_private_and_add_member(app):
     runner = app.test_cli_runner()
-    runner.invoke(args=["create-user", "alice", "--password", "pw"])
-    runner.invoke(args=["create-user", "bob", "--password", "pw"])
+    runner.invoke(args=["create-user", "alice", "--password", "password"])
+    runner.invoke(args=["create-user", "bob", "--password", "password"])
     assert runner.invoke(args=["create-project", "alice", "secret", "--private"]).exit_code == 0
     result = runner.invoke(args=["add-member", "alice/secret", "bob", "viewer"])
     assert result.exit_code == 0, result.output
@@ -57,7 +65,7 @@ def test_create_project_private_and_add_member(app):
 
 def test_add_member_refuses_an_unknown_role(app):
     runner = app.test_cli_runner()
-    runner.invoke(args=["create-user", "alice", "--password", "pw"])
+    runner.invoke(args=["create-user", "alice", "--password", "password"])
     runner.invoke(args=["create-project", "alice", "demo"])
     result = runner.invoke(args=["add-member", "alice/demo", "alice", "boss"])
     assert result.exit_code != 0

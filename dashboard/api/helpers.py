@@ -10,6 +10,7 @@ from dashboard.api import schemas
 from dashboard.errors import ValidationError
 from dashboard.services.access import project_access
 from dashboard.services.listing import DEFAULT_LIMIT, MAX_LIMIT
+from dashboard.text_input import refuse_nul
 
 # Far past any real list, and within the databases' 64-bit OFFSET.
 MAX_OFFSET = 10**12
@@ -47,11 +48,14 @@ def json_body(*, allow_list=False):
     if not isinstance(data, dict) and not (allow_list and isinstance(data, list)):
         expected = "a JSON object or array" if allow_list else "a JSON object"
         raise ValidationError(f"The body must be {expected}, not {type(data).__name__}.")
+    refuse_nul(data)
     return data
 
 
 def parse(model, data=None):
     """Validate a body (default: the JSON request body) with a schema; 400 with field errors."""
+    if data is not None:
+        refuse_nul(data)
     try:
         return model.model_validate(json_body() if data is None else data)
     except PydanticError as exc:
