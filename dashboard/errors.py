@@ -66,6 +66,14 @@ class ValidationError(DomainError):
         return self.fields if self.fields else {"detail": self.detail}
 
 
+def public_reason(exc):
+    """What went wrong, fit to show users: an OSError's reason without the file it names (a
+    path on the server), other errors as they are."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def field_error(field, message):
     """A ValidationError for one field."""
     return ValidationError(message, fields={field: [message]})

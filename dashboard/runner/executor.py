@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dashboard.errors import public_reason
 from dashboard.runner.process import exit_message, start_experiment, stop_experiment
 from dashboard.runner.sandbox import SandboxUnavailable
 
@@ -135,8 +136,9 @@ def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
         reporter.post_retrying("_runner/start/", me)
     except Refused:
         return "refused"  # stopped, finished or taken by another worker meanwhile
-    except ValueError as exc:
-        reporter.final("failed", f"The experiment could not start on {worker}: {exc}")
+    except ValueError:  # a folder outside the outputs root (its message names server paths)
+        reporter.final("failed", f"The experiment could not start on {worker}: its folder is "
+                                 "outside the outputs root.")
         return "failed"
     log_path = folder / "logs" / "output.log"
     env = {**env, "POLYAXON_RUN_OUTPUTS_PATH": str(folder / "outputs")}
@@ -144,7 +146,8 @@ def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
         _checked(sandbox, outputs_root)
         process = start_experiment(sandbox, job["command"], folder=folder, code=code, env=env)
     except (OSError, SandboxUnavailable) as exc:
-        reporter.final("failed", f"The experiment could not start on {worker}: {exc}")
+        reporter.final("failed",
+                       f"The experiment could not start on {worker}: {public_reason(exc)}")
         return "failed"
     outcome = _watch(process, reporter, {**me, "pid": process.pid}, terminate,
                      grace=grace, heartbeat=heartbeat)

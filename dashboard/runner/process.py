@@ -10,6 +10,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from dashboard.experiment_keys import mask_keys
 from dashboard.safe_files import open_regular
 from dashboard.tensorboard_process import KILL_GRACE, PROC, _running, _stat_field, stop_process
 
@@ -139,13 +140,13 @@ def disk_full(path, low=64 * 1024):
         return ""
     if stat.f_bavail * stat.f_frsize >= low:
         return ""
-    return f"No space left on device: the disk holding {path} is full."
+    return "No space left on device: the disk holding the experiment's outputs is full."
 
 
 def exit_message(code, log_path):
     """Why a process failed: its exit code, a full disk when that is the cause, its last lines."""
     summary = " ".join(filter(None, [f"Exit code {code}.", disk_full(log_path)]))
-    return f"{summary}\n{tail(log_path)}".strip()
+    return mask_keys(f"{summary}\n{tail(log_path)}".strip())
 
 
 def tail(path, lines=20, max_bytes=64 * 1024):
@@ -156,12 +157,15 @@ def tail(path, lines=20, max_bytes=64 * 1024):
         if handle is None:
             return ""
         with handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - max_bytes))
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - max_bytes))
             data = handle.read().decode(errors="replace")
     except OSError:
         return ""
-    return "\n".join(deque(data.splitlines(), maxlen=lines))
+    kept = data.splitlines()
+    if size > max_bytes:
+        kept = kept[1:]  # cut by the byte cap (a key cut there would escape the mask)
+    return "\n".join(deque(kept, maxlen=lines))
 
 
 def pid_alive(pid):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from dashboard.errors import public_reason
 from dashboard.extensions import db
 from dashboard.hptuning import SpecError, render_cmd, run_cmd_of
 from dashboard.runner import paths
@@ -132,7 +133,8 @@ class Scheduler:
             (folder / "outputs").mkdir(parents=True, exist_ok=True)
             code = code_folder(project, folder, self.outputs_root)
         except (SpecError, OSError) as exc:
-            runs.mark(experiment_id, "failed", f"The experiment could not start: {exc}")
+            runs.mark(experiment_id, "failed",
+                      f"The experiment could not start: {public_reason(exc)}")
             return None
         key = credentials.issue_experiment_token(experiment)
         db.session.commit()

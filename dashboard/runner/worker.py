@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from dashboard.errors import public_reason
 from dashboard.runner import paths
 from dashboard.runner.process import exit_message, pid_alive, start_experiment, stop_experiment
 from dashboard.runner.sandbox import Sandbox
@@ -45,7 +46,8 @@ class Worker(Scheduler):
                                        code=root / launch.code if launch.code else None,
                                        env=launch.env)
         except OSError as exc:
-            runs.mark(experiment_id, "failed", f"The experiment could not start: {exc}")
+            runs.mark(experiment_id, "failed",
+                      f"The experiment could not start: {public_reason(exc)}")
             return
         self.processes[experiment_id] = process
         if runs.mark(experiment_id, "running", pid=process.pid) is None:

@@ -13,14 +13,13 @@ from sqlalchemy import select
 
 from dashboard import permissions
 from dashboard.errors import InvalidToken, NotFound
+from dashboard.experiment_keys import EXPERIMENT_KEY_PREFIX
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, Project, User
 from dashboard.models.statuses import EXPERIMENT_STATUSES
 from dashboard.models.users import hash_key
 from dashboard.services import users
 from dashboard.services.access import project_access
-
-EXPERIMENT_KEY_PREFIX = "xp_"
 
 
 def issue_experiment_token(experiment):

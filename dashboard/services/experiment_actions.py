@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from dashboard import safe_files
 from dashboard.errors import ValidationError, field_error
+from dashboard.experiment_keys import mask_keys
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentStatus
 from dashboard.models.statuses import (
@@ -153,4 +154,4 @@ def read_log(access, *, tail=None):
     kept = text.splitlines(keepends=True)
     if truncated and kept:
         kept = kept[1:]  # the first line was cut by the byte cap
-    return "".join(kept[-lines:])
+    return mask_keys("".join(kept[-lines:]))

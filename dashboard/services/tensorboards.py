@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from dashboard import tensorboard_process
-from dashboard.errors import Conflict, NotFound
+from dashboard.errors import Conflict, NotFound, public_reason
 from dashboard.extensions import db
 from dashboard.models import TensorboardJob, TensorboardStatus
 from dashboard.models.statuses import TENSORBOARD_STATUSES
@@ -118,9 +118,10 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
             sandbox=Sandbox.from_config(current_app.config),
         )
     except OSError as exc:
-        _set_status(job, "failed", f"TensorBoard could not start: {exc}")
+        current_app.logger.warning("TensorBoard of group %s could not start: %s", group.id, exc)
+        _set_status(job, "failed", f"TensorBoard could not start: {public_reason(exc)}")
         db.session.commit()
-        raise Conflict(f"TensorBoard could not start: {exc}") from None
+        raise Conflict(f"TensorBoard could not start: {public_reason(exc)}") from None
     job.pid, job.host, job.port = process.pid, process.host, process.port
     job.last_used_at = utcnow()
     _set_status(job, "running")
