@@ -1,6 +1,9 @@
 """What users read never carries secrets or server paths: an experiment's own key is masked in
 its log and in exit messages built from the log; OSErrors are told without the file they name."""
 
+import io
+import tarfile
+
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
@@ -9,7 +12,7 @@ from dashboard.errors import public_reason
 from dashboard.experiment_keys import MASK
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from dashboard.runner import paths
+from dashboard.runner import paths, unpack
 from dashboard.runner.process import disk_full, exit_message
 from dashboard.services.credentials import issue_experiment_token
 from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
@@ -100,3 +103,28 @@ def test_a_tensorboard_that_cannot_start_is_told_without_server_paths(app, clien
     sign_in(client, "root")
     page = BeautifulSoup(client.get(f"/root/demo/groups/{group.id}/").data, "html.parser")
     assert outputs not in page.get_text()
+
+
+def test_an_upload_that_cannot_be_written_is_told_without_server_paths(app, client,
+                                                                      monkeypatch):
+    root = make_user("root")
+    make_project(root, "demo")
+    outputs = app.config["OUTPUTS_ROOT"]
+
+    def full_disk(archive, member, target, *args):
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(unpack, "_extract", full_disk)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("main.py")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    response = client.put("/api/v1/root/demo/repo/upload", headers=auth(make_token(root)),
+                          data={"repo": (io.BytesIO(archive.getvalue()), "code.tar.gz")},
+                          content_type="multipart/form-data")
+
+    assert response.status_code == 400
+    assert response.json == {"repo": ["The upload could not be unpacked: No space left on "
+                                      "device."]}
+    assert outputs not in response.get_data(as_text=True)

@@ -111,7 +111,12 @@ def unpack_tarball(fileobj, destination, *, max_members=MAX_MEMBERS,
     except UnsafeArchive:
         shutil.rmtree(destination, ignore_errors=True)
         raise
-    except (tarfile.TarError, EOFError, OSError, UnicodeError) as exc:
+    except OSError as exc:
+        shutil.rmtree(destination, ignore_errors=True)
+        if exc.filename is not None:  # writing here failed (a full disk): no server path shown
+            raise UnsafeArchive(f"The upload could not be unpacked: {exc.strerror}.") from None
+        raise UnsafeArchive(f"The upload is not a readable tar archive: {exc}") from None
+    except (tarfile.TarError, EOFError, UnicodeError) as exc:
         shutil.rmtree(destination, ignore_errors=True)
         raise UnsafeArchive(f"The upload is not a readable tar archive: {exc}") from None
     return total
