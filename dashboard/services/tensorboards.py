@@ -23,7 +23,6 @@ from dashboard.models import TensorboardJob, TensorboardStatus
 from dashboard.models.statuses import TENSORBOARD_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.runner import paths
-from dashboard.runner.sandbox import Sandbox
 from dashboard.services import events
 from dashboard.services.lookups import load_group
 
@@ -115,7 +114,6 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
             logdir,
             log_path=logdir.parent / f"tensorboard-{group.id}.log",
             path_prefix=secret_prefix(job.path_secret, access.project, group.id),
-            sandbox=Sandbox.from_config(current_app.config),
         )
     except OSError as exc:
         current_app.logger.warning("TensorBoard of group %s could not start: %s", group.id, exc)
