@@ -51,14 +51,8 @@ def start_tensorboard(
     port: int | None = None,
     log_path: Path | None = None,
     path_prefix: str | None = None,
-    sandbox=None,
 ) -> TensorboardProcess:
-    """Launch TensorBoard over `logdir` in its own process group; do not wait for it to serve.
-
-    With a `sandbox` (dashboard.runner.sandbox), TensorBoard runs in it and sees `logdir`
-    read-only and nothing of the server: what experiments wrote there (links, a projector
-    config naming any path) cannot make it read other files.
-    """
+    """Launch TensorBoard over `logdir` in its own process group; do not wait for it to serve."""
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)
     if port is None:
@@ -71,17 +65,12 @@ def start_tensorboard(
         *QUIET_FLAGS,
         *(["--path_prefix", path_prefix.rstrip("/")] if path_prefix else []),
     ]  # fmt: skip
-    env = None
-    if sandbox is not None and sandbox.enabled:
-        command = sandbox.wrap(command, workdir=logdir, read_only=[logdir.resolve()])
-        env = sandbox.environment({})
     with contextlib.ExitStack() as stack:
         output = subprocess.DEVNULL
         if log_path is not None:
             output = stack.enter_context(open(log_path, "ab"))
         process = subprocess.Popen(
             command,
-            env=env,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -141,9 +130,9 @@ def is_tensorboard(pid: int, port: int | None = None) -> bool:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    # python -m tensorboard.main, or the tensorboard script (maybe via python, or bwrap)
+    launcher = argv[:3]  # python -m tensorboard.main, or the tensorboard script (maybe via python)
     if not any(Path(part.decode(errors="replace")).name in ("tensorboard", "tensorboard.main")
-               for part in argv):
+               for part in launcher):
         return False
     return port is None or str(port).encode() in argv
 

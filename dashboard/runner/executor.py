@@ -14,6 +14,7 @@ experiment is finished, stopped or deleted), and the final status.
 """
 
 import contextlib
+import functools
 import http.client
 import json
 import signal
@@ -119,11 +120,10 @@ def run_job(job, *, worker, outputs_root, grace, heartbeat, sandbox):
         return _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate)
 
 
-def _checked(sandbox, outputs_root, checked=set()):  # noqa: B006 - once per worker process
+@functools.cache  # once per worker process; a failed check raises, so it is tried again
+def _checked(sandbox, outputs_root):
     """Raise SandboxUnavailable unless the sandbox started here once already."""
-    if sandbox not in checked:
-        sandbox.check(Path(outputs_root) / ".sandbox-check" / socket.gethostname())
-        checked.add(sandbox)
+    sandbox.check(Path(outputs_root) / ".sandbox-check" / socket.gethostname())
 
 
 def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
