@@ -164,7 +164,7 @@ def test_the_password_page_counts_the_sessions_and_offers_sign_out_everywhere(ap
 
     page = _page(client.get(PASSWORD))
 
-    assert "signed in in 2 sessions" in page.select_one("#sessions").text
+    assert "You have 2 signed-in sessions, this one included." in page.select_one("#sessions").text
     form = page.select_one("#sessions form")
     assert form["method"] == "post" and form["action"] == form["hx-post"] == EVERYWHERE
     assert form["hx-confirm"] and form.select_one("input[name=csrf_token]")["value"]

@@ -32,7 +32,8 @@ def test_sign_out_everywhere_signs_every_browser_out(browser, page, live_server,
     sign_in(other, live_server, "alice", "secret-pw")
     sign_in(page, live_server, "alice", "secret-pw")
     page.goto(f"{live_server.url}/settings/password")
-    expect(page.locator("#sessions")).to_contain_text("signed in in 2 sessions")
+    expect(page.locator("#sessions")).to_contain_text(
+        "You have 2 signed-in sessions, this one included.")
 
     dialogs = _accept_confirm(page)
     page.click("#sessions button")
