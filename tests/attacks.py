@@ -224,9 +224,23 @@ def assert_attack_failed(found, targets, folder):
     assert own.read_text() == "mine"
     assert os.stat(own).st_uid == (65534 if os.geteuid() == 0 else os.geteuid())
     assert not (folder / "logs" / "output.log").is_fifo()
-    sleeping = [pid for pid in processes_with(targets["marker"])
-                if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep")]
-    assert len(sleeping) == 2  # setsid and the double fork
+    # setsid and the double fork: each may still be on its way to exec sleep when the findings
+    # are written, so they are waited for (a deadline, not a pause).
+    end = time.monotonic() + 30
+    while len(sleeping := _sleeping(targets["marker"])) < 2 and time.monotonic() < end:
+        time.sleep(0.1)
+    assert len(sleeping) == 2, sleeping
+
+
+def _sleeping(marker):
+    found = []
+    for pid in processes_with(marker):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 def wait_until_gone(marker, deadline=60):
