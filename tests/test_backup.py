@@ -270,9 +270,12 @@ def test_export_then_import_into_an_empty_database_gives_the_same_api_and_pages(
     lines = backup.read_text().splitlines()
     header = json.loads(lines[0])
     assert header["format"] == "dashboard-backup" and header["version"] == 1
-    # Signed-in sessions are left out whole: a restored database has nobody signed in.
+    # Signed-in sessions are left out whole: a restored database has nobody signed in; the
+    # counters the database keeps are rebuilt by its triggers as the experiments come in.
+    left_out = ("alembic_version", "login_sessions", "group_status_changes",
+                "group_status_counts", "group_versions")
     assert header["tables"] == [t.name for t in db.metadata.sorted_tables
-                                if t.name not in ("alembic_version", "login_sessions")]
+                                if t.name not in left_out]
     records = [json.loads(line) for line in lines[1:]]
     assert {"table", "row"} == set(records[0])
     assert not [r for r in records if r["table"] == "login_sessions"]

@@ -11,6 +11,9 @@ from dashboard.models.groups import (
     ExperimentGroup,
     GroupEvent,
     GroupStatus,
+    GroupStatusChange,
+    GroupStatusCount,
+    GroupVersion,
     SearchIteration,
     TablePreference,
 )
@@ -21,7 +24,8 @@ from dashboard.models.workers import Worker
 
 __all__ = [
     "ApiToken", "Bookmark", "Experiment", "ExperimentGroup", "ExperimentMetric", "GroupEvent",
-    "ExperimentStatus", "ExperimentValue", "GroupStatus", "LoginSession", "Membership", "Project",
+    "ExperimentStatus", "ExperimentValue", "GroupStatus", "GroupStatusChange", "GroupStatusCount",
+    "GroupVersion", "LoginSession", "Membership", "Project",
     "RepoUpload", "SearchIteration", "TablePreference", "TensorboardJob", "TensorboardStatus",
     "User", "Worker",
 ]

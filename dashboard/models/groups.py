@@ -2,7 +2,16 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dashboard.extensions import db
@@ -57,6 +66,43 @@ class ExperimentGroup(db.Model):
     @property
     def is_final(self):
         return STATUSES.is_final(self.status)
+
+
+class GroupStatusCount(db.Model):
+    """How many of a group's experiments are in a status: kept by database triggers on
+    experiments (migration 0009) in the same transaction as every change, never by the app.
+
+    No foreign key: the triggers remove a deleted group's rows (the migration says why)."""
+
+    __tablename__ = "group_status_counts"
+
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class GroupStatusChange(db.Model):
+    """Changes to the counts noted by PostgreSQL's triggers and added to them when their
+    transaction commits (a status of None marks a change of the version only); always empty
+    outside a writing transaction, and on SQLite."""
+
+    __tablename__ = "group_status_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str | None] = mapped_column(String(16))
+    delta: Mapped[int] = mapped_column(Integer)
+
+
+class GroupVersion(db.Model):
+    """A number the same triggers raise with every insert, update or delete of the group's
+    experiments: an equal version means the same experiments."""
+
+    __tablename__ = "group_versions"
+
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class GroupStatus(db.Model):

@@ -10,6 +10,7 @@ from dashboard.errors import NotFound, ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, ExperimentMetric, ExperimentValue
 from dashboard.models.statuses import EXPERIMENT_STATUSES
+from dashboard.services import tallies
 
 MAX_IDS = 20
 # Metric names that read as "lower is better" when no objective says otherwise.
@@ -157,11 +158,7 @@ def compare_groups(access, ids):
     specs = {g.id: _spec_items(g) for g in groups}
     spec_names = list(dict.fromkeys(n for g in groups for n in specs[g.id]))
     counts = {g.id: {} for g in groups}
-    for group_id, status, count in db.session.execute(
-        select(Experiment.group_id, Experiment.status, func.count())
-        .where(Experiment.group_id.in_(ids)).group_by(Experiment.group_id, Experiment.status)
-    ):
-        counts[group_id][status] = count
+    counts.update(tallies.experiment_counts_of(ids))
     statuses = [s for s in EXPERIMENT_STATUSES.statuses if any(s in c for c in counts.values())]
     count_rows = _rows(statuses, groups, lambda g, s: counts[g.id].get(s, 0))
     count_rows.append(Row("total", [sum(counts[g.id].values()) for g in groups]))

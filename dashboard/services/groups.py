@@ -1,17 +1,16 @@
 """Groups: create from a polyaxonfile, read, list, update, archive, delete."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, select
 
 from dashboard.errors import NotFound, ValidationError, field_error
 from dashboard.extensions import db
 from dashboard.hptuning import SpecError, parse_group_spec, suggestions
-from dashboard.models import Bookmark, Experiment, ExperimentGroup, TensorboardJob
+from dashboard.models import Bookmark, ExperimentGroup, TensorboardJob
 from dashboard.names import is_slug
-from dashboard.services import events, statuses
+from dashboard.services import events, statuses, tallies
 from dashboard.services import experiments as experiment_service
 from dashboard.services.listing import apply_group_query, paginate
 from dashboard.services.lookups import load_group
@@ -42,30 +41,6 @@ def _bookmarked(actor):
     return exists().where(Bookmark.group_id == ExperimentGroup.id, Bookmark.user_id == actor.id)
 
 
-def experiment_counts_of(group_ids):
-    """{group id: {status: count}} for many groups, from one aggregate query."""
-    counts = defaultdict(dict)
-    if group_ids:
-        rows = db.session.execute(
-            select(Experiment.group_id, Experiment.status, func.count())
-            .where(Experiment.group_id.in_(group_ids))
-            .group_by(Experiment.group_id, Experiment.status)
-        ).all()
-        for group_id, status, count in rows:
-            counts[group_id][status] = count
-    return counts
-
-
-def experiment_counts(group_id):
-    """Experiments of the group by status, from one aggregate query."""
-    rows = db.session.execute(
-        select(Experiment.status, func.count())
-        .where(Experiment.group_id == group_id)
-        .group_by(Experiment.status)
-    ).all()
-    return dict(rows)
-
-
 def get_group(access, group_id):
     """The group's detail: two queries (the group with its flags, then the counts)."""
     latest_tensorboard = (
@@ -88,7 +63,7 @@ def get_group(access, group_id):
         project=access.project,
         bookmarked=bool(bookmarked),
         tensorboard_status=tensorboard_status,
-        counts=experiment_counts(group.id),
+        counts=tallies.experiment_counts(group.id),
     )
 
 

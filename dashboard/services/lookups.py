@@ -1,11 +1,10 @@
-"""Loading one group of a project, and counting its running experiments."""
+"""Loading one group of a project."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from dashboard.errors import NotFound
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup
-from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
+from dashboard.models import ExperimentGroup
 
 
 def load_group(access, group_id, *, for_update=False):
@@ -19,12 +18,3 @@ def load_group(access, group_id, *, for_update=False):
     if group is None:
         raise NotFound()
     return group
-
-
-def num_running(group_id):
-    """How many experiments of the group are scheduled, starting or running."""
-    return db.session.execute(
-        select(func.count()).where(
-            Experiment.group_id == group_id, Experiment.status.in_(RUNNING_EXPERIMENT_STATUSES)
-        )
-    ).scalar_one()

@@ -10,7 +10,7 @@ from dashboard.extensions import db
 from dashboard.models import ExperimentGroup, Project
 from dashboard.models.statuses import GROUP_STATUSES
 from dashboard.models.types import utcnow
-from dashboard.services import bookmarks, groups, projects
+from dashboard.services import bookmarks, groups, projects, tallies
 from dashboard.services.access import visible_projects_clause
 
 HOME_LIMIT = 10
@@ -149,7 +149,7 @@ def project_page(access, *, status=None, offset=0):
     page = groups.list_groups(
         access, query=f"status:{status}" if status else None, limit=GROUPS_PER_PAGE, offset=offset
     )
-    counts = groups.experiment_counts_of([group.id for group, _ in page.items])
+    counts = tallies.experiment_counts_of([group.id for group, _ in page.items])
     rows = [
         GroupRow(group, access.project, bool(marked), Progress.from_counts(counts[group.id]))
         for group, marked in page.items

@@ -21,12 +21,12 @@ from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.services import experiments as experiment_service
 from dashboard.services.claims import claim_experiments as claim_experiments
-from dashboard.services.groups import experiment_counts_of
 from dashboard.services.statuses import (
     record_experiment_statuses,
     set_experiment_status,
     set_group_status,
 )
+from dashboard.services.tallies import experiment_counts_of
 
 ITERATIVE = ("hyperband", "bo")
 LOST_PROCESS = "The runner lost the process."

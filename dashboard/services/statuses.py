@@ -14,7 +14,8 @@ from dashboard.models.statuses import (
 from dashboard.models.types import new_uuid, utcnow
 from dashboard.services import events
 from dashboard.services.listing import paginate
-from dashboard.services.lookups import load_group, num_running
+from dashboard.services.lookups import load_group
+from dashboard.services.tallies import num_running
 
 
 def append_group_status(group, status, message=None):

@@ -1,0 +1,56 @@
+"""Reading the counters the database keeps per group (migration 0009's triggers): experiments
+by status, and a version that changes with every change to the group's experiments.
+
+A read is one index range per group, whatever the number of experiments.
+"""
+
+from collections import defaultdict
+
+from sqlalchemy import func, select, union_all
+
+from dashboard.extensions import db
+from dashboard.models import GroupStatusChange, GroupStatusCount, GroupVersion
+from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
+
+
+def experiment_counts_of(group_ids):
+    """{group id: {status: count}} for many groups (statuses with no experiment left out).
+
+    Inside a writing transaction on PostgreSQL, its own changes are not in the counters until
+    it commits: they are read beside them (the table holds no other transaction's rows).
+    """
+    counts = defaultdict(dict)
+    if group_ids:
+        kept = select(GroupStatusCount.group_id, GroupStatusCount.status,
+                      GroupStatusCount.count.label("n")).where(
+            GroupStatusCount.group_id.in_(group_ids))
+        pending = select(GroupStatusChange.group_id, GroupStatusChange.status,
+                         GroupStatusChange.delta).where(
+            GroupStatusChange.group_id.in_(group_ids), GroupStatusChange.status.is_not(None))
+        both = union_all(kept, pending).subquery()
+        rows = db.session.execute(
+            select(both.c.group_id, both.c.status, func.sum(both.c.n))
+            .group_by(both.c.group_id, both.c.status).having(func.sum(both.c.n) > 0)
+        ).all()
+        for group_id, status, count in rows:
+            counts[group_id][status] = int(count)
+    return counts
+
+
+def experiment_counts(group_id):
+    """{status: count} of the group's experiments."""
+    return experiment_counts_of([group_id]).get(group_id, {})
+
+
+def num_running(group_id):
+    """How many experiments of the group are scheduled, starting or running."""
+    counts = experiment_counts(group_id)
+    return sum(counts.get(status, 0) for status in RUNNING_EXPERIMENT_STATUSES)
+
+
+def experiments_version(group_id):
+    """The version of the group's experiments (0 before the first one)."""
+    version = db.session.scalar(
+        select(GroupVersion.version).where(GroupVersion.group_id == group_id)
+    )
+    return version or 0
