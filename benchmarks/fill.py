@@ -61,8 +61,8 @@ def metric_values(n, step):
             "f1": ((n * 7) % 100) / 100}
 
 
-def fill(group):
-    """Finish every experiment with 20 points of three metrics."""
+def fill(group, *, points=POINTS, values=metric_values):
+    """Finish every experiment with `points` reports of three metrics (values(n, step))."""
     ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
                              .order_by(Experiment.id)).all()
     now = utcnow()
@@ -71,17 +71,17 @@ def fill(group):
     metric_rows, value_rows, finished = [], [], []
     for n, experiment_id in enumerate(ids):
         last = {}
-        for step in range(POINTS):
-            values = metric_values(n, step)
-            metric_rows.append({"experiment_id": experiment_id, "values": values,
+        for step in range(points):
+            reported = values(n, step)
+            metric_rows.append({"experiment_id": experiment_id, "values": reported,
                                 "created_at": now + timedelta(seconds=step)})
-            last = values
+            last = reported
         for name in METRICS:
             value_rows.append({"experiment_id": experiment_id, "kind": "metric", "name": name,
                                "num_value": last[name], "text_value": str(last[name]),
                                **denormalised})
         finished.append({"id": experiment_id, "status": "succeeded", "started_at": now,
-                         "finished_at": now + timedelta(seconds=POINTS), "last_metric": last})
+                         "finished_at": now + timedelta(seconds=points), "last_metric": last})
     for start in range(0, len(metric_rows), 20000):
         db.session.execute(insert(ExperimentMetric), metric_rows[start:start + 20000])
     db.session.execute(insert(ExperimentValue), value_rows)
