@@ -1,8 +1,10 @@
 """SQL statement budgets of the read endpoints: small and big groups cost the same."""
 
 import pytest
+from sqlalchemy import insert, select
 
 from dashboard.extensions import db
+from dashboard.models import Experiment, ExperimentValue
 from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
 
 UP = "/api/v1/root/quick-start"
@@ -74,6 +76,37 @@ def test_experiments_list_sorted_by_a_metric_takes_the_same_statements(client, c
         client, count_queries, f"{UP}/experiments?group={small.id}&{query}", headers))
     big_count = len(_statements(
         client, count_queries, f"{UP}/experiments?group={big.id}&{query}&limit=1000", headers))
+
+    assert small_count == big_count
+
+
+def _metric_in_pairs(group):
+    """Metric m of the group's experiments: 0, 0, 1, 1, 2, 2... (ties of two, by id)."""
+    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
+                             .order_by(Experiment.id)).all()
+    db.session.execute(insert(ExperimentValue), [
+        {"experiment_id": i, "group_id": group.id, "kind": "metric", "name": "m",
+         "num_value": float(n // 2), "text_value": str(float(n // 2))}
+        for n, i in enumerate(ids)])
+    db.session.commit()
+
+
+def test_experiments_list_sorted_down_through_a_tie_takes_the_same_statements(
+    client, count_queries
+):
+    """A page ending inside a tie of a descending sort reads that tie's lowest ids once more
+    (read backwards, the index gives its highest first): for a small and a big group alike."""
+    project, headers = _setup()
+    small = make_group(project, content=grid_yml(4))
+    big = make_group(project, content=grid_yml(2000))
+    for group in (small, big):
+        _metric_in_pairs(group)
+    query = "sort=-metric.m&query=params.x:>=0&limit=3"
+
+    small_count = len(_statements(
+        client, count_queries, f"{UP}/experiments?group={small.id}&{query}", headers))
+    big_count = len(_statements(
+        client, count_queries, f"{UP}/experiments?group={big.id}&{query}", headers))
 
     assert small_count == big_count
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, TablePreference
-from dashboard.services import listing
+from dashboard.services import walk
 from dashboard.services.listing import apply_experiment_query, in_order, paginate_ids
 from dashboard.services.lookups import load_group
 
@@ -179,22 +179,25 @@ def page_of(group_id, state, per_page, total=None):
     """One page of the group's experiments filtered and sorted by the state (a TablePage).
 
     Without a filter the number matching is `total` (the group's, when the caller knows it).
-    A page in id order, or sorted by a param or metric it has numbers for, is read in index
-    order up to its end, its filters checked row by row: its cost is that of the page, and
-    a filtered one leaves the count to `count_matching` (a fragment loads it). Any other page
-    sorts the matching ids and counts them in the same query. Either way only the page's rows
-    are loaded: two queries, three past the end.
+    A page in id order, or sorted by a param or metric, is read in index order up to its end,
+    its filters checked row by row: its cost is that of the rows before its end, and a filtered
+    one leaves the count to `count_matching` (a fragment loads it). Any other page sorts the
+    matching ids and counts them in the same query. Either way only the page's rows are loaded.
     """
     known = total if state.query is None else None
     page = state.page if known is None else min(state.page, pages_for(known, per_page))
     offset = (page - 1) * per_page
-    walk = listing.walk_ids(state.query, state.sort, per_page, offset, group_id=group_id,
-                            total=total)
-    if walk is not None and (len(walk.ids) > per_page
-                             or (walk.complete and (walk.ids or page == 1))):
-        more = len(walk.ids) > per_page
-        count = known if known is not None or more else offset + len(walk.ids)
-        return TablePage(in_order(Experiment, walk.ids[:per_page]), page, more, count)
+    wanted = offset + per_page + 1  # one more tells whether another page follows
+    ids = walk.first_ids(state.query, state.sort, wanted if known is None else min(wanted, known),
+                         group_id=group_id)
+    if ids is not None:
+        if offset >= len(ids) > 0:
+            # Past the last page: show the last page.
+            page = pages_for(len(ids), per_page)
+            offset = (page - 1) * per_page
+        more = len(ids) > offset + per_page
+        count = known if known is not None or more else len(ids)
+        return TablePage(in_order(Experiment, ids[offset:offset + per_page]), page, more, count)
     ids_stmt = filtered(group_id, state, Experiment.id)
     count, ids = paginate_ids(ids_stmt, per_page, offset, known)
     if not ids and page > 1 and count:

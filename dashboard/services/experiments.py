@@ -6,8 +6,10 @@ from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentStatus, ExperimentValue
 from dashboard.models.experiments import value_columns
 from dashboard.models.types import new_uuid, utcnow
-from dashboard.services.listing import Page, apply_experiment_query, in_order, paginate_ids
+from dashboard.services import walk
+from dashboard.services.listing import Page, apply_experiment_query, in_order
 from dashboard.services.lookups import load_group
+from dashboard.services.tallies import experiment_counts
 
 
 def create_experiments(group, params_list, *, iteration=None):
@@ -41,12 +43,24 @@ def create_experiments(group, params_list, *, iteration=None):
 
 
 def list_experiments(access, group_id, *, query=None, sort=None, limit, offset):
-    """A page of the group's experiments; returns (group, page)."""
+    """A page of the group's experiments; returns (group, page).
+
+    The count is exact without sorting anything: the group's status counts, or the matches of
+    the query counted row by row. A page in id order or sorted by a param or metric is read in
+    index order up to its end (walk.first_ids); any other order sorts the matching ids. Only
+    the page's rows are loaded.
+    """
     group = load_group(access, group_id)
-    ids = select(Experiment.id).where(Experiment.group_id == group.id)
-    # The filter and sort run over ids alone (the count as a window over them); only the
-    # page's rows are loaded.
-    count, page_ids = paginate_ids(apply_experiment_query(ids, query, sort),
-                                   limit, offset)
-    items = [(experiment,) for experiment in in_order(Experiment, page_ids)]
+    count = walk.count_matching(query, group_id=group.id)
+    if count is None:
+        count = sum(experiment_counts(group.id).values())
+    wanted = max(0, min(limit, count - offset))
+    ids = walk.first_ids(query, sort, offset + wanted if wanted else 0, group_id=group.id)
+    if ids is None:
+        stmt = apply_experiment_query(select(Experiment.id).where(Experiment.group_id == group.id),
+                                      query, sort)
+        ids = db.session.scalars(stmt.limit(wanted).offset(offset)).all() if wanted else []
+    else:
+        ids = ids[offset:]
+    items = [(experiment,) for experiment in in_order(Experiment, ids)]
     return group, Page(count=count, items=items, limit=limit, offset=offset)

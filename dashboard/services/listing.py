@@ -68,7 +68,8 @@ def _tags_clause(model, values):
     return or_(*clauses)
 
 
-def _column_clause(model, condition):
+def column_clause(model, condition):
+    """The where clause of a condition on a column of model (a group or an experiment)."""
     field = condition.field
     if field == "tags":
         if condition.op != "in":
@@ -104,22 +105,31 @@ def _value_match(column_num, column_text, op, raw):
     )
 
 
-def _value_rows(condition):
+def kind_is(column, kind):
+    """column = kind, written so that no index can use it: reads of one experiment's value go
+    through the primary key, of one group's values through the group's index. Without
+    statistics, PostgreSQL rates the index on (kind, name) as good as either (one row each
+    way), and through it reads every group's values of the name, for each experiment."""
+    return column.concat("") == kind
+
+
+def value_rows(condition):
     """(alias of ExperimentValue, where clauses): the values meeting a param/metric condition."""
     prefix, _, name = condition.field.partition(".")
     ev = aliased(ExperimentValue)
     matches = or_(*[_value_match(ev.num_value, ev.text_value, condition.op, v)
                     for v in condition.values])
-    return ev, (ev.kind == VALUE_KINDS[prefix], ev.name == name, matches)
+    return ev, (kind_is(ev.kind, VALUE_KINDS[prefix]), ev.name == name, matches)
 
 
-def _value_check(condition, experiment_id):
+def value_check(condition, experiment_id):
+    """Whether the experiment of experiment_id meets a param/metric condition (a where clause)."""
     # One experiment's value, looked up by its primary key: a cost per row read, whatever the
     # planner believes. A scalar subquery, not EXISTS or IN: PostgreSQL turns those into joins
     # whose order rests on its statistics, and with none yet for a new group (a grid creates
     # thousands of experiments at once) it picked a nested loop reading the group's values
     # once per experiment: quadratic, past the statement timeout at 2,000 experiments.
-    ev, where = _value_rows(condition)
+    ev, where = value_rows(condition)
     found = select(literal(1)).where(ev.experiment_id == experiment_id, *where).limit(1)
     return found.scalar_subquery().is_(None) if condition.negate else (
         found.scalar_subquery().is_not(None))
@@ -137,7 +147,8 @@ def parsed(parser, text, **kwargs):
         raise ValidationError(str(exc)) from None
 
 
-def _experiment_conditions(query):
+def experiment_conditions(query):
+    """The conditions of an experiments query (none for no query)."""
     # Metrics are numbers (EXTENSIONS §0): a metric compared with anything else is a 400.
     return parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS,
                   numeric=("metric",))
@@ -146,7 +157,7 @@ def _experiment_conditions(query):
 def apply_group_query(stmt, query, sort):
     """Filter and order a select of ExperimentGroup (default order -created_at)."""
     for condition in parsed(parse_query, query, known=GROUP_FIELDS):
-        stmt = stmt.where(_column_clause(ExperimentGroup, condition))
+        stmt = stmt.where(column_clause(ExperimentGroup, condition))
     order = []
     for key in parsed(parse_sort, sort, known=GROUP_FIELDS):
         order += _nulls_last(getattr(ExperimentGroup, key.field), key.descending)
@@ -158,13 +169,13 @@ def apply_group_query(stmt, query, sort):
 def _experiment_clause(condition, experiment_id):
     # A condition on one of a group's experiments: its param/metric value, or a column.
     if "." in condition.field:
-        return _value_check(condition, experiment_id)
-    return _column_clause(Experiment, condition)
+        return value_check(condition, experiment_id)
+    return column_clause(Experiment, condition)
 
 
 def apply_experiment_query(stmt, query, sort):
     """Filter and order a select of one group's experiments (default order id)."""
-    for condition in _experiment_conditions(query):
+    for condition in experiment_conditions(query):
         stmt = stmt.where(_experiment_clause(condition, Experiment.id))
     order = []
     for key in parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
@@ -183,71 +194,6 @@ def apply_experiment_query(stmt, query, sort):
         else:
             order += _nulls_last(getattr(Experiment, key.field), key.descending)
     return stmt.order_by(*order, Experiment.id)
-
-
-@dataclass(frozen=True)
-class Walk:
-    """Ids read in order from an offset, and whether they are all the rows past it (complete)
-    or only the first part of the order."""
-
-    ids: list
-    complete: bool
-
-
-# A walk reads at most this many rows per row of the page and those before it (plus a few):
-# past that (a filter keeping fewer than about one row in four) the page is read the usual
-# way, every experiment of the group checked once and the matches sorted.
-WALK_FACTOR, WALK_SLACK = 4, 100
-
-
-def walk_ids(query, sort, limit, offset, *, group_id, total=None):
-    """One page of the ids apply_experiment_query would give, read in index order and stopped
-    at the page's end (a Walk of up to limit + 1 ids, telling whether more follow), or None
-    where no index gives that order.
-
-    The order is the experiments' ids (by default, or sorted by id), or a param/metric sort,
-    whose rows with a numeric value come first: the walk reads those alone. Filters are
-    checked row by row through the primary key, so the cost is that of the rows walked, not
-    of every match, and the walk stops after a budget of rows. A walk is complete (fewer ids
-    than asked means the order has no more) only in id order, and only when no filter could
-    have outlasted the budget (none given, or a group of at most `total` experiments that the
-    budget covers). An incomplete walk that falls short is the caller's to read the usual way.
-    """
-    conditions = _experiment_conditions(query)
-    keys = parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS)
-    if len(keys) > 1 or (keys and keys[0].field != "id" and "." not in keys[0].field):
-        return None
-    budget = WALK_FACTOR * (offset + limit + 1) + WALK_SLACK
-    by_id = not keys or keys[0].field == "id"
-    descending = bool(keys) and keys[0].descending
-    if by_id:
-        columns = {"id": Experiment.id}
-        inner = select(Experiment.id).where(Experiment.group_id == group_id)
-        sorts = [("id", descending)]
-    else:
-        prefix, _, name = keys[0].field.partition(".")
-        sv = aliased(ExperimentValue)
-        columns = {"id": sv.experiment_id, "num": sv.num_value, "text": sv.text_value}
-        inner = select(*[c.label(key) for key, c in columns.items()]).where(
-            sv.group_id == group_id, sv.kind == VALUE_KINDS[prefix], sv.name == name,
-            sv.num_value.is_not(None))
-        # apply_experiment_query's order within numbers: number, text, then id ascending.
-        sorts = [("num", descending), ("text", descending), ("id", False)]
-
-    def ordered(by):
-        return [by[key].desc() if down else by[key].asc() for key, down in sorts]
-
-    walked = inner.order_by(*ordered(columns)).limit(budget).subquery("walked")
-    stmt = select(walked.c.id)
-    if any("." not in c.field for c in conditions):
-        stmt = stmt.join(Experiment, Experiment.id == walked.c.id)
-    for condition in conditions:
-        stmt = stmt.where(_experiment_clause(condition, walked.c.id))
-    # The same order over the walked rows (PostgreSQL keeps theirs; SQLite sorts those few).
-    stmt = stmt.order_by(*ordered(walked.c))
-    rows = db.session.scalars(stmt.limit(limit + 1).offset(offset)).all()
-    exact = not conditions or (total is not None and total <= budget)
-    return Walk(rows, complete=by_id and exact)
 
 
 def paginate_ids(stmt, limit, offset, count=None):
