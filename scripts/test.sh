@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test twice, on SQLite and on a throwaway PostgreSQL cluster, both at once (each in
-# its own database); extra arguments go to pytest. Fails if either run fails.
+# its own database), and the plans test once more on a PostgreSQL that never analysed its tables;
+# extra arguments go to the first two runs. Fails if any run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -14,7 +15,12 @@ fi
 source scripts/postgres.sh
 source scripts/redis.sh
 logs=$(mktemp -d)
-trap 'pg_stop; redis_stop; rm -rf "$logs"' EXIT
+fresh_dir=
+trap 'pg_stop; [ -z "$fresh_dir" ] || PG_DIR="$fresh_dir" pg_stop; redis_stop; rm -rf "$logs"' EXIT
+# A second cluster whose planner never gets statistics, as a server stands right after a big
+# grid is created: the test of plans that must not depend on them runs there.
+pg_start_never_analysed
+fresh_url=$PG_URL fresh_dir=$PG_DIR
 pg_start
 # One Redis for both runs, a database number each (the Celery runner's tests).
 redis_start
@@ -25,6 +31,11 @@ sqlite_run=$!
 DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_BASE/1" SCREENSHOT_DIR="$logs/pg-screenshots" \
     .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/postgresql.log" 2>&1 &
 pg_run=$!
+DATABASE_URL="$fresh_url" DASHBOARD_NEVER_ANALYSED=1 .venv/bin/python -m pytest -q \
+    -p no:cacheprovider \
+    tests/test_indexes.py::test_list_table_and_group_plans_stay_bounded_before_any_statistics \
+    >"$logs/never-analysed.log" 2>&1 &
+fresh_run=$!
 
 status=0
 wait "$sqlite_run" || status=1
@@ -33,4 +44,7 @@ cat "$logs/sqlite.log"
 wait "$pg_run" || status=1
 echo "== tests on PostgreSQL =="
 cat "$logs/postgresql.log"
+wait "$fresh_run" || status=1
+echo "== plans on a never-analysed PostgreSQL =="
+cat "$logs/never-analysed.log"
 exit "$status"

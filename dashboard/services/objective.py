@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from dashboard.errors import field_error
 from dashboard.extensions import db
@@ -85,16 +86,27 @@ def set_objective(access, group_id, metric, optimization):
 
 
 def best_query(group_id, objective):
-    """The select of (id, value) of the best experiment: the max or min metric, lowest id."""
+    """The select of (id, value) of the best experiment: the max or min metric, lowest id.
+
+    The best value is the first of the group's index on the metric, read forwards or
+    backwards, and the lowest id having it the least of that tie: nothing is sorted, whatever
+    the planner believes of the group's size.
+    """
+    first = aliased(ExperimentValue)
+    order = (first.num_value, first.text_value, first.experiment_id)
+    best = (select(first.num_value)
+            .where(*_of_metric(first, group_id, objective.metric))
+            .order_by(*[c.desc() if objective.maximize else c.asc() for c in order])
+            .limit(1).scalar_subquery())
     value = ExperimentValue.num_value
-    return (
-        select(ExperimentValue.experiment_id, value)
-        .where(ExperimentValue.group_id == group_id, ExperimentValue.kind == "metric",
-               ExperimentValue.name == objective.metric, value.is_not(None))
-        .order_by(value.desc() if objective.maximize else value.asc(),
-                  ExperimentValue.experiment_id)
-        .limit(1)
-    )
+    return (select(func.min(ExperimentValue.experiment_id), value)
+            .where(*_of_metric(ExperimentValue, group_id, objective.metric), value == best)
+            .group_by(value))
+
+
+def _of_metric(values, group_id, metric):
+    return (values.group_id == group_id, values.kind == "metric", values.name == metric,
+            values.num_value.is_not(None))
 
 
 def best_experiment(group, objective):
