@@ -173,6 +173,17 @@ def _experiment_clause(condition, experiment_id):
     return column_clause(Experiment, condition)
 
 
+def _sort_value(experiment_id, kind, name):
+    # (number, text) of the experiment's value, each read through the primary key: a join
+    # would be planned on statistics, and without them PostgreSQL read a group's values once
+    # per experiment.
+    ev = aliased(ExperimentValue)
+    found = select(ev).where(ev.experiment_id == experiment_id, kind_is(ev.kind, kind),
+                             ev.name == name)
+    return (found.with_only_columns(ev.num_value).scalar_subquery(),
+            found.with_only_columns(ev.text_value).scalar_subquery())
+
+
 def apply_experiment_query(stmt, query, sort):
     """Filter and order a select of one group's experiments (default order id)."""
     for condition in experiment_conditions(query):
@@ -181,16 +192,12 @@ def apply_experiment_query(stmt, query, sort):
     for key in parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
         if "." in key.field:
             prefix, _, name = key.field.partition(".")
-            ev = aliased(ExperimentValue)
-            stmt = stmt.outerjoin(
-                ev,
-                and_(ev.experiment_id == Experiment.id, ev.kind == VALUE_KINDS[prefix],
-                     ev.name == name),
-            )
-            # Missing values last, then numbers (numerically), then other values as text.
-            order += [case((ev.experiment_id.is_(None), 1), else_=0)]
-            order += _nulls_last(ev.num_value, key.descending)
-            order += [ev.text_value.desc() if key.descending else ev.text_value.asc()]
+            num, text = _sort_value(Experiment.id, VALUE_KINDS[prefix], name)
+            # Missing values last (every value has its text), then numbers (numerically),
+            # then other values as text.
+            order += [case((text.is_(None), 1), else_=0)]
+            order += _nulls_last(num, key.descending)
+            order += [text.desc() if key.descending else text.asc()]
         else:
             order += _nulls_last(getattr(Experiment, key.field), key.descending)
     return stmt.order_by(*order, Experiment.id)
