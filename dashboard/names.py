@@ -2,7 +2,8 @@
 
 import re
 
-SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+# \Z, not $: $ also matches before a final newline, which would let "name\n" through.
+SLUG = re.compile(r"^[A-Za-z0-9_-]+\Z")
 MAX_NAME = 128
 
 

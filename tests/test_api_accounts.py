@@ -325,6 +325,17 @@ def test_create_project_with_a_bad_name_is_400(client):
     assert db.session.execute(select(func.count()).select_from(Project)).scalar_one() == 0
 
 
+def test_create_project_with_a_name_ending_in_a_newline_is_400(client):
+    alice = make_user("alice")
+
+    response = client.post("/api/v1/projects", json={"name": "demo\n"},
+                           headers=auth(make_token(alice)))
+
+    assert response.status_code == 400
+    assert list(response.json) == ["name"]
+    assert db.session.execute(select(func.count()).select_from(Project)).scalar_one() == 0
+
+
 def test_create_project_without_a_name_is_400(client):
     alice = make_user("alice")
 
