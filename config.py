@@ -7,14 +7,18 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("DASHBOARD_INSTANCE", BASE_DIR / "instance"))
 
 
+CHECK_CONNECTIONS = os.environ.get("DB_POOL_PRE_PING", "1") != "0"
+
+
 def engine_options(url):
     """SQLAlchemy engine options for a database URL, each overridable from the environment.
 
-    Every engine pings a pooled connection before use (a restarted database costs no request).
+    Every engine checks a pooled connection before use (a restarted database costs no request):
+    PostgreSQL's without a round trip (dashboard/database.py), others with pool_pre_ping's.
     Server databases get a sized pool recycled every DB_POOL_RECYCLE seconds; PostgreSQL
     sessions also get a statement timeout (DB_STATEMENT_TIMEOUT_MS, 0 turns it off).
     """
-    options = {"pool_pre_ping": os.environ.get("DB_POOL_PRE_PING", "1") != "0"}
+    options = {"pool_pre_ping": CHECK_CONNECTIONS and not url.startswith("postgresql")}
     if url.startswith("sqlite"):
         return options
     options.update(
@@ -41,6 +45,10 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'dashboard.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+    # PostgreSQL: a pooled connection is pinged only when its socket has something to read (the
+    # server hung up) or it sat unused this long (dashboard/database.py).
+    DB_CHECK_CONNECTIONS = CHECK_CONNECTIONS
+    DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", 30))
     # Per-route limits are tighter (1 MiB for JSON); this is the repo upload ceiling.
     MAX_CONTENT_LENGTH = 150 * 1024 * 1024
     API_MAX_BODY = 1024 * 1024

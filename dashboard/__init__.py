@@ -63,10 +63,11 @@ def _load_config(app, config):
 
 
 def _init_extensions(app):
-    from dashboard import login
+    from dashboard import database, login
     from dashboard.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    database.register(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.user_loader(login.load_user)

@@ -25,11 +25,12 @@ IS_POSTGRES = DATABASE_URL.startswith("postgresql")
 
 # ---- engine settings ---------------------------------------------------------------------
 
-def test_postgresql_engine_gets_a_pool_pre_ping_and_a_statement_timeout(monkeypatch):
+def test_postgresql_engine_gets_a_sized_pool_and_a_statement_timeout(monkeypatch):
     monkeypatch.setenv("DB_POOL_SIZE", "7")
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "1500")
     options = engine_options("postgresql+psycopg://u@db/dashboard")
-    assert options["pool_pre_ping"] is True
+    # Its connections are checked without a round trip instead (tests/test_database_connections).
+    assert options["pool_pre_ping"] is False
     assert options["pool_size"] == 7
     assert options["max_overflow"] == 10
     assert options["pool_recycle"] == 1800
