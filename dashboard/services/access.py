@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy import and_, bindparam, exists, or_, select, true
 from sqlalchemy.orm import contains_eager
 
 from dashboard import permissions
@@ -28,19 +28,21 @@ class ProjectAccess:
         return permissions.actions(self.role)
 
 
+# Built once: nearly every request runs it.
+_PROJECT_WITH_ROLE = (
+    select(Project, Membership.role)
+    .join(Project.owner)
+    .options(contains_eager(Project.owner))
+    .outerjoin(Membership, and_(Membership.project_id == Project.id,
+                                Membership.user_id == bindparam("actor_id")))
+    .where(User.username == bindparam("owner"), Project.name == bindparam("name"))
+)
+
+
 def project_access(owner, name, *, actor, action="read"):
     """Load U/P for the actor and check the action; invisible projects are NotFound."""
-    actor_id = actor.id if actor else -1
-    stmt = (
-        select(Project, Membership.role)
-        .join(Project.owner)
-        .options(contains_eager(Project.owner))
-        .outerjoin(
-            Membership, and_(Membership.project_id == Project.id, Membership.user_id == actor_id)
-        )
-        .where(User.username == owner, Project.name == name)
-    )
-    row = db.session.execute(stmt).one_or_none()
+    row = db.session.execute(_PROJECT_WITH_ROLE, {
+        "actor_id": actor.id if actor else -1, "owner": owner, "name": name}).one_or_none()
     if row is None:
         raise NotFound()
     project, member_role = row

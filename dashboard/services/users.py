@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from dashboard.errors import InvalidToken, NotFound, ValidationError, field_error
 from dashboard.extensions import db
@@ -131,11 +131,13 @@ def revoke_all_tokens(*, actor):
     return revoked
 
 
+# Built once: every API call with a token runs it.
+_TOKEN_BY_HASH = select(ApiToken).where(ApiToken.key_hash == bindparam("key_hash"))
+
+
 def user_for_token(key):
     """The user owning a live token key; raises InvalidToken otherwise."""
-    token = db.session.execute(
-        select(ApiToken).where(ApiToken.key_hash == hash_key(key))
-    ).scalar_one_or_none()
+    token = db.session.execute(_TOKEN_BY_HASH, {"key_hash": hash_key(key)}).scalar_one_or_none()
     if token is None or token.revoked_at is not None:
         raise InvalidToken()
     user = token.user
