@@ -117,6 +117,14 @@ def test_group_detail_and_create_are_documented_from_their_schemas(client):
     assert group["put"]["operationId"] == "update_group_put"
 
 
+def test_names_in_bodies_are_documented_as_slugs_like_the_path_names(client):
+    components = _document(client)["components"]["schemas"]
+    slug = openapi.PATH_PARAMS["project_name"]["pattern"]
+
+    for model in ("ProjectCreateIn", "GroupCreateIn", "GroupUpdateIn", "ExperimentUpdateIn"):
+        assert components[model]["properties"]["name"]["pattern"] == slug, model
+
+
 def test_real_answers_match_their_documented_schemas(client):
     """A group's detail, list and every plot, validated against the document's schemas."""
     owner = make_user("alice")

@@ -15,13 +15,17 @@ from pydantic import (
 )
 
 from dashboard.hptuning.spec import MAX_CONCURRENCY, MIN_CONCURRENCY
-from dashboard.names import is_slug
+from dashboard.names import MAX_NAME, is_slug
 from dashboard.services.objective import MAX_METRIC_NAME
 
 # ISO 8601 with microseconds and an explicit offset, e.g. 2026-11-26T22:37:47.820000+00:00.
 Timestamp = Annotated[
     datetime, PlainSerializer(lambda d: d.isoformat(timespec="microseconds"), return_type=str)
 ]
+
+
+# The slug rule as the OpenAPI document states it for names (check_slug enforces it).
+SLUG_SCHEMA = {"pattern": rf"^[A-Za-z0-9_-]{{1,{MAX_NAME}}}$"}
 
 
 def check_slug(value):
@@ -63,7 +67,7 @@ class LoginIn(Request):
 
 
 class ProjectCreateIn(Request):
-    name: str
+    name: str = Field(json_schema_extra=SLUG_SCHEMA)
     description: str | None = Field(default=None, max_length=10000)
     is_public: bool = True
     tags: list[str] | None = None
@@ -74,7 +78,7 @@ class ProjectCreateIn(Request):
 
 class GroupCreateIn(Request):
     content: str = Field(min_length=1)
-    name: str | None = None
+    name: str | None = Field(default=None, json_schema_extra=SLUG_SCHEMA)
     description: str | None = Field(default=None, max_length=10000)
     tags: list[str] | None = None
 
@@ -83,7 +87,7 @@ class GroupCreateIn(Request):
 
 
 class GroupUpdateIn(Request):
-    name: str | None = None
+    name: str | None = Field(default=None, json_schema_extra=SLUG_SCHEMA)
     description: str | None = Field(default=None, max_length=10000)
     tags: list[str] | None = None
     merge: bool = False
@@ -108,7 +112,7 @@ class TensorboardStartIn(Request):
 
 
 class ExperimentUpdateIn(Request):
-    name: str | None = None
+    name: str | None = Field(default=None, json_schema_extra=SLUG_SCHEMA)
     description: str | None = Field(default=None, max_length=10000)
     tags: list[str] | None = None
     merge: bool = False
