@@ -178,3 +178,64 @@ def test_docs_page_loads_vendored_swagger_ui_with_no_inline_script(client):
     vendor = STATIC / openapi.SWAGGER_UI
     assert "Apache License" in (vendor / "LICENSE").read_text()
     assert '"version": "5.35.0"' in (vendor / "package.json").read_text()
+
+
+def _has_field(schema, pointer, components):
+    """Whether a JSON pointer (e.g. /results/0/id) names a field of the answer's schema."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rpartition("/")[2]]
+    if not pointer:
+        return True
+    if "anyOf" in schema:
+        return any(_has_field(one, pointer, components) for one in schema["anyOf"])
+    segment, _, rest = pointer.partition("/")
+    if segment.isdigit() and "items" in schema:
+        return _has_field(schema["items"], rest, components)
+    inner = schema.get("properties", {}).get(segment)
+    return inner is not None and _has_field(inner, rest, components)
+
+
+def test_every_link_names_an_operation_parameters_it_has_and_fields_of_the_answer(client):
+    document = _document(client)
+    components = document["components"]["schemas"]
+    operations = {op["operationId"]: op for item in document["paths"].values()
+                  for op in item.values()}
+    links = 0
+    for source in operations.values():
+        takes = {(p["in"], p["name"]) for p in source["parameters"]}
+        for answer in source["responses"].values():
+            for name, link in answer.get("links", {}).items():
+                target = operations[link["operationId"]]
+                required = {p["name"] for p in target["parameters"]
+                            if p["in"] == "path" or p["required"]}
+                names = {p["name"] for p in target["parameters"]}
+                assert required <= set(link["parameters"]) <= names, (name, link)
+                for expression in link["parameters"].values():
+                    if expression.startswith("$request.path."):
+                        assert ("path", expression.rpartition(".")[2]) in takes, expression
+                    else:
+                        assert expression.startswith("$response.body#/"), expression
+                        schema = answer["content"]["application/json"]["schema"]
+                        pointer = expression.removeprefix("$response.body#/")
+                        assert _has_field(schema, pointer, components), expression
+                links += 1
+    assert links >= 150
+
+
+def test_links_chain_a_new_project_to_its_groups_and_a_group_to_its_experiments(client):
+    paths = _document(client)["paths"]
+    project = paths["/api/v1/projects/"]["post"]["responses"]["201"]["links"]
+    group = paths["/api/v1/{username}/{project_name}/groups/"]["post"]["responses"]["201"]["links"]
+    rows = paths["/api/v1/{username}/{project_name}/groups/{group_id}/experiments/"]["get"][
+        "responses"]["200"]["links"]
+
+    assert project["create_group"]["parameters"] == {
+        "username": "$response.body#/user", "project_name": "$response.body#/name"}
+    assert group["get_group"]["parameters"] == {
+        "username": "$request.path.username", "project_name": "$request.path.project_name",
+        "group_id": "$response.body#/id"}
+    assert group["list_project_experiments"]["parameters"]["group"] == "$response.body#/id"
+    assert rows["get_experiment"]["parameters"]["experiment_id"] == (
+        "$response.body#/results/0/id")
+    assert "get_group" not in paths["/api/v1/{username}/{project_name}/groups/{group_id}/"][
+        "get"]["responses"]["200"]["links"]

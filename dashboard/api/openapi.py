@@ -2,7 +2,8 @@
 
 ROUTES maps every (path, method) of the API to its request body, query parameters, answer and
 the errors beyond the defaults. The document is built from the app's url_map: a rule that has
-no row here (or a row with no rule) fails the build, so no route can be left out.
+no row here (or a row with no rule) fails the build, so no route can be left out. The links
+between operations (which answer gives which path) come from api/openapi_links.py.
 """
 
 import re
@@ -12,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, render_template, url_for
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from dashboard.api import route, schemas
+from dashboard.api import openapi_links, route, schemas
 
 # The reference page: vendored Swagger UI (static/vendor/, with its license), pinned version.
 SWAGGER_UI = "vendor/swagger-ui-dist-5.35.0"
@@ -308,6 +309,7 @@ def build_document(app):
         operation_id = view.__name__ + (f"_{method.lower()}" if methods_of[endpoint] > 1 else "")
         paths.setdefault(PREFIX + path, {})[method.lower()] = _operation(
             refs, path, method, ROUTES[(path, method)], view, operation_id)
+    openapi_links.add_links(paths)
     return {
         "openapi": "3.1.0",
         "info": {
