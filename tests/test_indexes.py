@@ -247,8 +247,9 @@ def plan_nodes(node):
 def unbounded_steps(statement, parameters, *, sorts=True):
     """The steps of a statement's plan, run (EXPLAIN ANALYZE), whose cost grows faster than
     the rows a page needs: a node repeated for each row of an outer loop that reads more than
-    one row of a big table each time (a nested loop over a scan of a group's values), or
-    (unless sorts=False) a sort of more than a tenth of a group's rows."""
+    one row of a big table each time (a nested loop over a scan of a group's values), a read
+    of a big table in full or of every group's values of a name (through the index on kind
+    and name), or (unless sorts=False) a sort of more than a tenth of a group's rows."""
     with db.engine.connect() as connection:
         explained = connection.exec_driver_sql(
             f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar_one()
@@ -261,6 +262,11 @@ def unbounded_steps(statement, parameters, *, sorts=True):
         if tables and loops > 1 and read > 1:
             found.append(f"{node['Node Type']} reading {read} rows of {sorted(tables)} "
                          f"in each of {loops} loops")
+        if node.get("Relation Name") in BIG_TABLES and (
+                node["Node Type"] == "Seq Scan"
+                or node.get("Index Name") == "ix_experiment_values_lookup"):
+            found.append(f"{node['Node Type']} of {node['Relation Name']} "
+                         f"{node.get('Index Name', '')}")
         if sorts and node["Node Type"] in ("Sort", "Incremental Sort"):
             rows = sum(c.get("Actual Rows", 0) * c.get("Actual Loops", 0) for c in node["Plans"])
             if rows > PER_GROUP // 10:

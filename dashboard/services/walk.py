@@ -13,6 +13,7 @@ from itertools import groupby
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import aliased
 
+from dashboard import MAX_ID
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentValue
 from dashboard.querylang import parse_sort
@@ -24,15 +25,24 @@ from dashboard.services.listing import (
     kind_is,
     parsed,
     value_check,
-    value_rows,
+    value_parts,
 )
 
 
-def _first(stmt, n):
+def _limit(stmt, n):
     # The LIMIT is a subquery, which PostgreSQL cannot read: it then plans for a tenth of the
     # rows it expects and reads an index in order, stopping early. Told the number, on a group
     # it believes holds a dozen rows, it checks and sorts them all (a bitmap scan and a sort).
-    return db.session.execute(stmt.limit(select(literal(n)).scalar_subquery())).all()
+    return stmt.limit(select(literal(n)).scalar_subquery())
+
+
+def _first(stmt, n):
+    return db.session.execute(_limit(stmt, n)).all()
+
+
+def _index_order(values):
+    # The order of the group's index on values: no other index gives it without a sort.
+    return values.num_value, values.text_value, values.experiment_id
 
 
 def _checks(conditions, experiment_id, *, on_experiments):
@@ -58,18 +68,24 @@ def count_matching(query, *, group_id):
     if not conditions:
         return None
     # An experiment has one value of a name at most: a condition that needs a value counts its
-    # rows in that value's range of the group's index, checking the others per row.
+    # rows in two ranges of the group's index (with a number, without), checking the others
+    # per row. Read in that index's order, with no other index to compete (one on (kind, name)
+    # would read every group's values of the name).
     driver = next((c for c in conditions if "." in c.field and not c.negate), None)
     if driver is None:
         stmt = select(func.count()).where(
             Experiment.group_id == group_id,
             *_checks(conditions, Experiment.id, on_experiments=True))
     else:
-        ev, where = value_rows(driver)
-        others = [c for c in conditions if c is not driver]
-        stmt = select(func.count()).select_from(ev).where(
-            ev.group_id == group_id, *where,
-            *_checks(others, ev.experiment_id, on_experiments=False))
+        ev, parts = value_parts(driver)
+        checks = _checks([c for c in conditions if c is not driver], ev.experiment_id,
+                         on_experiments=False)
+        numbers, others = [
+            select(func.count()).select_from(_limit(
+                select(literal(1)).where(ev.group_id == group_id, *part, *checks)
+                .order_by(*_index_order(ev)), MAX_ID).subquery()).scalar_subquery()
+            for part in parts]
+        stmt = select(numbers + others)
     return db.session.execute(stmt).scalar_one()
 
 
@@ -114,7 +130,7 @@ def _values(conditions, group_id, kind, name, numbers, descending, n):
         sv.group_id == group_id, sv.kind == kind, sv.name == name,
         sv.num_value.is_not(None) if numbers else sv.num_value.is_(None),
         *_checks(conditions, sv.experiment_id, on_experiments=False))
-    index_order = (sv.num_value, sv.text_value, sv.experiment_id)
+    index_order = _index_order(sv)
     if not descending:
         return [row.experiment_id for row in _first(stmt.order_by(*index_order), n)]
     # Backwards, the index lists equal values by id downwards; the order wants them upwards.
