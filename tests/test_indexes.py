@@ -140,9 +140,9 @@ def never_analysed(app, client):
     """(group id, token): the ten groups on a PostgreSQL that never gathered statistics of
     them, as a live server stands right after a big grid is created and its metrics arrived.
 
-    Only a cluster with autovacuum off stays that way: scripts/test.sh starts one and runs this
-    test there, alone, with DASHBOARD_NEVER_ANALYSED=1 (which makes a wrong cluster a failure,
-    not a skip); elsewhere the test is skipped.
+    Only a cluster with autovacuum off stays that way: scripts/test.sh starts one and runs the
+    tests named *_before_any_statistics there, alone, with DASHBOARD_NEVER_ANALYSED=1 (which
+    makes a wrong cluster a failure, not a skip); elsewhere they are skipped.
     """
     stop = pytest.fail if os.environ.get("DASHBOARD_NEVER_ANALYSED") == "1" else pytest.skip
     if db.engine.dialect.name != "postgresql":
