@@ -2,6 +2,7 @@
 
 from flask import request
 
+from dashboard import etags
 from dashboard.api import route, schemas, serialize
 from dashboard.api.helpers import access, dump, empty, page_args, page_response, parse
 from dashboard.services import groups
@@ -11,8 +12,10 @@ GROUP = "/<username>/<project_name>/groups/<int:group_id>/"
 
 @route(GROUP, ["GET"])
 def get_group(username, project_name, group_id):
-    """The group's detail."""
-    return dump(serialize.group_detail(groups.get_group(access(username, project_name), group_id)))
+    """The group's detail; 304 to an If-None-Match naming its current ETag."""
+    held = groups.read_state(access(username, project_name), group_id)
+    return etags.answer(held.group_state.stamp,
+                        lambda: dump(serialize.group_detail(groups.get_group(held, group_id))))
 
 
 @route(GROUP, ["PATCH", "PUT"])

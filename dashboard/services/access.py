@@ -18,6 +18,8 @@ class ProjectAccess:
     project: Project
     actor: User
     role: str
+    # One group's row and stamp, once read (services.groups.read_state): reused, not re-read.
+    group_state: object = None
 
     def require(self, action):
         permissions.authorize(self.role, action)

@@ -160,6 +160,7 @@ class ExperimentRow:
     times: dict
     duration: timedelta | None
     best: bool = False
+    ongoing: bool = False  # its duration still grows (the page ticks it: static/app.js)
 
     @property
     def started_at(self):
@@ -404,6 +405,7 @@ def _experiment_row(experiment, now, best):
         times={key: getattr(experiment, key) for key in experiment_table.TIME_FIELDS},
         duration=_span(experiment.started_at, experiment.finished_at or (None if final else now)),
         best=best is not None and best.id == experiment.id,
+        ongoing=experiment.started_at is not None and experiment.finished_at is None and not final,
     )
 
 

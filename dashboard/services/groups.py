@@ -1,14 +1,14 @@
 """Groups: create from a polyaxonfile, read, list, update, archive, delete."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
-from sqlalchemy import delete, exists, select
+from sqlalchemy import bindparam, delete, exists, select
 
 from dashboard.errors import NotFound, ValidationError, field_error
 from dashboard.extensions import db
 from dashboard.hptuning import SpecError, parse_group_spec, suggestions
-from dashboard.models import Bookmark, ExperimentGroup, TensorboardJob
+from dashboard.models import Bookmark, ExperimentGroup, TablePreference, TensorboardJob
 from dashboard.names import is_slug
 from dashboard.services import events, statuses, tallies
 from dashboard.services import experiments as experiment_service
@@ -41,29 +41,76 @@ def _bookmarked(actor):
     return exists().where(Bookmark.group_id == ExperimentGroup.id, Bookmark.user_id == actor.id)
 
 
-def get_group(access, group_id):
-    """The group's detail: two queries (the group with its flags, then the counts)."""
-    latest_tensorboard = (
-        select(TensorboardJob.status)
-        .where(TensorboardJob.group_id == ExperimentGroup.id)
-        .order_by(TensorboardJob.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    row = db.session.execute(
-        select(ExperimentGroup, _bookmarked(access.actor), latest_tensorboard).where(
-            ExperimentGroup.id == group_id, ExperimentGroup.project_id == access.project.id
-        )
-    ).one_or_none()
+@dataclass(frozen=True)
+class GroupState:
+    """A group's row read with what its views show beside it, and their stamp: a value that
+    changes whenever anything GET group or the group page's fragments show may have changed."""
+
+    group: ExperimentGroup
+    bookmarked: bool
+    tensorboard_status: str | None
+    stamp: tuple
+
+
+def _latest_job(column):
+    return (select(column).where(TensorboardJob.group_id == ExperimentGroup.id)
+            .order_by(TensorboardJob.id.desc()).limit(1).scalar_subquery())
+
+
+# Built once: GET group and every poll of the group page run it. The stamp's parts: the group
+# row (its own changes: status, description, objective, concurrency...), the version the
+# database raises with every change to its experiments (metric reports included), the latest
+# TensorBoard job, and the reader's own bookmark and saved columns.
+_STATE = select(
+    ExperimentGroup,
+    # The stamp's own copies of the row's columns: read as they are now, whatever copy of the
+    # row the session may hold already.
+    ExperimentGroup.updated_at,
+    ExperimentGroup.status,
+    exists().where(Bookmark.group_id == ExperimentGroup.id,
+                   Bookmark.user_id == bindparam("actor_id")),
+    _latest_job(TensorboardJob.status),
+    _latest_job(TensorboardJob.updated_at),
+    tallies.version_subquery(ExperimentGroup.id),
+    select(TablePreference.updated_at).where(
+        TablePreference.group_id == ExperimentGroup.id,
+        TablePreference.user_id == bindparam("actor_id")).scalar_subquery(),
+).where(ExperimentGroup.id == bindparam("group_id"),
+        ExperimentGroup.project_id == bindparam("project_id"))
+
+
+def read_state(access, group_id):
+    """The access, holding the group's state (one query): what a conditional GET compares, and
+    what get_group and load_group then use instead of reading the row again."""
+    row = db.session.execute(_STATE, {
+        "actor_id": access.actor.id, "group_id": group_id, "project_id": access.project.id,
+    }).one_or_none()
     if row is None:
         raise NotFound()
-    group, bookmarked, tensorboard_status = row
+    group, updated_at, status, bookmarked, tensorboard_status, tensorboard_at, version, \
+        columns_at = row
+    stamp = (access.actor.id, access.role, group.id, updated_at, status, version,
+             bool(bookmarked), tensorboard_status, tensorboard_at, columns_at)
+    return replace(access, group_state=GroupState(group, bool(bookmarked), tensorboard_status,
+                                                  stamp))
+
+
+def _state(access, group_id):
+    held = getattr(access, "group_state", None)
+    return held if held is not None and held.group.id == group_id else \
+        read_state(access, group_id).group_state
+
+
+def get_group(access, group_id):
+    """The group's detail: two queries (the group with its flags, then the counts); one when
+    the access holds its state already (read_state)."""
+    state = _state(access, group_id)
     return GroupDetail(
-        group=group,
+        group=state.group,
         project=access.project,
-        bookmarked=bool(bookmarked),
-        tensorboard_status=tensorboard_status,
-        counts=tallies.experiment_counts(group.id),
+        bookmarked=state.bookmarked,
+        tensorboard_status=state.tensorboard_status,
+        counts=tallies.experiment_counts(group_id),
     )
 
 

@@ -6,11 +6,28 @@ A read is one index range per group, whatever the number of experiments.
 
 from collections import defaultdict
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import bindparam, func, select, union_all
 
 from dashboard.extensions import db
 from dashboard.models import GroupStatusChange, GroupStatusCount, GroupVersion
 from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
+
+
+def _counts_statement():
+    ids = bindparam("group_ids", expanding=True)
+    kept = select(GroupStatusCount.group_id, GroupStatusCount.status,
+                  GroupStatusCount.count.label("n")).where(GroupStatusCount.group_id.in_(ids))
+    pending = select(GroupStatusChange.group_id, GroupStatusChange.status,
+                     GroupStatusChange.delta).where(
+        GroupStatusChange.group_id.in_(ids), GroupStatusChange.status.is_not(None))
+    both = union_all(kept, pending).subquery()
+    return (select(both.c.group_id, both.c.status, func.sum(both.c.n))
+            .group_by(both.c.group_id, both.c.status).having(func.sum(both.c.n) > 0))
+
+
+# Built once (building it cost more than running it): GET group and every poll read it.
+_COUNTS = _counts_statement()
+_VERSION = select(GroupVersion.version).where(GroupVersion.group_id == bindparam("group_id"))
 
 
 def experiment_counts_of(group_ids):
@@ -21,17 +38,7 @@ def experiment_counts_of(group_ids):
     """
     counts = defaultdict(dict)
     if group_ids:
-        kept = select(GroupStatusCount.group_id, GroupStatusCount.status,
-                      GroupStatusCount.count.label("n")).where(
-            GroupStatusCount.group_id.in_(group_ids))
-        pending = select(GroupStatusChange.group_id, GroupStatusChange.status,
-                         GroupStatusChange.delta).where(
-            GroupStatusChange.group_id.in_(group_ids), GroupStatusChange.status.is_not(None))
-        both = union_all(kept, pending).subquery()
-        rows = db.session.execute(
-            select(both.c.group_id, both.c.status, func.sum(both.c.n))
-            .group_by(both.c.group_id, both.c.status).having(func.sum(both.c.n) > 0)
-        ).all()
+        rows = db.session.execute(_COUNTS, {"group_ids": list(group_ids)}).all()
         for group_id, status, count in rows:
             counts[group_id][status] = int(count)
     return counts
@@ -48,9 +55,12 @@ def num_running(group_id):
     return sum(counts.get(status, 0) for status in RUNNING_EXPERIMENT_STATUSES)
 
 
+def version_subquery(group_id_column):
+    """The version as a scalar subquery correlated to a group id column (0 is NULL here)."""
+    return select(GroupVersion.version).where(
+        GroupVersion.group_id == group_id_column).scalar_subquery()
+
+
 def experiments_version(group_id):
     """The version of the group's experiments (0 before the first one)."""
-    version = db.session.scalar(
-        select(GroupVersion.version).where(GroupVersion.group_id == group_id)
-    )
-    return version or 0
+    return db.session.scalar(_VERSION, {"group_id": group_id}) or 0

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from dashboard.services import coverage, experiment_actions, experiment_pages, group_pages, plots
 from dashboard.ui import is_htmx, route, svg
-from dashboard.ui.groups import GROUP, STOP_POLLING, group_access
+from dashboard.ui.groups import GROUP, STOP_POLLING, conditional
 
 EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
 
@@ -63,9 +63,13 @@ def experiment_stop(owner, project, group_id, experiment_id):
 
 @route(f"{GROUP}/plots")
 def group_plots(owner, project, group_id):
-    """The group's plots (loaded by the group page after it renders)."""
-    metric = request.args.get("metric") or None
-    data, live = plots.all_plots(group_access(owner, project), group_id, metric=metric)
+    """The group's plots (loaded by the group page after it renders, polled while it runs)."""
+    return conditional(owner, project, group_id, lambda access: _plots(access, owner, project))
+
+
+def _plots(access, owner, project):
+    group_id, metric = access.group_state.group.id, request.args.get("metric") or None
+    data, live = plots.all_plots(access, group_id, metric=metric)
     url = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id)
     # While the group runs the plots refresh themselves, keeping the chosen metric.
     refresh = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id,
@@ -76,8 +80,14 @@ def group_plots(owner, project, group_id):
 
 @route(f"{GROUP}/coverage")
 def group_coverage(owner, project, group_id):
-    """The matrix coverage map (loaded by the group page after it renders)."""
-    data = coverage.group_coverage(group_access(owner, project), group_id)
+    """The matrix coverage map (loaded by the group page after it renders, polled while it
+    runs)."""
+    return conditional(owner, project, group_id, lambda access: _coverage(access, owner, project))
+
+
+def _coverage(access, owner, project):
+    group_id = access.group_state.group.id
+    data = coverage.group_coverage(access, group_id)
     url = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id)
     colour = "metric" if request.args.get("colour") == "metric" else "status"
     # While the group runs the map refreshes itself, in the chosen colouring.

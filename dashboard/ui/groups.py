@@ -5,7 +5,8 @@ from urllib.parse import urlencode
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from dashboard.services import experiment_table, group_pages, runs
+from dashboard import etags
+from dashboard.services import experiment_table, group_pages, groups, runs
 from dashboard.services.access import project_access
 from dashboard.ui import is_htmx, route
 
@@ -96,11 +97,21 @@ def group_page(owner, project, group_id):
     return render_template("groups/page.html", **context(access, owner, project, page)), status
 
 
+def conditional(owner, project, group_id, build):
+    """A polled fragment: read access checked, then 304 when the caller's copy is current (its
+    ETag: etags.py), else build(access) with the group's row read once."""
+    access = groups.read_state(group_access(owner, project), group_id)
+    return etags.answer(access.group_state.stamp, lambda: build(access))
+
+
 @route(f"{GROUP}/live")
 def group_live(owner, project, group_id):
     """Header, counts and history for polling (actions too when the status moved); 286 if final."""
-    access = group_access(owner, project)
-    page = group_pages.group_summary(access, group_id)
+    return conditional(owner, project, group_id, lambda access: _live(access, owner, project))
+
+
+def _live(access, owner, project):
+    page = group_pages.group_summary(access, access.group_state.group.id)
     parts = ["_counts", "_history"] + (["_actions"] if page.changed_since(
         request.args.get("status")) else [])
     body = render_parts(context(access, owner, project, page), "_header", *parts)
@@ -116,10 +127,9 @@ def group_experiments(owner, project, group_id):
     if not is_htmx():
         return redirect(url_for("ui.group_page", owner=owner, project=project,
                                 group_id=group_id, **request.args))
-    access = group_access(owner, project)
-    page = group_pages.group_experiments(access, group_id,
-                                         experiment_table.parse_state(request.args))
-    return table_response(access, owner, project, page)
+    return conditional(owner, project, group_id, lambda access: table_response(
+        access, owner, project, group_pages.group_experiments(
+            access, group_id, experiment_table.parse_state(request.args))))
 
 
 @route(f"{GROUP}/experiments/count")
