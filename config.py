@@ -86,6 +86,19 @@ class Config:
     SANDBOX_GID = int(os.environ.get("SANDBOX_GID", os.environ.get("SANDBOX_UID", 65534)))
     SANDBOX_READ_ONLY_PATHS = os.environ.get("SANDBOX_READ_ONLY_PATHS", "")
     SANDBOX_WRITABLE_PATHS = os.environ.get("SANDBOX_WRITABLE_PATHS", "")
+    # What each experiment may take of the machine (dashboard/runner/limits.py; 0: no limit):
+    # niceness steps below the worker; memory in MiB (unset: 3/4 of the machine's memory split
+    # between WORKER_CAPACITY experiments), a cgroup limit where the worker may make cgroups
+    # (EXPERIMENT_CGROUPS=off: never), else RLIMIT_AS per process; RLIMIT_NPROC, counted per
+    # uid so for all experiments of the sandbox uid together (each gets its WORKER_CAPACITY-th
+    # in a pids cgroup); MiB per file (RLIMIT_FSIZE); MiB of its outputs and log.
+    EXPERIMENT_NICE = int(os.environ.get("EXPERIMENT_NICE", 10))
+    EXPERIMENT_MEMORY_MB = (int(os.environ["EXPERIMENT_MEMORY_MB"])
+                            if os.environ.get("EXPERIMENT_MEMORY_MB") else None)
+    EXPERIMENT_CGROUPS = os.environ.get("EXPERIMENT_CGROUPS", "auto")
+    EXPERIMENT_NPROC = int(os.environ.get("EXPERIMENT_NPROC", 4096))
+    EXPERIMENT_FILE_MB = int(os.environ.get("EXPERIMENT_FILE_MB", 4096))
+    EXPERIMENT_OUTPUTS_MB = int(os.environ.get("EXPERIMENT_OUTPUTS_MB", 10240))
     # Distributed runner: RUNNER=celery makes `flask worker` a scheduler that sends experiments
     # to Celery workers over Redis; they report over HTTP every CELERY_HEARTBEAT_SECONDS.
     RUNNER = os.environ.get("RUNNER", "local")

@@ -129,12 +129,13 @@ def worker(capacity, celery_worker, name):
 
     from dashboard.runner.sandbox import Sandbox, SandboxUnavailable
 
+    sandbox = Sandbox.from_config(current_app.config, share=capacity)
     try:
-        Sandbox.from_config(current_app.config).check(
+        sandbox.check(
             Path(current_app.config["OUTPUTS_ROOT"]) / ".sandbox-check" / socket.gethostname())
     except SandboxUnavailable as exc:
         raise click.ClickException(f"No experiment will run here: {exc}") from None
-    if celery_worker:
+    if celery_worker:  # it says what its experiments' limits are (dashboard/tasks.py)
         from dashboard.tasks import app as celery_app
 
         concurrency = capacity or current_app.config["WORKER_CAPACITY"]
@@ -145,6 +146,9 @@ def worker(capacity, celery_worker, name):
         from dashboard.runner.dispatch import CeleryScheduler as Runner
     else:
         from dashboard.runner.worker import Worker as Runner
+
+        for line in sandbox.limits.describe():
+            click.echo(f"Experiment limits: {line}", err=True)
     Runner(capacity=capacity).run()
 
 

@@ -7,6 +7,8 @@ Importing it creates no Flask app and opens no database connection: workers need
 """
 
 from celery import Celery
+from celery.signals import celeryd_after_setup
+from celery.utils.log import get_logger
 
 from config import Config
 from dashboard.runner.executor import run_job
@@ -35,6 +37,19 @@ def make_celery(settings):
 SETTINGS = {name: getattr(Config, name) for name in dir(Config) if name.isupper()}
 SANDBOX = Sandbox.from_config(SETTINGS)
 app = make_celery(SETTINGS)
+logger = get_logger(__name__)
+
+
+@celeryd_after_setup.connect
+def share_the_machine(instance=None, **extra):
+    """Before the pool starts: each of this worker's processes gets an equal part of the
+    experiments' limits (at most WORKER_CAPACITY run here), and the log says what they are."""
+    global SANDBOX
+    capacity = SETTINGS["WORKER_CAPACITY"]
+    concurrency = getattr(instance, "concurrency", None) or capacity
+    SANDBOX = Sandbox.from_config(SETTINGS, share=min(concurrency, capacity))
+    for line in SANDBOX.limits.describe():
+        logger.info("Experiment limits: %s", line)
 
 
 @app.task(name=TASK, bind=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dashboard.errors import public_reason
-from dashboard.runner.process import exit_message, start_experiment, stop_experiment
+from dashboard.runner.process import end_experiment, exit_message, start_experiment
 from dashboard.runner.sandbox import SandboxUnavailable
 
 MAX_MESSAGE = 9000
@@ -153,6 +153,9 @@ def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
                      grace=grace, heartbeat=heartbeat)
     if outcome == "gone":
         return outcome
+    if outcome == "limit":
+        reporter.final("failed", process.limits.exceeded)
+        return "failed"
     if outcome == "stop":
         if _ask_stop(reporter, me, process.pid):
             reporter.final("stopped", "Stopped on request.")
@@ -162,20 +165,21 @@ def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
     if process.returncode == 0:
         reporter.final("succeeded")
         return "succeeded"
-    reporter.final("failed", exit_message(process.returncode, log_path))
+    reporter.final("failed", exit_message(process.returncode, log_path, process.limits))
     return "failed"
 
 
 def _watch(process, reporter, beat, terminate, *, grace, heartbeat):
-    """Wait for the process, heartbeating; kill its group on a stop. 'exit', 'stop' or 'gone'."""
+    """Wait for the process, heartbeating; kill its group on a stop or past its limits. 'exit',
+    'stop', 'limit' or 'gone'."""
     next_beat = 0.0
     outcome = "exit"
     while process.poll() is None:
         if terminate.requested:
             outcome = "stop"
+        elif outcome == "exit" and process.limits is not None and process.limits.exceeded:
+            outcome = "limit"
         if outcome != "exit":
-            stop_experiment(process.pid, timeout=grace)
-            process.poll()
             break
         if time.monotonic() >= next_beat:
             next_beat = time.monotonic() + heartbeat
@@ -189,9 +193,8 @@ def _watch(process, reporter, beat, terminate, *, grace, heartbeat):
             continue
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=0.1)
-    if outcome == "exit":
-        # Its children may outlive it (a crash leaves them orphaned): end them all.
-        stop_experiment(process.pid, timeout=grace)
+    # Stopped, or its children may outlive it (a crash leaves them orphaned): end them all.
+    end_experiment(process, timeout=grace)
     return outcome
 
 

@@ -1,7 +1,9 @@
-"""Experiment processes: each in its own process group, dying with the worker that started it."""
+"""Experiment processes: each in its own process group, dying with the worker that started it,
+within the limits of its sandbox (limits.py)."""
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -19,10 +21,13 @@ PPID, STARTTIME = 1, 19  # fields of /proc/<pid>/stat after the command name
 SAFE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL")
 
 
-def _die_with_parent():
-    """In the child: ask the kernel to SIGKILL us when the worker dies (even by kill -9)."""
+def _in_child(limits=None):
+    """In the child before exec: ask the kernel to SIGKILL us when the worker dies (even by
+    kill -9), then enter the experiment's limits."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if limits is not None:
+        limits.enter()
 
 
 def base_environment():
@@ -33,28 +38,52 @@ def base_environment():
     return env
 
 
-def spawn(argv, *, cwd, env, log_path):
-    """Run argv in a new session (its own process group), output to log_path.
+def spawn(argv, *, cwd, env, log_path, limits=None):
+    """Run argv in a new session (its own process group), output to log_path, within `limits`
+    (a limits.Applied, kept as the process's `limits`).
 
     The log is opened here, by the worker: the experiment only holds the descriptor, and the
     folder of its log is outside what its sandbox can reach, so it cannot replace the file.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
-        )
+        try:
+            process = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=functools.partial(_in_child, limits),
+            )
+        except subprocess.SubprocessError:  # raised in the child, by limits.enter
+            raise OSError("its resource limits could not be applied") from None
+    process.limits = limits
+    return process
 
 
 def start_experiment(sandbox, command, *, folder, code, env):
-    """Start the experiment whose folder is `folder` in `sandbox`: its log in folder/logs,
-    its outputs in folder/outputs, in its code folder (its outputs folder if it has none)."""
+    """Start the experiment whose folder is `folder` in `sandbox`, within its limits: its log
+    in folder/logs, its outputs in folder/outputs, in its code folder (its outputs folder if
+    it has none). End it with end_experiment."""
     outputs = Path(folder) / "outputs"
     sandbox.prepare(outputs)
     environment = sandbox.environment(env) if sandbox.enabled else {**base_environment(), **env}
-    return spawn(sandbox.command(command, outputs=outputs, code=code), cwd=code or outputs,
-                 env=environment, log_path=Path(folder) / "logs" / "output.log")
+    limits = sandbox.limits.start(folder) if sandbox.limits is not None else None
+    try:
+        return spawn(sandbox.command(command, outputs=outputs, code=code), cwd=code or outputs,
+                     env=environment, log_path=Path(folder) / "logs" / "output.log",
+                     limits=limits)
+    except BaseException:
+        if limits is not None:
+            limits.release()
+        raise
+
+
+def end_experiment(process, timeout):
+    """stop_experiment for a process of start_experiment, then its limits are released (what
+    they saw is kept for exit_message)."""
+    stop_experiment(process.pid, timeout=timeout)
+    process.poll()
+    if process.limits is not None:
+        process.limits.release()
 
 
 def stop_experiment(pid, timeout):
@@ -143,10 +172,13 @@ def disk_full(path, low=64 * 1024):
     return "No space left on device: the disk holding the experiment's outputs is full."
 
 
-def exit_message(code, log_path):
-    """Why a process failed: its exit code, a full disk when that is the cause, its last lines."""
-    summary = " ".join(filter(None, [f"Exit code {code}.", disk_full(log_path)]))
-    return mask_keys(f"{summary}\n{tail(log_path)}".strip())
+def exit_message(code, log_path, limits=None):
+    """Why a process failed: the limits it ran into (a limits.Applied, once released), its exit
+    code, a full disk when that is the cause, its last lines."""
+    last = tail(log_path)
+    reasons = limits.reasons(code, last) if limits is not None else []
+    summary = " ".join(filter(None, [*reasons, f"Exit code {code}.", disk_full(log_path)]))
+    return mask_keys(f"{summary}\n{last}".strip())
 
 
 def tail(path, lines=20, max_bytes=64 * 1024):

@@ -15,8 +15,13 @@ Its uid: a root worker runs bwrap as root (so it can bind paths only root may tr
 `setpriv` switches to SANDBOX_UID:SANDBOX_GID with no groups, no capabilities and no new
 privileges; a worker that is not root runs bwrap in a user namespace of its own, with every
 capability dropped there, as its own uid (it cannot be anyone else).
+
+What it may take of the machine (CPU, memory, processes, disk) is its `limits` (limits.py),
+applied by process.start_experiment, sandboxed or not; its /tmp and /dev/shm get the memory
+limit as their size.
 """
 
+import functools
 import os
 import shutil
 import subprocess
@@ -67,6 +72,16 @@ def _parents(paths):
     return argv
 
 
+@functools.cache
+def _has_size_option(bwrap):
+    """Whether this bubblewrap knows --size (0.7 and later)."""
+    try:
+        result = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in result.stdout + result.stderr
+
+
 @dataclass(frozen=True)
 class Sandbox:
     """How experiments are isolated; `enabled` False runs them as the worker, unisolated."""
@@ -77,16 +92,23 @@ class Sandbox:
     read_only: tuple = ()
     writable: tuple = ()
     bwrap: str = "bwrap"
+    limits: object = None  # a limits.Limits; None: none
 
     @classmethod
-    def from_config(cls, config: Mapping):
-        """The sandbox the settings ask for (SANDBOX, SANDBOX_UID, SANDBOX_GID, paths)."""
+    def from_config(cls, config: Mapping, *, share=None):
+        """The sandbox the settings ask for (SANDBOX, SANDBOX_UID, SANDBOX_GID, paths) with the
+        limits of the EXPERIMENT_* settings, for `share` experiments at once (default
+        WORKER_CAPACITY)."""
+        # Imported here: this module also runs alone, copied where another user can read it.
+        from dashboard.runner.limits import Limits
+
         return cls(
             enabled=str(config.get("SANDBOX", "bwrap")).lower() != "off",
             uid=int(config.get("SANDBOX_UID", 65534)),
             gid=int(config.get("SANDBOX_GID", 65534)),
             read_only=_paths(config.get("SANDBOX_READ_ONLY_PATHS", "")),
             writable=_paths(config.get("SANDBOX_WRITABLE_PATHS", "")),
+            limits=Limits.from_config(config, share=share),
         )
 
     @property
@@ -118,9 +140,10 @@ class Sandbox:
             return list(argv)
         read_only = [*python_dirs(), *self.read_only, *map(str, read_only)]
         writable = [*self.writable, *map(str, writable)]
+        size = self._tmpfs_size()
         wrapped = [self.bwrap, *self._system(), *NAMESPACES, "--die-with-parent",
                    "--new-session", "--proc", "/proc", "--dev", "/dev", "--perms", "1777",
-                   "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm",
+                   *size, "--tmpfs", "/tmp", "--perms", "1777", *size, "--tmpfs", "/dev/shm",
                    *_parents([*read_only, *writable])]
         for path in read_only:
             wrapped += ["--ro-bind", path, path]
@@ -134,6 +157,13 @@ class Sandbox:
                               "--no-new-privs", "--", *argv]
         return wrapped + ["--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--",
                           *argv]
+
+    def _tmpfs_size(self):
+        """bwrap's --size for a tmpfs (they are memory) where the limits cap memory."""
+        memory = self.limits.memory if self.limits is not None else 0
+        if not memory or not _has_size_option(self.bwrap):
+            return []
+        return ["--size", str(memory << 20)]
 
     def _system(self):
         argv = []

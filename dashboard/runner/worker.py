@@ -6,7 +6,13 @@ from flask import current_app
 
 from dashboard.errors import public_reason
 from dashboard.runner import paths
-from dashboard.runner.process import exit_message, pid_alive, start_experiment, stop_experiment
+from dashboard.runner.process import (
+    end_experiment,
+    exit_message,
+    pid_alive,
+    start_experiment,
+    stop_experiment,
+)
 from dashboard.runner.sandbox import Sandbox
 from dashboard.runner.scheduler import Scheduler
 from dashboard.services import runs
@@ -18,7 +24,7 @@ class Worker(Scheduler):
     def __init__(self, *, capacity=None, poll=None):
         super().__init__(capacity=capacity, poll=poll)
         self.processes = {}  # experiment id -> Popen
-        self.sandbox = Sandbox.from_config(current_app.config)
+        self.sandbox = Sandbox.from_config(current_app.config, share=self.capacity)
 
     def alive(self, pid):
         return pid_alive(pid)
@@ -32,6 +38,7 @@ class Worker(Scheduler):
     def watch(self):
         self._collect_finished()
         self._stop_requested()
+        self._stop_over_limits()
 
     def free_slots(self):
         return self.capacity - len(self.processes)
@@ -61,7 +68,7 @@ class Worker(Scheduler):
                 continue
             del self.processes[experiment_id]
             # Its children may outlive it (a crash leaves them orphaned): end its whole group.
-            stop_experiment(process.pid, timeout=self.grace)
+            end_experiment(process, timeout=self.grace)
             if code == 0:
                 runs.mark(experiment_id, "succeeded")
                 continue
@@ -71,7 +78,7 @@ class Worker(Scheduler):
                 experiment, group, project = details
                 message = exit_message(code, paths.experiment_log_path(
                     self.outputs_root, project.owner.username, project.name, group.id,
-                    experiment.id))
+                    experiment.id), process.limits)
             runs.mark(experiment_id, "failed", message)
 
     def _stop_requested(self):
@@ -81,11 +88,16 @@ class Worker(Scheduler):
         for experiment_id in runs.gone(list(self.processes)):
             self._kill(experiment_id)
 
+    def _stop_over_limits(self):
+        for experiment_id, process in list(self.processes.items()):
+            if process.limits is not None and process.limits.exceeded:
+                self._kill(experiment_id)
+                runs.mark(experiment_id, "failed", process.limits.exceeded)
+
     def _kill(self, experiment_id):
         process = self.processes.pop(experiment_id, None)
         if process is not None:
-            stop_experiment(process.pid, timeout=self.grace)
-            process.poll()
+            end_experiment(process, timeout=self.grace)
 
     def shutdown(self):
         """Stop this worker's processes and mark their experiments failed."""
