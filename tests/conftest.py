@@ -258,6 +258,9 @@ def live_server(app, tmp_path):
         # published client's virtualenv.
         SANDBOX_WRITABLE_PATHS=str(_records(tmp_path)),
         SANDBOX_READ_ONLY_PATHS=str(CLIENT_VENV),
+        # Experiments are not niced here: on a CPU shared with another run of the suite they
+        # would wait for its servers (tests/test_limits.py checks the niceness).
+        EXPERIMENT_NICE="0",
     )
     server = LiveServer(env, free_port(), tmp_path / "live-server.log")
     server.start()
