@@ -24,7 +24,7 @@ atexit.register(shutil.rmtree, TMP, True)
 os.environ.setdefault("DASHBOARD_INSTANCE", str(TMP))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import insert, select, update  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text, update  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
@@ -198,10 +198,14 @@ def gunicorn(workers, port, database_url, *, threads=1, timeout=30, app="wsgi:ap
 
 
 @contextmanager
-def postgres():
-    """A throwaway PostgreSQL cluster from scripts/postgres.sh; yields its SQLAlchemy URL."""
+def postgres(*, never_analysed=False):
+    """A throwaway PostgreSQL cluster from scripts/postgres.sh; yields its SQLAlchemy URL.
+
+    never_analysed: autovacuum off, so the planner has no statistics until VACUUM ANALYZE.
+    """
+    start = "pg_start_never_analysed" if never_analysed else "pg_start"
     started = subprocess.run(
-        ["bash", "-c", "set -e; source scripts/postgres.sh; pg_start; "
+        ["bash", "-c", f"set -e; source scripts/postgres.sh; {start}; "
          'echo "$PG_URL"; echo "$PG_DIR"; echo "$PG_BIN"'],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )
@@ -211,6 +215,30 @@ def postgres():
     finally:
         subprocess.run(["bash", "-c", f"source scripts/postgres.sh; PG_DIR='{folder}' "
                         f"PG_BIN='{bindir}' pg_stop"], cwd=ROOT, check=False)
+
+
+def vacuum_analyse(url):
+    """VACUUM ANALYZE a PostgreSQL database: the statistics autovacuum gathers in time."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+def statistics_state(url):
+    """(autovacuum on, names of the tables with planner statistics) of a PostgreSQL database."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            autovacuum = connection.execute(text("SHOW autovacuum")).scalar() == "on"
+            tables = connection.scalars(text(
+                "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema() "
+                "ORDER BY tablename")).all()
+    finally:
+        engine.dispose()
+    return autovacuum, tables
 
 
 def session_cookie(port):
