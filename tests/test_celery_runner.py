@@ -165,6 +165,12 @@ def running_on(group_id, worker_name=None):
             and (worker_name is None or e.worker == worker_name)]
 
 
+def on_worker(group_id, worker_name):
+    """The group's experiments the worker has started (running, with or without a pid yet)."""
+    return [e for e in experiments_of(group_id)
+            if e.status == "running" and e.worker == worker_name]
+
+
 def test_group_runs_to_succeeded_on_both_workers_within_its_concurrency(
         project_with_code, cluster, tmp_path, live_server):
     record = tmp_path / "records" / "record.jsonl"
@@ -213,13 +219,17 @@ def test_worker_killed_mid_experiment_fails_it_and_the_group_finishes_elsewhere(
     first = wait_for(lambda: running_on(group.id), "an experiment to run")[0]
     victim = next(m for m in cluster if m.name == first.worker)
     survivor = next(m for m in cluster if m is not victim)
+    # Its experiments' pids are known before the kill (a start report comes before the first
+    # heartbeat, which brings the pid), so that every process can be looked for afterwards.
+    wait_for(lambda: all(e.pid for e in on_worker(group.id, victim.name)), "the pids")
     victim.kill(signal.SIGKILL)
-    lost = [(e.id, e.pid) for e in running_on(group.id, victim.name)]
+    # Every experiment the worker had started is lost, whether or not its pid came in.
+    lost = [(e.id, e.pid) for e in on_worker(group.id, victim.name)]
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "the group to finish")
     assert group_status(group.id) == "succeeded"
     rows = {e.id: e for e in experiments_of(group.id)}
     assert lost and all(rows[eid].status == "failed" for eid, _ in lost)
-    assert not [pid for _, pid in lost if pid_alive(pid)]
+    assert not [pid for _, pid in lost if pid and pid_alive(pid)]
     messages = db.session.scalars(
         select(ExperimentStatus.message).where(ExperimentStatus.status == "failed")).all()
     assert messages == [f"Worker lost: {victim.name} stopped sending heartbeats."] * len(lost)
