@@ -20,10 +20,8 @@ Usage: python benchmarks/fresh_stats.py [--repeat N]   (default 21 requests per 
 import argparse
 import http.client
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,22 +44,6 @@ def reported_once(n, step):
     """One report per experiment, spread so that about half match each filter."""
     return {"loss": ((n * 37) % 100) / 100, "accuracy": ((n * 53) % 100) / 100,
             "f1": ((n * 7) % 100) / 100}
-
-
-@contextmanager
-def never_analysed_postgres():
-    """A throwaway cluster with autovacuum off; yields its SQLAlchemy URL."""
-    started = subprocess.run(
-        ["bash", "-c", "set -e; source scripts/postgres.sh; pg_start_never_analysed; "
-         'echo "$PG_URL"; echo "$PG_DIR"; echo "$PG_BIN"'],
-        cwd=fill.ROOT, check=True, capture_output=True, text=True,
-    )
-    url, folder, bindir = started.stdout.split()[-3:]
-    try:
-        yield url
-    finally:
-        subprocess.run(["bash", "-c", f"source scripts/postgres.sh; PG_DIR='{folder}' "
-                        f"PG_BIN='{bindir}' pg_stop"], cwd=fill.ROOT, check=False)
 
 
 def prepare(app):
@@ -152,22 +134,13 @@ def report(title, results, requests, *, fresh):
         print(f"{label:<26} {small:>8.1f} {big:>10.1f} {ratio:>6.2f}  {goal}")
 
 
-def analyse(url):
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=21)
     args = parser.parse_args()
     with open("/proc/loadavg") as handle:
         print(f"load average before: {handle.read().split()[0]}")
-    with never_analysed_postgres() as url:
+    with fill.postgres(never_analysed=True) as url:
         app = fill.setup_app(url)
         key, groups = prepare(app)
         port = fill.free_port()
@@ -177,7 +150,7 @@ def main():
             fresh = measure(port, requests, groups, args.repeat)
             report("Never analysed (autovacuum off), gunicorn 2 sync workers, one client:",
                    fresh, requests, fresh=True)
-            analyse(url)
+            fill.vacuum_analyse(url)
             analysed = measure(port, requests, groups, args.repeat)
             report("After VACUUM ANALYZE:", analysed, requests, fresh=False)
     with open("/proc/loadavg") as handle:
