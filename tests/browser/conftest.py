@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+
+# A hang guard, not a timing: CI runs two suites at once on two cores, where a lazily loaded
+# fragment (plots, coverage) took longer than Playwright's default 5 s to appear.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(
