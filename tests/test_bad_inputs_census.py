@@ -174,6 +174,23 @@ BODIES = [
     ("concurrency 10001", "/groups",
      json.dumps({"content": grid_yml(1).replace("concurrency: 2", "concurrency: 10001")}),
      "hptuning.concurrency: must be <= 10,000, got 10001"),
+    ("hyperband past the experiment cap", "/groups",
+     json.dumps({"content": "version: 1\nkind: group\nhptuning:\n  hyperband: {max_iter: "
+                            "1000000, eta: 3, resource: {name: e}, metric: {name: loss}}\n"
+                            "  matrix:\n    x: {uniform: [0, 1]}\nrun:\n  cmd: echo\n"}),
+     "hptuning.hyperband.max_iter: 1000000 with eta 3 makes more than 10000 experiments"),
+    *[(f"bo {_key} past its limit", "/groups",
+       json.dumps({"content": "version: 1\nkind: group\nhptuning:\n  bo: {n_initial_trials: 1, "
+                              "n_iterations: 1, metric: {name: loss}, utility_function: "
+                              f"{{{_value}}}}}\n  matrix:\n    x: {{uniform: [0, 1]}}\n"
+                              "run:\n  cmd: echo\n"}), _says)
+      for _key, _value, _says in [
+          ("n_warmup", "n_warmup: 1000000000",
+           "hptuning.bo.utility_function.n_warmup: must be <= 100,000, got 1000000000"),
+          ("n_iter", "n_iter: 251", "hptuning.bo.utility_function.n_iter: must be <= 250"),
+          ("n_restarts_optimizer", "gaussian_process: {n_restarts_optimizer: 11}",
+           "gaussian_process.n_restarts_optimizer: must be <= 10, got 11"),
+      ]],
 ]
 for _label, _path, _raw, _says in BODIES:
     bad(f"POST groups: {_label}", 400, _says)(

@@ -4,7 +4,7 @@ import math
 import textwrap
 
 from dashboard.hptuning import parse_group_spec
-from dashboard.hptuning.hyperband import cast_resource, s_max, schedule
+from dashboard.hptuning.hyperband import cast_resource, s_max, schedule, total_experiments
 from dashboard.hptuning.iterations import first_iteration, next_iteration
 
 
@@ -71,6 +71,21 @@ def test_float_eta_gives_a_schedule_that_never_exceeds_max_iter():
         assert all(rung.resource <= 81 for rung in bracket)
         assert bracket[-1].resource == 81
         assert all(rung.n_configs >= 1 for rung in bracket)
+
+
+def test_total_experiments_counts_every_rung_of_every_bracket():
+    for max_iter, eta in [(81, 3), (243, 3), (81, 2.5), (9, 3), (1, 2), (9997, 9997)]:
+        total = sum(map(sum, sizes(max_iter, eta)))
+        assert total_experiments(max_iter, eta, limit=10**6) == total
+        assert total_experiments(max_iter, eta, limit=total) == total
+        assert total_experiments(max_iter, eta, limit=total - 1) is None
+
+
+def test_total_experiments_stops_counting_past_the_limit():
+    assert total_experiments(10**9, 3, limit=10_000) is None
+    assert total_experiments(10**400, 3, limit=10_000) is None  # s_max 838: refused by estimate
+    assert total_experiments(2, 1.0000000000000002, limit=10_000) is None
+    assert total_experiments(10**400, 10**401, limit=10_000) == 1
 
 
 def test_float_eta_is_read_as_written():

@@ -300,8 +300,9 @@ matrix:
 """
 
 
-def hyperband(eta=3, resource="epochs", type="int", optimization="minimize"):
+def hyperband(eta=3, resource="epochs", type="int", optimization="minimize", max_iter=81):
     body = HYPERBAND.format(eta=eta, resource=resource, type=type, optimization=optimization)
+    body = body.replace("max_iter: 81", f"max_iter: {max_iter}")
     return group(body, cmd="echo {{ a }} {{ epochs }}")
 
 
@@ -320,6 +321,40 @@ def test_hyperband_block_is_normalised():
 
 def test_hyperband_eta_must_exceed_one():
     assert errors_of(hyperband(eta=1)) == ["hptuning.hyperband.eta: must be greater than 1, got 1"]
+
+
+def test_hyperband_past_the_experiment_cap_is_refused_naming_max_iter():
+    assert errors_of(hyperband(max_iter=10**9)) == [
+        "hptuning.hyperband.max_iter: 1000000000 with eta 3 makes more than 10000 experiments "
+        "(every rung of every bracket counts), at most 10000 are allowed; lower max_iter"]
+    assert errors_of(hyperband(max_iter=81), max_experiments=205) == [
+        "hptuning.hyperband.max_iter: 81 with eta 3 makes more than 205 experiments "
+        "(every rung of every bracket counts), at most 205 are allowed; lower max_iter"]
+    assert parse_group_spec(hyperband(max_iter=81), max_experiments=206)
+
+
+def test_hyperband_with_eta_barely_above_one_is_refused_at_once():
+    errors = errors_of(hyperband(eta=1.0000000000000002, max_iter=10**400))
+    assert errors == [
+        "hptuning.hyperband.max_iter: 10000000... (401 digits) with eta 1.0000000000000002 makes "
+        "more than 10000 experiments (every rung of every bracket counts), at most 10000 are "
+        "allowed; lower max_iter"]
+
+
+def test_a_group_accepted_before_is_read_again_without_the_cap():
+    spec = parse_group_spec(hyperband(max_iter=10**9), max_experiments=None)
+    assert spec.hptuning["hyperband"]["max_iter"] == 10**9
+
+
+@pytest.mark.parametrize(("key", "limit"), [
+    ("n_warmup", 100_000), ("n_iter", 250), ("gaussian_process: {n_restarts_optimizer", 10)])
+def test_bo_work_per_suggestion_is_bounded(key, limit):
+    value = f"{key}: {limit + 1}" + ("}" if "{" in key else "")
+    body = ("bo:\n  n_initial_trials: 1\n  n_iterations: 1\n  metric: {name: acc}\n"
+            f"  utility_function: {{{value}}}\nmatrix:\n  a: {{uniform: 0:1}}")
+    path = "hptuning.bo.utility_function." + key.replace(": {", ".")
+    assert errors_of(group(body)) == [f"{path}: must be <= {limit:,}, got {limit + 1}"]
+    assert parse_group_spec(group(body.replace(str(limit + 1), str(limit))))
 
 
 def test_hyperband_resource_type_is_int_or_float():

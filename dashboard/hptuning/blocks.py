@@ -28,6 +28,13 @@ DEFAULT_KAPPA = 2.576
 DEFAULT_EPS = 0.0
 DEFAULT_N_WARMUP = 10000
 DEFAULT_N_ITER = 10
+# Bounds on the work of one bo suggestion, refused above at group creation: random warm-up
+# points, L-BFGS-B starts, kernel refits (each a whole GP fit). Far above the defaults (10,000 /
+# 10 / 0); what else grows (observations, matrix width) is bounded in bo.py and by the search
+# process's time and memory limits (dashboard/runner/searches.py).
+MAX_N_WARMUP = 100_000
+MAX_N_ITER = 250
+MAX_N_RESTARTS_OPTIMIZER = 10
 DEFAULT_GAUSSIAN_PROCESS = {
     "kernel": "matern",
     "length_scale": 1.0,
@@ -158,10 +165,12 @@ def _parse_utility(raw, path):
         else problems.check(as_number, kappa, f"{path}.kappa", at_least=0),
         "eps": None if eps is None else problems.check(as_number, eps, f"{path}.eps", at_least=0),
         "n_warmup": _optional(
-            problems, as_int, raw.get("n_warmup"), DEFAULT_N_WARMUP, f"{path}.n_warmup", minimum=1
+            problems, as_int, raw.get("n_warmup"), DEFAULT_N_WARMUP, f"{path}.n_warmup",
+            minimum=1, maximum=MAX_N_WARMUP,
         ),
         "n_iter": _optional(
-            problems, as_int, raw.get("n_iter"), DEFAULT_N_ITER, f"{path}.n_iter", minimum=1
+            problems, as_int, raw.get("n_iter"), DEFAULT_N_ITER, f"{path}.n_iter",
+            minimum=1, maximum=MAX_N_ITER,
         ),
         "gaussian_process": problems.check(
             _parse_gaussian_process, raw.get("gaussian_process"), f"{path}.gaussian_process"
@@ -203,6 +212,7 @@ def _parse_gaussian_process(raw, path):
             DEFAULT_GAUSSIAN_PROCESS["n_restarts_optimizer"],
             f"{path}.n_restarts_optimizer",
             minimum=0,
+            maximum=MAX_N_RESTARTS_OPTIMIZER,
         ),
     }
     problems.raise_if_any()

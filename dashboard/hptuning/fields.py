@@ -65,11 +65,12 @@ def as_int(value, path, *, minimum=None, maximum=None):
     if minimum is not None and result < minimum:
         raise SpecError.at(path, f"must be >= {minimum}, got {result}")
     if maximum is not None and result > maximum:
-        raise SpecError.at(path, f"must be <= {maximum:,}, got {_short(result)}")
+        raise SpecError.at(path, f"must be <= {maximum:,}, got {short(result)}")
     return result
 
 
-def _short(number):
+def short(number):
+    """An int as text, its digits cut past 20."""
     text = str(number)
     return text if len(text) <= 20 else f"{text[:8]}... ({len(text)} digits)"
 

@@ -40,17 +40,38 @@ def s_max(max_iter, eta):
     return s
 
 
-def bracket(s, max_iter, eta):
-    """The rungs of bracket `s` (s = s_max .. 0)."""
+def bracket(s, max_iter, eta, top=None):
+    """The rungs of bracket `s` (s = s_max .. 0); `top` is s_max when known."""
     R, eta = exact(max_iter), exact(eta)
-    top = s_max(max_iter, eta)
+    top = s_max(max_iter, eta) if top is None else top
     n = math.ceil(Fraction(top + 1) * eta**s / (s + 1))  # B/R * eta^s / (s+1), B = (s_max+1) R
     return [Rung(math.floor(n / eta**i), min(R, R / eta ** (s - i))) for i in range(s + 1)]
 
 
 def schedule(max_iter, eta):
     """Every bracket's rungs, brackets in running order (s = s_max first)."""
-    return [bracket(s, max_iter, eta) for s in range(s_max(max_iter, eta), -1, -1)]
+    top = s_max(max_iter, eta)
+    return [bracket(s, max_iter, eta, top) for s in range(top, -1, -1)]
+
+
+def total_experiments(max_iter, eta, limit):
+    """How many experiments the schedule makes (every rung of every bracket), or None past
+    `limit`: counting stops there, so a huge schedule costs no more to refuse than a small one.
+
+    Every rung runs at least one config (n / eta^i >= (s_max + 1) / (s + 1)), so a schedule
+    has at least (s_max + 1)(s_max + 2) / 2 experiments: a float estimate of s_max (less one, for
+    rounding) refuses an eta barely above 1 before any exact power of it is taken.
+    """
+    estimate = math.floor(math.log(max_iter) / math.log(eta)) - 1
+    if estimate > 0 and (estimate + 1) * (estimate + 2) // 2 > limit:
+        return None
+    top = s_max(max_iter, eta)
+    total = 0
+    for s in range(top, -1, -1):
+        total += sum(rung.n_configs for rung in bracket(s, max_iter, eta, top))
+        if total > limit:
+            return None
+    return total
 
 
 def cast_resource(resource, kind):

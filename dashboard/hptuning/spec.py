@@ -1,12 +1,14 @@
 """parse_group_spec: a polyaxonfile's text to a validated, normalised GroupSpec."""
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .blocks import ALGORITHMS, parse_block, parse_early_stopping
 from .errors import Problems, SpecError
-from .fields import as_enum, as_int, expect_mapping, type_name
+from .fields import as_enum, as_int, expect_mapping, short, type_name
+from .hyperband import total_experiments
 from .loader import load_yaml
 from .matrix import parse_matrix
 from .options import sample
@@ -46,7 +48,11 @@ class GroupSpec:
 
 
 def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_BYTES):
-    """Parse and validate polyaxonfile YAML text; raise SpecError listing what is wrong."""
+    """Parse and validate polyaxonfile YAML text; raise SpecError listing what is wrong.
+
+    A group accepted before is parsed again with `max_experiments=None` (no cap: it may have
+    been accepted under a larger one).
+    """
     data = load_yaml(content, max_bytes=max_bytes)
     if not isinstance(data, dict):
         raise SpecError.at("content", f"the document must be a mapping, got {type_name(data)}")
@@ -189,6 +195,10 @@ def _count(hptuning, algorithm, max_experiments):
     """(num_combinations, num_experiments), refusing groups above the experiment cap."""
     matrix = hptuning["matrix"]
     combinations = grid_size(matrix)
+    if max_experiments is None:
+        max_experiments = math.inf
+        if algorithm == "hyperband":
+            return combinations, None
     if algorithm == "grid":
         n = hptuning["grid_search"]["n_experiments"]
         experiments = combinations if n is None else min(n, combinations)
@@ -217,6 +227,15 @@ def _count(hptuning, algorithm, max_experiments):
                 f"{max_experiments} experiments are allowed",
             )
         return combinations, experiments
+    if algorithm == "hyperband":
+        block = hptuning["hyperband"]
+        if total_experiments(block["max_iter"], block["eta"], max_experiments) is None:
+            raise SpecError.at(
+                "hptuning.hyperband.max_iter",
+                f"{short(block['max_iter'])} with eta {short(block['eta'])} makes more than "
+                f"{max_experiments} experiments (every rung of every bracket counts), at most "
+                f"{max_experiments} are allowed; lower max_iter",
+            )
     if algorithm == "bo":
         block = hptuning["bo"]
         total = block["n_initial_trials"] + block["n_iterations"]

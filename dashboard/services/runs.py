@@ -120,7 +120,7 @@ def _next_iteration(group):
     """
     from dashboard.hptuning.iterations import Iteration, first_iteration, next_iteration
 
-    spec = parse_group_spec(group.content, max_experiments=10**9)
+    spec = parse_group_spec(group.content, max_experiments=None)
     last = db.session.scalars(
         select(SearchIteration).where(SearchIteration.group_id == group.id)
         .order_by(SearchIteration.number.desc()).limit(1)
