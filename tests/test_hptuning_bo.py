@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dashboard.hptuning import SearchError, parse_group_spec
-from dashboard.hptuning.bo import Space
+from dashboard.hptuning import bo as bo_module
+from dashboard.hptuning.bo import Space, fitted_observations
 from dashboard.hptuning.iterations import first_iteration, next_iteration
 
 MIXED = """\
@@ -189,3 +190,40 @@ def test_no_iterations_after_the_initial_trials_completes_at_once():
     first = first_iteration(spec)
     results = [(p, score(p)) for p in first.suggestions]
     assert next_iteration(spec, first, results, results) is None
+
+
+def test_few_observations_are_all_fitted():
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    kept_X, kept_y = fitted_observations(X, y, np.random.default_rng(0), limit=10)
+    assert kept_X is X and kept_y is y
+
+
+def test_past_the_limit_the_gp_is_fitted_to_the_best_half_and_a_spread_of_the_rest():
+    y = np.random.default_rng(1).permutation(1000).astype(float)
+    X = y[:, None] / 1000
+    kept_X, kept_y = fitted_observations(X, y, np.random.default_rng(0), limit=200)
+    assert len(kept_y) == 200 and len(set(kept_y)) == 200
+    assert set(range(900, 1000)) <= set(kept_y)  # the best 100
+    assert kept_y[kept_y < 900].min() < 300  # the other 100 spread over the rest
+    assert (kept_X[:, 0] == kept_y / 1000).all()  # points stay with their values, in order
+    assert list(kept_y) == [v for v in y if v in set(kept_y)]
+    again = fitted_observations(X, y, np.random.default_rng(0), limit=200)[1]
+    assert (again == kept_y).all()
+
+
+def test_a_suggestion_from_thousands_of_observations_fits_at_most_the_cap(monkeypatch):
+    spec = bo(matrix="x: {uniform: [0, 1]}\ny: {uniform: [0, 1]}\n", initial=3000, iterations=1)
+    first = first_iteration(spec)
+    results = [(p, -((p["x"] - 0.3) ** 2) - (p["y"] - 0.6) ** 2) for p in first.suggestions]
+    fitted, fit_gp = [], bo_module.fit_gp
+
+    def counting_fit(X, y, options, rng):
+        fitted.append(len(y))
+        return fit_gp(X, y, options, rng)
+
+    monkeypatch.setattr(bo_module, "fit_gp", counting_fit)
+    following = next_iteration(spec, first, results, results)
+    assert fitted == [bo_module.MAX_GP_OBSERVATIONS]
+    assert following.data["n_observations"] == 3000
+    suggestion = following.suggestions[0]
+    assert abs(suggestion["x"] - 0.3) < 0.1 and abs(suggestion["y"] - 0.6) < 0.1
