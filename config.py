@@ -77,6 +77,10 @@ class Config:
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 0.5))
     WORKER_TIMEOUT_SECONDS = float(os.environ.get("WORKER_TIMEOUT_SECONDS", 30))
     STOP_GRACE_SECONDS = float(os.environ.get("STOP_GRACE_SECONDS", 10))
+    # hyperband and bo iterations are worked out in a process of the scheduler's own
+    # (dashboard/runner/searches.py): past these, the group fails naming the limit.
+    SEARCH_TIMEOUT_SECONDS = float(os.environ.get("SEARCH_TIMEOUT_SECONDS", 120))
+    SEARCH_MEMORY_MB = int(os.environ.get("SEARCH_MEMORY_MB", 2048))
     TENSORBOARD_IDLE_SECONDS = float(os.environ.get("TENSORBOARD_IDLE_SECONDS", 3600))
     # Every experiment runs in a bubblewrap sandbox (dashboard/runner/sandbox.py) as SANDBOX_UID
     # when the worker is root; SANDBOX=off runs them unisolated, as the worker (a single-user

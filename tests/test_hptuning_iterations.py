@@ -1,9 +1,11 @@
 """The iteration interface the scheduler drives, for every algorithm and the example groups."""
 
+import json
+
 import numpy as np
 
 from dashboard.hptuning import Iteration, first_iteration, next_iteration, parse_group_spec
-from dashboard.hptuning.iterations import iteration_rng, sample_configs
+from dashboard.hptuning.iterations import iteration_of, iteration_rng, sample_configs, work_out
 from tests.factories import EXAMPLES
 
 RANDOM = """\
@@ -90,3 +92,32 @@ def test_bo_example_drives_to_completion():
     params = [p for it in iterations for p in it.suggestions]
     assert len({(p["lr"], p["units"], p["activation"]) for p in params}) == 20
     assert max(map(accuracy, params)) > 0.99
+
+
+def test_a_search_request_is_answered_as_the_iteration_interface_answers():
+    content = (EXAMPLES / "hyperband.yml").read_text() + "params: {data: [1, 2, 3]}\n"
+    spec = parse_group_spec(content)
+    first = first_iteration(spec)
+    answer = work_out({"content": content, "last": None, "results": []})
+    assert answer["ok"]["params"] == {"data": [1, 2, 3]}
+    assert all("data" not in suggestion for suggestion in answer["ok"]["suggestions"])
+    assert iteration_of(answer) == first
+    # The runner sends matrix params only, and the answer crosses a pipe as JSON.
+    results = [[{name: p[name] for name in spec.matrix}, p["lr"], 0] for p in first.suggestions]
+    request = {"content": content, "last": {"number": 0, "data": first.data}, "results": results}
+    answer = json.loads(json.dumps(work_out(request)))
+    full = [(p, p["lr"]) for p in first.suggestions]
+    expected = next_iteration(spec, first, full, full)
+    assert iteration_of(answer) == expected
+    assert [list(p) for p in iteration_of(answer).suggestions] == [
+        list(p) for p in expected.suggestions]
+
+
+def test_a_complete_search_answers_none():
+    content = (EXAMPLES / "bo.yml").read_text().replace("n_iterations: 15", "n_iterations: 0")
+    spec = parse_group_spec(content)
+    first = first_iteration(spec)
+    results = [[p, 1.0, 0] for p in first.suggestions]
+    answer = work_out({"content": content, "last": {"number": 0, "data": first.data},
+                       "results": results})
+    assert answer == {"ok": None} and iteration_of(answer) is None

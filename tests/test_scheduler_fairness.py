@@ -1,5 +1,6 @@
 """The scheduler belongs to everyone: with real `flask worker` processes, one project's hostile
-group (a template bomb, a huge group) never keeps another project's experiment from starting."""
+group (a template bomb, a huge group, a slow search) never keeps another project's experiment
+from starting."""
 
 import json
 import time
@@ -7,10 +8,10 @@ import time
 from sqlalchemy import func, select, update
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup, ExperimentStatus
+from dashboard.models import Experiment, ExperimentGroup, ExperimentStatus, GroupStatus
 from dashboard.services.access import project_access
 from dashboard.services.statuses import stop_group
-from tests.factories import make_group, make_project, make_user
+from tests.factories import bo_waiting_for_its_gp, make_group, make_project, make_user
 
 HANG_GUARD = 90  # seconds: the outcome is asserted once it is reached, or fails past this
 TIME_BOMB = ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
@@ -87,6 +88,41 @@ def test_a_huge_group_leaves_another_project_its_turn(app, workers):
     # It took every other slot and kept them (alice's freed one may be its fourth by now).
     assert count(hostile.id, "scheduled", "starting", "running") >= 3
     stop(mallory, "hostile", hostile)
+
+
+def test_another_projects_experiment_starts_while_a_bo_group_works_out_its_next_iteration(
+        app, workers):
+    mallory = make_user("mallory")
+    hostile = bo_waiting_for_its_gp(make_project(mallory, "hostile"))
+    workers(WORKER_CAPACITY="4")
+
+    group = make_group(make_project(make_user("alice"), "demo"),
+                       content=grid(1, "echo {{ x }}", concurrency=1))
+    wait_for(lambda: only_experiment(group.id).status in ("succeeded", "failed"),
+             "alice's experiment to finish")
+
+    assert only_experiment(group.id).status == "succeeded"
+    # Meanwhile mallory's suggestion was still being worked out, outside the scheduler's round.
+    assert db.session.get(ExperimentGroup, hostile.id).status == "running"
+    assert count(hostile.id, "succeeded") == db.session.scalar(
+        select(func.count()).where(Experiment.group_id == hostile.id)) == 200
+    stop(mallory, "hostile", hostile)
+
+
+def test_a_search_past_its_time_limit_fails_its_group_with_the_reason(app, workers):
+    mallory = make_user("mallory")
+    hostile = bo_waiting_for_its_gp(make_project(mallory, "hostile"))
+    workers(SEARCH_TIMEOUT_SECONDS="2")
+
+    wait_for(lambda: db.session.get(ExperimentGroup, hostile.id).status != "running",
+             "the search to end")
+
+    assert db.session.get(ExperimentGroup, hostile.id).status == "failed"
+    message = db.session.scalars(select(GroupStatus.message).where(
+        GroupStatus.group_id == hostile.id).order_by(GroupStatus.id.desc())).first()
+    assert message == ("The search could not continue: working out the next iteration took "
+                       "longer than the time limit of 2 s")
+    assert count(hostile.id, "created") == 0
 
 
 def test_projects_take_turns_at_claims_and_released_claims_are_pending_again(app):

@@ -46,6 +46,49 @@ def next_iteration(spec, last, last_results, all_results):
     return _algorithm(spec).next_iteration(spec, last, list(last_results), list(all_results))
 
 
+def iteration_after(spec, last, results):
+    """The iteration after `last` (None: the first) given every (params, metric, iteration
+    number) result of the group; None once the search is complete."""
+    if last is None:
+        return first_iteration(spec)
+    return next_iteration(spec, last, [(p, m) for p, m, n in results if n == last.number],
+                          [(p, m) for p, m, _ in results])
+
+
+def work_out(request):
+    """The answer to a search request: the next iteration of a group, as JSON-ready data.
+
+    `request` is {"content": polyaxonfile, "last": None or {"number", "data"}, "results":
+    [[params, metric, iteration number], ...]}; results need only their matrix params. The
+    answer is {"ok": None} once the search is complete, else {"ok": {"number", "data",
+    "params", "suggestions"}}: the group's params once, each suggestion without them (an
+    experiment's params are {**params, **suggestion}), so 10,000 suggestions never repeat a
+    large params block. Raises what the search raises (SearchError, SpecError...).
+    """
+    from .spec import parse_group_spec
+
+    spec = parse_group_spec(request["content"], max_experiments=None, check_template=False)
+    last = request["last"]
+    if last is not None:
+        last = Iteration(last["number"], last["data"] or {})
+    iteration = iteration_after(spec, last, request["results"])
+    if iteration is None:
+        return {"ok": None}
+    suggestions = [{k: v for k, v in s.items() if k not in spec.params}
+                   for s in iteration.suggestions]
+    return {"ok": {"number": iteration.number, "data": iteration.data, "params": spec.params,
+                   "suggestions": suggestions}}
+
+
+def iteration_of(answer):
+    """The Iteration of an {"ok": ...} answer of `work_out`; None once the search is complete."""
+    ok = answer["ok"]
+    if ok is None:
+        return None
+    params = ok["params"]
+    return Iteration(ok["number"], ok["data"], [{**params, **s} for s in ok["suggestions"]])
+
+
 def _algorithm(spec):
     # Imported here: hyperband and bo build on the helpers of this module.
     from . import bo, hyperband

@@ -47,11 +47,12 @@ class GroupSpec:
         return self.hptuning[_block_name(self.search_algorithm)]
 
 
-def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_BYTES):
+def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_BYTES,
+                     check_template=True):
     """Parse and validate polyaxonfile YAML text; raise SpecError listing what is wrong.
 
     A group accepted before is parsed again with `max_experiments=None` (no cap: it may have
-    been accepted under a larger one).
+    been accepted under a larger one) and without `check_template` (no sample render).
     """
     data = load_yaml(content, max_bytes=max_bytes)
     if not isinstance(data, dict):
@@ -71,7 +72,8 @@ def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_
     algorithm = next(ALGORITHMS[key] for key in ALGORITHMS if key in hptuning)
     _check_names(hptuning, params, data)
     counts = _count(hptuning, algorithm, max_experiments)
-    _check_template(run_cmd, params, hptuning)
+    if check_template:
+        _check_template(run_cmd, params, hptuning)
     return GroupSpec(
         hptuning=hptuning,
         search_algorithm=algorithm,

@@ -1,9 +1,10 @@
 """The scheduler's round, shared by both runners: the local one and the Celery dispatcher.
 
 Each round: heartbeat, recover lost work, handle finished and stopped experiments, advance the
-groups, stop idle TensorBoards, start a sweep of unused folders (in a thread of its own,
-`sweep.py`), then claim pending experiments (within each group's concurrency) and hand each one
-to `launch`.
+groups (hyperband and bo iterations are worked out in a process of their own, `searches.py`,
+and picked up in a later round), stop idle TensorBoards, start a sweep of unused folders (in a
+thread of its own, `sweep.py`), then claim pending experiments (within each group's concurrency)
+and hand each one to `launch`.
 """
 
 import os
@@ -21,6 +22,7 @@ from dashboard.hptuning import SpecError, render_cmd, run_cmd_of
 from dashboard.runner import paths
 from dashboard.runner.code import code_folder
 from dashboard.runner.environment import experiment_env
+from dashboard.runner.searches import Searches
 from dashboard.runner.sweep import Sweeper
 from dashboard.services import claims, credentials, runs, tensorboards
 
@@ -62,6 +64,8 @@ class Scheduler:
         self.sweeper = Sweeper(current_app._get_current_object(),
                                every=config["OUTPUTS_SWEEP_SECONDS"], grace=grace)
         self.commands = {}  # (group id, created at) -> its run.cmd, read once per group
+        self.searches = Searches(timeout=config["SEARCH_TIMEOUT_SECONDS"],
+                                 memory=config["SEARCH_MEMORY_MB"] * 2**20)
         self.stopping = False
 
     def run(self):
@@ -90,7 +94,7 @@ class Scheduler:
         self.recover(runs.lost_experiments(timeout=self.timeout, host=self.host,
                                            alive=self.alive, message=self.lost_message))
         self.watch()
-        runs.advance_groups()
+        runs.advance_groups(self.searches)
         tensorboards.stop_idle(self.tensorboard_idle)
         self.sweeper.maybe_start()
         free = self.free_slots()
@@ -174,5 +178,6 @@ class Scheduler:
         raise NotImplementedError
 
     def shutdown(self):
+        self.searches.close()
         runs.forget_worker(self.name)
         db.session.remove()

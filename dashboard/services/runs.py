@@ -3,13 +3,14 @@
 Every function commits its own transaction, so several workers can share one database.
 """
 
+import time
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from dashboard.extensions import db
-from dashboard.hptuning import parse_group_spec
+from dashboard.hptuning.iterations import iteration_of, work_out
 from dashboard.models import (
     Experiment,
     ExperimentGroup,
@@ -29,6 +30,7 @@ from dashboard.services.statuses import (
 from dashboard.services.tallies import experiment_counts_of
 
 ITERATIVE = ("hyperband", "bo")
+SEARCH_BUDGET_SECONDS = 1.0  # per round, for search requests and iterations beyond the first
 LOST_PROCESS = "The runner lost the process."
 
 
@@ -107,37 +109,40 @@ def unpicked_experiments(worker_name, *, timeout, message):
     return ids
 
 
-def _metric_of(experiment, name):
-    value = (experiment.last_metric or {}).get(name)
+def _metric_value(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _next_iteration(group):
-    """The next iteration of a hyperband/bo group (None once the search is complete).
+    """The next iteration of a hyperband/bo group (None once the search is complete), worked
+    out here and now.
 
     Pure computation over the group's experiments: it writes nothing, so a failing search
     leaves no half-created iteration behind.
     """
-    from dashboard.hptuning.iterations import Iteration, first_iteration, next_iteration
+    return iteration_of(work_out(search_request(group)))
 
-    spec = parse_group_spec(group.content, max_experiments=None)
+
+def search_request(group):
+    """What working out the group's next iteration takes (see hptuning.iterations.work_out):
+    its polyaxonfile, its last iteration and every experiment's matrix params and metric."""
     last = db.session.scalars(
         select(SearchIteration).where(SearchIteration.group_id == group.id)
         .order_by(SearchIteration.number.desc()).limit(1)
     ).first()
-    if last is None:
-        return first_iteration(spec)
-    metric = spec.algorithm_block["metric"]["name"]
-    done = db.session.scalars(
-        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    hptuning = group.hptuning or {}
+    names = list(hptuning.get("matrix") or {})
+    metric = ((hptuning.get(group.search_algorithm) or {}).get("metric") or {}).get("name")
+    rows = db.session.execute(
+        select(Experiment.params, Experiment.last_metric, Experiment.iteration)
+        .where(Experiment.group_id == group.id).order_by(Experiment.id)
     ).all()
-    results = [(e.params, _metric_of(e, metric), e.iteration) for e in done]
-    return next_iteration(
-        spec,
-        Iteration(number=last.number, data=last.data or {}, suggestions=[]),
-        [(p, m) for p, m, n in results if n == last.number],
-        [(p, m) for p, m, _ in results],
-    )
+    results = [[{name: params[name] for name in names if name in params},
+                _metric_value((last_metric or {}).get(metric)), iteration]
+               for params, last_metric, iteration in rows]
+    return {"content": group.content,
+            "last": None if last is None else {"number": last.number, "data": last.data},
+            "results": results}
 
 
 def _start_iteration(group, iteration):
@@ -170,40 +175,110 @@ def _stop_message(group):
     ).first()
 
 
-def advance_groups():
+def advance_groups(searches=None):
     """Start created groups, create search iterations, and finish groups that are done.
 
     Each group is locked, re-read and committed on its own, so a user's concurrent stop is
-    never overwritten with a stale status.
+    never overwritten with a stale status. The next iteration of a hyperband or bo group is
+    worked out here and now, or, given `searches` (the scheduler's search process, see
+    runner/searches.py), outside the round: see `_search`.
     """
     ids = db.session.scalars(
         select(ExperimentGroup.id)
         .where(ExperimentGroup.status.in_(("created", "running", "stopping")))
         .order_by(ExperimentGroup.id)
     ).all()
-    if not ids:
-        return
     counts = experiment_counts_of(ids)
+    waiting = []
     for group_id in ids:
-        group = db.session.execute(
-            select(ExperimentGroup).where(ExperimentGroup.id == group_id).with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-        if group is not None:
-            _advance(group, counts[group_id])
+        group = _locked_group(group_id)
+        if group is not None and _advance(group, counts[group_id], inline=searches is None):
+            waiting.append((_search_key(group), group.id, group.project_id))
         db.session.commit()
+    if searches is not None:
+        _search(searches, waiting)
 
 
-def _advance(group, counts):
+def _locked_group(group_id):
+    """The group, re-read and locked (PostgreSQL) until the commit; None if it was deleted."""
+    return db.session.execute(
+        select(ExperimentGroup).where(ExperimentGroup.id == group_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _search_key(group):
+    # The group's row may be deleted and its id reused (SQLite): its creation time tells.
+    return group.id, group.created_at, group.current_iteration
+
+
+def _search(searches, waiting):
+    """Submit the requests of groups waiting for their next iteration, then start the iterations
+    answered since: past SEARCH_BUDGET_SECONDS, only the first of each, the rest next round.
+    Requests of groups no longer waiting (stopped, deleted) are dropped."""
+    deadline = time.monotonic() + SEARCH_BUDGET_SECONDS
+    searches.keep(key for key, _, _ in waiting)
+    submitted = 0
+    for key, group_id, project_id in waiting:
+        if key in searches or (submitted and time.monotonic() > deadline):
+            continue
+        group = db.session.get(ExperimentGroup, group_id)
+        searches.submit(key, project_id, search_request(group))
+        submitted += 1
+    db.session.commit()
+    searches.poll()
+    started = 0
+    while searches.finished and (not started or time.monotonic() <= deadline):
+        key = next(iter(searches.finished))
+        _apply_answer(key, searches.finished.pop(key))
+        started += 1
+
+
+def _apply_answer(key, answer):
+    """Start the iteration a search answered (or finish or fail the group), if the group still
+    waits for it."""
+    group_id, created_at, number = key
+    group = _locked_group(group_id)
+    counts = experiment_counts_of([group_id])[group_id]
+    unfinished = counts.get("created", 0) + sum(counts.get(s, 0)
+                                                for s in RUNNING_EXPERIMENT_STATUSES)
+    if group is None or _search_key(group) != key or group.status != "running" or unfinished:
+        db.session.commit()
+        return
+    if "error" in answer:
+        current_app.logger.warning("search of group %s failed: %s", group_id,
+                                   answer["error"]["message"])
+        set_group_status(group, "failed",
+                         f"The search could not continue: {answer['error']['message']}")
+    elif (iteration := iteration_of(answer)) is None:
+        _finish(group, counts)
+    else:
+        try:
+            _start_iteration(group, iteration)
+            db.session.commit()
+        except Exception:  # e.g. a value the database refuses: fail the group, not the round
+            current_app.logger.exception("iteration %s of group %s", iteration.number, group_id)
+            db.session.rollback()
+            group = _locked_group(group_id)
+            if group is not None:
+                set_group_status(group, "failed", f"The search could not continue: iteration "
+                                                  f"{iteration.number} could not be created.")
+    db.session.commit()
+
+
+def _advance(group, counts, *, inline=True):
+    """Move the group on; True when it waits for its next iteration and `inline` is False."""
     running = sum(counts.get(s, 0) for s in RUNNING_EXPERIMENT_STATUSES)
     if group.status == "stopping":
         if not running:
             set_group_status(group, "stopped", _stop_message(group))
-        return
+        return False
     if group.status == "created":
         set_group_status(group, "running")
     if group.status != "running" or running or counts.get("created", 0):
-        return
+        return False
+    if group.search_algorithm in ITERATIVE and not inline:
+        return True
     iteration = None
     if group.search_algorithm in ITERATIVE:
         try:
@@ -211,11 +286,12 @@ def _advance(group, counts):
         except Exception as exc:  # the search itself could not continue: the group fails
             current_app.logger.exception("search of group %s failed", group.id)
             set_group_status(group, "failed", f"The search could not continue: {exc}")
-            return
+            return False
     if iteration is not None:
         _start_iteration(group, iteration)
     else:
         _finish(group, counts)
+    return False
 
 
 def mark(experiment_id, status, message=None, *, pid=None):
