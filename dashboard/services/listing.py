@@ -210,12 +210,10 @@ def apply_experiment_query(stmt, query, sort):
     for key in parsed(parse_sort, sort, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS):
         if "." in key.field:
             prefix, _, name = key.field.partition(".")
-            num, text = _sort_value(Experiment.id, VALUE_KINDS[prefix], name)
-            # Missing values last (every value has its text), then numbers (numerically),
-            # then other values as text.
-            order += [case((text.is_(None), 1), else_=0)]
-            order += _nulls_last(num, key.descending)
-            order += [text.desc() if key.descending else text.asc()]
+            # Numbers first (numerically), then other values as text, then missing values
+            # (every value has its text): each read once per row.
+            for value in _sort_value(Experiment.id, VALUE_KINDS[prefix], name):
+                order.append((value.desc() if key.descending else value.asc()).nulls_last())
         else:
             order += _nulls_last(getattr(Experiment, key.field), key.descending)
     return stmt.order_by(*order, Experiment.id)
