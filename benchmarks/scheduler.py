@@ -16,8 +16,18 @@ gunicorn (production config), `flask --app wsgi worker` with RUNNER=celery (the 
    to render (nested loops; a group accepted before templates were bounded, written into the
    database directly).
 
+With --search, instead: the delay another project sees while a hostile group's next iteration
+is worked out: a bo group waiting for its GP suggestion (its initial trials written into the
+database as finished: --observations of them with the default utility, then 200 at the
+acquisition limits over a 101-column matrix) and hyperband groups whose first rung has 9,997
+and 100,000 configs (the latter past the experiment cap: refused where the cap covers
+hyperband). Each runs under a fresh scheduler (one held by a search would hold the next figure
+too); the hostile group's outcome is printed beside it. Run it from a copy of the old code too
+(with this file and tests/factories.py copied in) for the figures before a change.
+
 Usage: python benchmarks/scheduler.py [--workers 10] [--experiments 1000] [--capacity 20]
-       [--poll 0.2] [--hostile 60]    (run by hand, not in CI; a few minutes on 2 cores)
+       [--poll 0.2] [--hostile 60] [--search [--observations 2000]]
+       (run by hand, not in CI; minutes on 2 cores)
 """
 
 import argparse
@@ -35,10 +45,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fill  # noqa: E402
-from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from dashboard.extensions import db  # noqa: E402
-from dashboard.models import Experiment, ExperimentGroup  # noqa: E402
+from dashboard.models import Experiment, ExperimentGroup, Worker  # noqa: E402
 from dashboard.services import projects, users  # noqa: E402
 from dashboard.services.access import project_access  # noqa: E402
 from dashboard.services.groups import create_group  # noqa: E402
@@ -161,6 +171,10 @@ def main():
     parser.add_argument("--poll", type=float, default=0.2, help="WORKER_POLL_SECONDS")
     parser.add_argument("--hostile", type=int, default=60,
                         help="experiments of the hostile group (3.)")
+    parser.add_argument("--search", action="store_true",
+                        help="only the delays while hostile searches are worked out")
+    parser.add_argument("--observations", type=int, default=2000,
+                        help="finished initial trials of the first hostile bo group (--search)")
     args = parser.parse_args()
     given = os.environ.get("DATABASE_URL")
     logs = fill.TMP / "logs"
@@ -176,19 +190,26 @@ def main():
         app.config["OUTPUTS_ROOT"] = env["OUTPUTS_ROOT"]
         processes = []
         with fill.gunicorn(4, port, url, log=logs / "gunicorn.log") as server:
-            try:
+            def start_scheduler():
                 scheduler = start(["-m", "flask", "--app", "wsgi", "worker"], {
                     **env, "DATABASE_URL": url, "RUNNER": "celery",
                     "WORKER_CAPACITY": str(args.capacity),
                     "WORKER_POLL_SECONDS": str(args.poll)}, logs / "scheduler.log")
                 processes.append(scheduler)
+                return scheduler
+
+            try:
+                scheduler = None if args.search else start_scheduler()
                 for index in range(args.workers):
                     processes.append(start(
                         ["-m", "celery", "-A", "dashboard.tasks", "worker", "-c", "1",
                          "-n", f"bench{index}@%h", "--without-mingle", "--without-gossip",
                          "--loglevel=WARNING"],
                         {**env, "DATABASE_URL": NOWHERE}, logs / f"celery{index}.log"))
-                run(app, args, scheduler, server)
+                if args.search:
+                    search_delays(app, args, start_scheduler)
+                else:
+                    run(app, args, scheduler, server)
             finally:
                 for process in reversed(processes):
                     fill.stop(process, grace=15)
@@ -251,6 +272,105 @@ def other_project_delay(owner, args):
     stop_group(other, group.id)
     stop_group(hostile_access, hostile.id)
     return alone, delayed
+
+
+
+BO_LIMITS = "n_warmup: 100000, n_iter: 250, gaussian_process: {n_restarts_optimizer: 10}"
+SEARCHES = [  # what the figure says, then the hostile group: bo (width, observations, utility)
+    ("bo waiting for its GP over {observations:,} observations", ("bo", 2, None, "")),
+    ("bo waiting for its GP at the acquisition limits", ("bo", 100, 200, BO_LIMITS)),
+    ("hyperband starting a first rung of 9,997 configs", ("hyperband", 9997)),
+    ("hyperband starting a first rung of 100,000 configs", ("hyperband", 100_000)),
+]
+
+
+def hyperband_polyaxonfile(size):
+    """max_iter = eta = size: a first bracket of `size` configs at resource 1, then 1 at size."""
+    return ("version: 1\nkind: group\nhptuning:\n  concurrency: 1\n  hyperband: "
+            f"{{max_iter: {size}, eta: {size}, resource: {{name: epochs, type: int}}, "
+            "metric: {name: loss}}\n  matrix:\n    x: {uniform: [0, 1]}\n"
+            "run:\n  cmd: 'true'\n")
+
+
+def hostile_search(access, project, kind, *details):
+    """The hostile group, or the 400 refusing it."""
+    from dashboard.errors import ValidationError
+    from tests.factories import bo_waiting_for_its_gp
+
+    try:
+        if kind == "bo":
+            return bo_waiting_for_its_gp(project, *details)
+        return create_group(access, content=hyperband_polyaxonfile(*details))
+    except ValidationError as exc:
+        return f"refused at creation: {exc}"
+
+
+def search_outcome(group_id, iteration, started, timeout):
+    """What became of the hostile group within `timeout` s of `started`: its next iteration
+    created, or the group failed (with the reason), or neither."""
+    from dashboard.models import GroupStatus
+
+    def moved_on():
+        group = db.session.get(ExperimentGroup, group_id)
+        return group.current_iteration > iteration or group.status != "running"
+
+    try:
+        wait(moved_on, "the hostile search", timeout - (time.perf_counter() - started))
+    except RuntimeError:
+        return f"still being worked out after {timeout} s"
+    elapsed = time.perf_counter() - started
+    if db.session.get(ExperimentGroup, group_id).current_iteration > iteration:
+        return f"its iteration created after {elapsed:.1f} s"
+    message = db.session.scalars(select(GroupStatus.message).where(
+        GroupStatus.group_id == group_id).order_by(GroupStatus.id.desc())).first()
+    return f"failed after {elapsed:.1f} s: {message}"
+
+
+def search_delays(app, args, start_scheduler):
+    """Print alice's delay, alone and while each hostile search is worked out."""
+    from dashboard.models import Project
+
+    with app.app_context():
+        owner = users.create_user("alice", fill.PASSWORD)
+        projects.create_project(actor=owner, name="demo")
+        alice = project_access("alice", "demo", actor=owner)
+        mallory = users.create_user("mallory", fill.PASSWORD)
+        projects.create_project(actor=mallory, name="hostile")
+        hostile_access = project_access("mallory", "hostile", actor=mallory)
+        project = db.session.scalar(select(Project).where(Project.name == "hostile"))
+        print(f"{args.workers} Celery workers, capacity {args.capacity}, poll {args.poll} s, "
+              "PostgreSQL; alice's experiment created -> running:", flush=True)
+        for label, hostile in [("alone", None), *SEARCHES]:
+            label = label.format(observations=args.observations)
+            if hostile is not None and None in hostile:
+                hostile = tuple(args.observations if x is None else x for x in hostile)
+            scheduler = start_scheduler()
+            wait(lambda: db.session.scalar(select(func.count()).select_from(Worker)) > 0,
+                 "the scheduler to start", 120)
+            group = None
+            if hostile is not None:
+                group = hostile_search(hostile_access, project, *hostile)
+                if isinstance(group, str):
+                    print(f"  {label}: {group}", flush=True)
+                    fill.stop(scheduler, grace=15)
+                    continue
+                iteration = group.current_iteration
+            hostile_started = time.perf_counter()
+            time.sleep(10 * args.poll)  # the scheduler's round meets the hostile group
+            mine = create_group(alice, content=polyaxonfile([1], 1, '"true"'))
+            delay = first_running(mine.id, 300)
+            shown = f"{delay:.2f} s" if delay is not None else "never within 300 s"
+            if group is not None:
+                outcome = search_outcome(group.id, iteration, hostile_started, 300)
+                shown += f"; the hostile group: {outcome}"
+            print(f"  {label}: {shown}", flush=True)
+            fill.stop(scheduler, grace=15)
+            db.session.execute(update(Experiment).where(Experiment.status.in_(
+                ("created", "scheduled", "starting", "running"))).values(status="stopped"))
+            db.session.execute(update(ExperimentGroup).where(ExperimentGroup.status.in_(
+                ("created", "running", "stopping"))).values(status="stopped"))
+            db.session.execute(delete(Worker))
+            db.session.commit()
 
 
 if __name__ == "__main__":
