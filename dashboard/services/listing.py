@@ -122,22 +122,24 @@ def value_rows(condition):
     return ev, (kind_is(ev.kind, VALUE_KINDS[prefix]), ev.name == name, matches)
 
 
-def value_parts(condition):
-    """(alias of ExperimentValue, (with a number, without)): the where clauses of the values
-    meeting a param/metric condition, as two ranges of a group's index on values (its rows
-    with a number, those without), each clause one that index can use."""
+def value_parts(condition, values):
+    """(with a number, without): where clauses on values (an ExperimentValue alias) for those
+    meeting a param/metric condition (its negation aside), as two ranges of a group's index on
+    values (its rows with a number, those without), each clause one that index can use."""
     prefix, _, name = condition.field.partition(".")
-    ev, (_, _, matches) = value_rows(condition)
+    matches = or_(*[_value_match(values.num_value, values.text_value, condition.op, v)
+                    for v in condition.values])
     raw = condition.values[0] if len(condition.values) == 1 else None
     number = None if raw is None or condition.op == "in" else parse_number(raw)
     if number is None:
-        numbers = and_(ev.num_value.is_not(None), matches)
-        others = and_(ev.num_value.is_(None), matches)
+        numbers = and_(values.num_value.is_not(None), matches)
+        others = and_(values.num_value.is_(None), matches)
     else:  # _value_match's two halves
-        numbers = _compare(ev.num_value, condition.op, number)
-        others = and_(ev.num_value.is_(None), _compare(ev.text_value, condition.op, raw))
-    named = (ev.kind == VALUE_KINDS[prefix], ev.name == name)
-    return ev, ((*named, numbers), (*named, others))
+        numbers = _compare(values.num_value, condition.op, number)
+        others = and_(values.num_value.is_(None),
+                      _compare(values.text_value, condition.op, raw))
+    named = (values.kind == VALUE_KINDS[prefix], values.name == name)
+    return (*named, numbers), (*named, others)
 
 
 def value_check(condition, experiment_id):

@@ -77,7 +77,8 @@ def count_matching(query, *, group_id):
             Experiment.group_id == group_id,
             *_checks(conditions, Experiment.id, on_experiments=True))
     else:
-        ev, parts = value_parts(driver)
+        ev = aliased(ExperimentValue)
+        parts = value_parts(driver, ev)
         checks = _checks([c for c in conditions if c is not driver], ev.experiment_id,
                          on_experiments=False)
         numbers, others = [
@@ -113,22 +114,27 @@ def first_ids(query, sort, n, *, group_id):
         return [row.id for row in _first(stmt.order_by(order), n)]
     prefix, _, name = keys[0].field.partition(".")
     kind = VALUE_KINDS[prefix]
+    # A condition on the sorted value itself narrows the walk's range instead of being looked
+    # up per row; no experiment without the value meets it.
+    on_key = [c for c in conditions if c.field == keys[0].field and not c.negate]
+    others = [c for c in conditions if c not in on_key]
     ids = []
     for numbers in (True, False):
-        ids += _values(conditions, group_id, kind, name, numbers, keys[0].descending,
+        ids += _values(others, on_key, group_id, kind, name, numbers, keys[0].descending,
                        n - len(ids))
         if len(ids) == n:
             return ids
-    return ids + _without_value(conditions, group_id, kind, name, n - len(ids))
+    return ids if on_key else ids + _without_value(others, group_id, kind, name, n - len(ids))
 
 
-def _values(conditions, group_id, kind, name, numbers, descending, n):
+def _values(conditions, on_key, group_id, kind, name, numbers, descending, n):
     # One part of the group's values of a name, in the order of its index (number, text, id),
     # forwards or backwards: any other order would be a sort of the whole part.
     sv = aliased(ExperimentValue)
     stmt = select(sv.experiment_id, sv.num_value, sv.text_value).where(
         sv.group_id == group_id, sv.kind == kind, sv.name == name,
         sv.num_value.is_not(None) if numbers else sv.num_value.is_(None),
+        *[clause for c in on_key for clause in value_parts(c, sv)[0 if numbers else 1]],
         *_checks(conditions, sv.experiment_id, on_experiments=False))
     index_order = _index_order(sv)
     if not descending:
