@@ -40,6 +40,13 @@ def refuse_nul(data):
         raise field_error(field, f"NUL characters are not allowed in {field}.")
 
 
+def refuse_nul_in_json(raw, data):
+    """refuse_nul for a body parsed from raw JSON bytes: in UTF-8 JSON a NUL can only be the
+    escape \\u0000, so a body without that text (nor any zero byte: UTF-16/32) is not walked."""
+    if b"\\u0000" in raw or b"\x00" in raw:
+        refuse_nul(data)
+
+
 def check_request():
     """Before every request: path segments, query parameters and (outside the API, whose views
     parse their bodies under their own size limit) form fields."""

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything, builds the SQLite database, seeds the demo, then serves
-# http://127.0.0.1:8000 together with one worker that runs the experiments.
+# http://127.0.0.1:8000 together with one worker that runs the experiments. The web server is
+# production's: gunicorn with gunicorn.conf.py (gthread workers; WEB_CONCURRENCY, GUNICORN_THREADS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -13,4 +14,4 @@ export DASHBOARD_URL=${DASHBOARD_URL:-http://127.0.0.1:$PORT}
 worker=$!
 trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
 echo "Dashboard: http://127.0.0.1:$PORT  (API: http://127.0.0.1:$PORT/api/v1/)"
-.venv/bin/flask run --host 127.0.0.1 --port "$PORT" --with-threads
+GUNICORN_BIND="127.0.0.1:$PORT" .venv/bin/gunicorn -c gunicorn.conf.py wsgi:app

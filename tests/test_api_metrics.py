@@ -3,6 +3,7 @@ early stopping, and who may report."""
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from dashboard.extensions import db
@@ -396,3 +397,50 @@ def test_a_viewer_reads_the_reports(client):
 
     assert response.status_code == 200
     assert json.loads(response.data)["count"] == 1
+
+
+# ---- what a report costs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 500])
+def test_a_report_or_a_batch_is_one_insert_and_one_summary_update(client, count_queries, size):
+    _, _, (experiment, *_), headers = _setup()
+    client.post(_url(experiment), headers=headers, json={"values": {"loss": 1.0}})  # warm-up
+    body = [{"values": {"loss": n / size, "acc": 0.5}} for n in range(size)]
+    db.session.expunge_all()
+
+    with count_queries() as statements:
+        response = client.post(_url(experiment), headers=headers, json=body)
+
+    assert response.status_code == 201 and len(response.json) == size
+    assert sum("INSERT INTO experiment_metrics" in s for s in statements) == 1
+    assert sum(s.startswith("UPDATE experiments") for s in statements) == 1
+    # The token, the project, the experiment, its lock, the insert, its summary, its value rows
+    # (and on SQLite the latest report time, which PostgreSQL reads within the insert).
+    assert len(statements) <= 8, statements
+    assert _history(experiment)[-1] == {"loss": (size - 1) / size, "acc": 0.5}
+    assert _metric_values(experiment) == {"loss": (size - 1) / size, "acc": 0.5}
+
+
+def test_a_batch_answers_its_rows_in_the_order_sent(client):
+    _, _, (experiment, *_), headers = _setup()
+    body = [{"values": {"step": n}} for n in range(300)]
+
+    rows = client.post(_url(experiment), headers=headers, json=body).json
+
+    assert [row["values"]["step"] for row in rows] == list(range(300))
+    assert [row["id"] for row in rows] == sorted(row["id"] for row in rows)
+    stored = dict(db.session.execute(select(ExperimentMetric.id, ExperimentMetric.values)
+                                     .where(ExperimentMetric.experiment_id == experiment.id)).all())
+    assert all(stored[row["id"]] == row["values"] for row in rows)
+
+
+def test_an_escaped_nul_in_a_batch_is_400_naming_it(client):
+    _, _, (experiment, *_), headers = _setup()
+    body = json.dumps([{"values": {"loss": 1}}, {"values": {"a\u0000b": 1}}])
+
+    response = client.post(_url(experiment), headers={**headers,
+                           "Content-Type": "application/json"}, data=body)
+
+    assert response.status_code == 400
+    assert "NUL" in json.dumps(response.json)

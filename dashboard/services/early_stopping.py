@@ -13,6 +13,11 @@ def reached(rule, values):
     return value >= rule["value"]
 
 
+def has_rules(group):
+    """Whether the group has early-stopping rules (a report may then stop it)."""
+    return bool((group.hptuning or {}).get("early_stopping"))
+
+
 def check_metrics(group, values, experiment=None):
     """Stop the group if the values reach one of its early-stopping rules (no commit).
 

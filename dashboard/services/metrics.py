@@ -5,17 +5,24 @@ or a member and above at any time, a finished experiment included (late evaluati
 report is kept as an ExperimentMetric row; `last_metric` holds the latest value of each name by
 report time (`created_at`, then arrival), mirrored in ExperimentValue rows of kind "metric" so
 lists sort and filter by metric in SQL.
+
+A report, or a batch of them (the tracking client's list), costs the same few statements: the
+experiment's row locked and read, one multi-row insert of the reports, one update of
+`last_metric` and one upsert of its value rows. Only a group with early-stopping rules has its
+row locked first (the order stop_group takes them: a rule reached stops the group).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup, ExperimentMetric, ExperimentValue
+from dashboard.models import Experiment, ExperimentMetric, ExperimentValue
 from dashboard.models.experiments import value_columns
-from dashboard.models.types import utcnow
+from dashboard.models.types import JSONText, utcnow
 from dashboard.services import early_stopping
 from dashboard.services.listing import paginate
 
@@ -28,92 +35,135 @@ class Report:
     created_at: datetime | None = None
 
 
-def _lock(access):
-    """Lock the group, then the experiment (the order stop_group takes them), and reload both."""
-    db.session.execute(
-        select(ExperimentGroup.id).where(ExperimentGroup.id == access.group.id).with_for_update()
-    )
-    db.session.execute(
-        select(Experiment.id).where(Experiment.id == access.experiment.id).with_for_update()
-    )
-    db.session.refresh(access.group)
-    db.session.refresh(access.experiment)
+@dataclass(frozen=True)
+class StoredReport:
+    """A report as stored: its row id, its experiment, its values and time."""
+
+    id: int
+    experiment_id: int
+    values: dict
+    created_at: datetime
 
 
-def _history():
-    return select(ExperimentMetric).order_by(ExperimentMetric.created_at, ExperimentMetric.id)
+_METRICS = ExperimentMetric.__table__
+_VALUES = ExperimentValue.__table__
+# Built once: every report runs them.
+# The lock first, alone: a statement that waited for it reads other tables as they were before
+# the wait (READ COMMITTED), so the latest report time is read by the next statement.
+_LOCKED_SUMMARY = select(Experiment.last_metric).where(
+    Experiment.id == bindparam("experiment_id")).with_for_update()
+_LATEST = select(func.max(_METRICS.c.created_at)).where(
+    _METRICS.c.experiment_id == bindparam("experiment_id"))
+# Other databases: one multi-row VALUES (asking SQLAlchemy to keep the parameters' order would
+# send one statement per row on SQLite); ids are drawn in the rows' order all the same.
+_INSERT = insert(_METRICS).returning(_METRICS.c.id)
+# PostgreSQL: the reports as one JSON array, one short statement whatever their number (a
+# VALUES list of 1,000 rows is 3,000 parameters that psycopg parses afresh each time, and
+# arrays of them it adapts item by item). The json type (not jsonb) gives each item's values
+# back as the very text written, JSONText's. Ids are drawn in the rows' order and come back as
+# one array (1,000 result rows cost more than the insert), beside the latest report time before
+# them (the insert's own rows are not visible to the statement that makes them).
+_INSERT_JSON = text(
+    "WITH stored AS (INSERT INTO experiment_metrics (experiment_id, values, created_at) "
+    "SELECT :experiment_id, (r.item -> 'v')::text, (r.item ->> 'c')::timestamptz "
+    "FROM json_array_elements(CAST(:reports AS json)) WITH ORDINALITY AS r(item, n) "
+    "ORDER BY r.n RETURNING id) "
+    "SELECT (SELECT array_agg(id ORDER BY id) FROM stored), (SELECT max(created_at) "
+    "FROM experiment_metrics WHERE experiment_id = :experiment_id)")
+_AS_JSON = JSONText()
+_SUMMARY = (update(Experiment.__table__)
+            .where(Experiment.__table__.c.id == bindparam("experiment_id"))
+            .values(last_metric=bindparam("latest"), updated_at=bindparam("now")))
+_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def _fold(experiment, rows, previous_latest):
+def _history(experiment_id):
+    return (select(ExperimentMetric)
+            .where(ExperimentMetric.experiment_id == experiment_id)
+            .order_by(ExperimentMetric.created_at, ExperimentMetric.id))
+
+
+def _insert(experiment_id, rows):
+    """Store the report rows: (their ids in order, the latest report time before them)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        latest = db.session.scalar(_LATEST, {"experiment_id": experiment_id})
+        return sorted(db.session.execute(_INSERT, rows).scalars().all()), latest
+    reports = [{"v": row["values"], "c": row["created_at"].isoformat()} for row in rows]
+    return tuple(db.session.execute(_INSERT_JSON, {
+        "experiment_id": experiment_id, "reports": _AS_JSON.process_bind_param(reports, None),
+    }).one())
+
+
+def _fold(experiment_id, stored_latest, rows, previous_latest):
     """The new last_metric, and the names whose value may have changed."""
-    if previous_latest is None or min(r.created_at for r in rows) >= previous_latest:
-        latest = dict(experiment.last_metric or {})
-        ordered = sorted(rows, key=lambda r: r.created_at)  # stable: arrival order on ties
+    if previous_latest is None or min(r["created_at"] for r in rows) >= previous_latest:
+        latest = dict(stored_latest or {})
         names = set()
-        for row in ordered:
-            latest.update(row.values)
-            names.update(row.values)
+        for row in sorted(rows, key=lambda r: r["created_at"]):  # stable: arrival order on ties
+            latest.update(row["values"])
+            names.update(row["values"])
         return latest, names
     # A report older than one already stored: rebuild from the whole history (rare).
     latest = {}
-    history = _history().where(ExperimentMetric.experiment_id == experiment.id)
-    for row in db.session.scalars(history):
-        latest.update(row.values)
-    return latest, set(latest) | set(experiment.last_metric or {})
+    history = select(_METRICS.c["values"]).where(_METRICS.c.experiment_id == experiment_id) \
+        .order_by(_METRICS.c.created_at, _METRICS.c.id)
+    for (values,) in db.session.execute(history):
+        latest.update(values)
+    return latest, set(latest) | set(stored_latest or {})
 
 
 def _mirror(experiment, latest, names):
-    experiment_id = experiment.id
-    db.session.execute(
-        delete(ExperimentValue).where(
-            ExperimentValue.experiment_id == experiment_id, ExperimentValue.kind == "metric",
-            ExperimentValue.name.in_(names),
-        )
-    )
+    """Upsert the value rows of the changed names (one statement), drop vanished ones."""
     rows = []
-    for name in sorted(names):
-        if name in latest:
-            num, text = value_columns(latest[name])
-            rows.append({"experiment_id": experiment_id, "group_id": experiment.group_id,
-                         "kind": "metric", "name": name, "num_value": num, "text_value": text})
-    if rows:
-        db.session.execute(insert(ExperimentValue), rows)
+    for name in sorted(names & latest.keys()):
+        num, text = value_columns(latest[name])
+        rows.append({"experiment_id": experiment.id, "group_id": experiment.group_id,
+                     "kind": "metric", "name": name, "num_value": num, "text_value": text})
+    gone = names - latest.keys()
+    upsert = _UPSERTS.get(db.session.get_bind().dialect.name)
+    if upsert is None:  # another database: delete and insert, as portable SQL
+        gone = names
+    if gone:
+        db.session.execute(delete(ExperimentValue).where(
+            ExperimentValue.experiment_id == experiment.id, ExperimentValue.kind == "metric",
+            ExperimentValue.name.in_(gone)))
+    if rows and upsert is None:
+        db.session.execute(insert(_VALUES), rows)
+    elif rows:
+        stmt = upsert(_VALUES).values(rows)
+        db.session.execute(stmt.on_conflict_do_update(
+            index_elements=[_VALUES.c.experiment_id, _VALUES.c.kind, _VALUES.c.name],
+            set_={"num_value": stmt.excluded.num_value, "text_value": stmt.excluded.text_value}))
 
 
 def report_metrics(access, reports):
-    """Store reports (validated Report-like objects) for the experiment; returns their rows.
+    """Store reports (validated Report-like objects) for the experiment; returns StoredReports.
 
     Folds them into last_metric and the metric value rows, then applies the group's
     early-stopping rules. One commit.
     """
     access.require("report_metrics")
-    _lock(access)
-    experiment = access.experiment
-    previous_latest = db.session.scalar(
-        select(func.max(ExperimentMetric.created_at))
-        .where(ExperimentMetric.experiment_id == experiment.id)
-    )
+    experiment, group = access.experiment, access.group
+    if early_stopping.has_rules(group):
+        db.session.refresh(group, with_for_update=True)  # its status, read under the lock
+    stored_latest = db.session.scalar(_LOCKED_SUMMARY, {"experiment_id": experiment.id})
     now = utcnow()
-    rows = [
-        ExperimentMetric(experiment_id=experiment.id, values=dict(report.values),
-                         created_at=report.created_at or now)
-        for report in reports
-    ]
-    db.session.add_all(rows)
-    db.session.flush()
-    latest, names = _fold(experiment, rows, previous_latest)
-    experiment.last_metric = latest
-    experiment.updated_at = now
+    rows = [{"experiment_id": experiment.id, "values": dict(report.values),
+             "created_at": report.created_at or now} for report in reports]
+    ids, previous_latest = _insert(experiment.id, rows)
+    latest, names = _fold(experiment.id, stored_latest, rows, previous_latest)
+    db.session.execute(_SUMMARY, {"experiment_id": experiment.id, "latest": latest, "now": now})
+    set_committed_value(experiment, "last_metric", latest)
+    set_committed_value(experiment, "updated_at", now)
     _mirror(experiment, latest, names)
-    for report in reports:
-        if early_stopping.check_metrics(access.group, report.values, experiment):
+    for report in reports if early_stopping.has_rules(group) else ():
+        if early_stopping.check_metrics(group, report.values, experiment):
             break
     db.session.commit()
-    return rows
+    return [StoredReport(id=row_id, **row) for row_id, row in zip(ids, rows, strict=True)]
 
 
 def list_metrics(access, *, limit, offset):
     """A page of the experiment's reports, oldest first."""
     access.require("read")
-    stmt = _history().where(ExperimentMetric.experiment_id == access.experiment.id)
-    return paginate(stmt, limit, offset)
+    return paginate(_history(access.experiment.id), limit, offset)
