@@ -101,7 +101,7 @@ def test_another_query_string_is_another_etag(client, running):
 
 # ---- what costs a 304 ---------------------------------------------------------------------
 
-def test_a_304_of_get_group_takes_three_statements(client, count_queries, running):
+def test_a_304_of_get_group_takes_two_statements(client, count_queries, running):
     url, headers = _group_url(running["group"]), running["headers"]
     first = client.get(url, headers=headers)
     db.session.expunge_all()
@@ -110,7 +110,7 @@ def test_a_304_of_get_group_takes_three_statements(client, count_queries, runnin
         again = _again(client, url, first, headers)
 
     assert again.status_code == 304
-    assert len(statements) == 3, statements  # the token, the project, the group's state
+    assert len(statements) == 2, statements  # the token with the project, the group's state
 
 
 def test_a_304_of_a_fragment_takes_three_statements(client, count_queries, running):

@@ -47,12 +47,17 @@ def authenticate():
         request.max_content_length = current_app.config["API_MAX_BODY"]
     g.actor = None
     g.experiment = None
+    g.held_project = None
     header = request.headers.get("Authorization", "").strip()
     if header:
         scheme, _, key = header.partition(" ")
         if scheme.lower() not in ("token", "bearer") or not key.strip():
             raise InvalidToken()
-        g.actor, g.experiment = credentials.caller_for_key(key.strip())
+        # On a project's route the token and the project are read in one query.
+        args = request.view_args or {}
+        names = (args["username"], args["project_name"]) if "project_name" in args else None
+        g.actor, g.experiment, g.held_project = credentials.caller_for_key(key.strip(),
+                                                                           project=names)
         if g.experiment is not None and request.endpoint not in (
             EXPERIMENT_ENDPOINTS | PUBLIC_ENDPOINTS
         ):

@@ -10,6 +10,7 @@ from dashboard.api import route, schemas, serialize
 from dashboard.api.helpers import (
     dump,
     empty,
+    held_project,
     page_args,
     page_response,
     parse,
@@ -23,7 +24,8 @@ EXPERIMENT = "/<username>/<project_name>/experiments/<int:experiment_id>"
 
 def _access(username, project_name, experiment_id, action="read"):
     return experiment_access(username, project_name, experiment_id, actor=g.actor,
-                             caller=g.experiment, action=action)
+                             caller=g.experiment, action=action,
+                             project=held_project(username, project_name))
 
 
 def _experiment_out(access):

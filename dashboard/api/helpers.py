@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from pydantic import ValidationError as PydanticError
 
 from dashboard.api import schemas
-from dashboard.errors import ValidationError
+from dashboard.errors import NotFound, ValidationError
 from dashboard.services.access import project_access
 from dashboard.services.listing import DEFAULT_LIMIT, MAX_LIMIT
 from dashboard.text_input import refuse_nul, refuse_nul_in_json
@@ -76,8 +76,21 @@ def parse_one_or_many(model, list_model):
     return [_validate(model, body)], False
 
 
+def held_project(username, project_name):
+    """The actor's access to U/P as read with the request's token (unchecked), else None."""
+    held = g.get("held_project")
+    if held is None or held[0] != (username, project_name):
+        return None
+    if held[1] is None:
+        raise NotFound()
+    return held[1]
+
+
 def access(username, project_name, action="read"):
     """The project U/P with the actor's role, checked for the action."""
+    held = held_project(username, project_name)
+    if held is not None:
+        return held.require(action)
     return project_access(username, project_name, actor=g.actor, action=action)
 
 

@@ -4,14 +4,15 @@ from flask import g
 
 from dashboard.api import route, schemas
 from dashboard.api.experiment_routes import EXPERIMENT
-from dashboard.api.helpers import dump, empty, parse
+from dashboard.api.helpers import dump, empty, held_project, parse
 from dashboard.services import runner_reports
 from dashboard.services.credentials import experiment_access
 
 
 def _access(username, project_name, experiment_id):
     return experiment_access(username, project_name, experiment_id, actor=g.actor,
-                             caller=g.experiment, action="post_status")
+                             caller=g.experiment, action="post_status",
+                             project=held_project(username, project_name))
 
 
 @route(f"{EXPERIMENT}/_runner/start/", ["POST"])

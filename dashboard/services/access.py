@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, exists, or_, select, true
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from dashboard import permissions
 from dashboard.errors import NotFound
 from dashboard.extensions import db
-from dashboard.models import Membership, Project, User
+from dashboard.models import ApiToken, Membership, Project, User
+from dashboard.models.users import hash_key
+from dashboard.services import users
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,36 @@ _PROJECT_WITH_ROLE = (
                                 Membership.user_id == bindparam("actor_id")))
     .where(User.username == bindparam("owner"), Project.name == bindparam("name"))
 )
+
+
+_OWNER = aliased(User)
+# A token call on a project's route: the token (its user joined) and that project with the
+# user's role, in one query (the project's columns are NULL when there is no such project).
+_TOKEN_AND_PROJECT = (
+    select(ApiToken, Project, Membership.role)
+    .outerjoin_from(ApiToken, Project, and_(
+        Project.name == bindparam("name"),
+        Project.owner_id == select(User.id).where(User.username == bindparam("owner"))
+        .scalar_subquery()))
+    .outerjoin_from(Project, _OWNER, _OWNER.id == Project.owner_id)
+    .outerjoin_from(Project, Membership, and_(Membership.project_id == Project.id,
+                                              Membership.user_id == ApiToken.user_id))
+    .options(contains_eager(Project.owner.of_type(_OWNER)))
+    .where(ApiToken.key_hash == bindparam("key_hash"))
+)
+
+
+def token_and_project(key, owner, name):
+    """(the token's user, its access to project owner/name, unchecked: None when there is no
+    such project) in one query; InvalidToken unless the token is live."""
+    row = db.session.execute(_TOKEN_AND_PROJECT, {
+        "key_hash": hash_key(key), "owner": owner, "name": name}).one_or_none()
+    token, project, member_role = row or (None, None, None)
+    user = users.user_of_token(token)
+    if project is None:
+        return user, None
+    return user, ProjectAccess(project=project, actor=user,
+                               role=permissions.role_of(project, user, member_role))
 
 
 def project_access(owner, name, *, actor, action="read"):

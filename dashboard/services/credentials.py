@@ -19,7 +19,7 @@ from dashboard.models import Experiment, ExperimentGroup, Project, User
 from dashboard.models.statuses import EXPERIMENT_STATUSES
 from dashboard.models.users import hash_key
 from dashboard.services import users
-from dashboard.services.access import project_access
+from dashboard.services.access import project_access, token_and_project
 
 
 def issue_experiment_token(experiment):
@@ -41,14 +41,19 @@ def experiment_for_token(key):
     return experiment
 
 
-def caller_for_key(key):
-    """(user, None) for a user key, (None, experiment) for a live experiment key; else 401."""
+def caller_for_key(key, *, project=None):
+    """(user, None, held) for a user key, (None, experiment, None) for a live experiment key;
+    else 401. With project=(owner, name), held is (project, the user's ProjectAccess to it or
+    None when there is no such project), read in the token's query."""
     if not key.startswith(EXPERIMENT_KEY_PREFIX):
-        return users.user_for_token(key), None
+        if project is None:
+            return users.user_for_token(key), None, None
+        user, held = token_and_project(key, *project)
+        return user, None, (project, held)
     experiment = experiment_for_token(key)
     if experiment is None:
         raise InvalidToken()
-    return None, experiment
+    return None, experiment, None
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,11 @@ def _experiment_row(owner, project_name, experiment_id):
 
 
 def experiment_access(owner, project_name, experiment_id, *, actor, caller=None,
-                      action="read"):
+                      action="read", project=None):
     """Load experiment U/P/id for a user (`actor`) or for the experiment itself (`caller`).
 
     Another experiment's credentials, or an experiment the user cannot see, are NotFound.
+    `project`: the user's ProjectAccess to U/P when it was read already (caller_for_key).
     """
     if caller is not None:
         if caller.id != experiment_id:
@@ -101,7 +107,8 @@ def experiment_access(owner, project_name, experiment_id, *, actor, caller=None,
             raise NotFound()
         access = ExperimentAccess(*row, actor=None, role=None)
     else:
-        project = project_access(owner, project_name, actor=actor)
+        project = project.require("read") if project is not None else \
+            project_access(owner, project_name, actor=actor)
         row = db.session.execute(
             select(Experiment, ExperimentGroup)
             .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)

@@ -138,6 +138,12 @@ _TOKEN_BY_HASH = select(ApiToken).where(ApiToken.key_hash == bindparam("key_hash
 def user_for_token(key):
     """The user owning a live token key; raises InvalidToken otherwise."""
     token = db.session.execute(_TOKEN_BY_HASH, {"key_hash": hash_key(key)}).scalar_one_or_none()
+    return user_of_token(token)
+
+
+def user_of_token(token):
+    """The user of a token row read by its key (None: no such key); InvalidToken unless live.
+    Its last use is written at most once a minute."""
     if token is None or token.revoked_at is not None:
         raise InvalidToken()
     user = token.user
