@@ -49,6 +49,7 @@ class GroupState:
     group: ExperimentGroup
     bookmarked: bool
     tensorboard_status: str | None
+    counts: dict
     stamp: tuple
 
 
@@ -61,38 +62,45 @@ def _latest_job(column):
 # row (its own changes: status, description, objective, concurrency...), the version the
 # database raises with every change to its experiments (metric reports included), the latest
 # TensorBoard job, and the reader's own bookmark and saved columns.
-_STATE = select(
-    ExperimentGroup,
-    # The stamp's own copies of the row's columns: read as they are now, whatever copy of the
-    # row the session may hold already.
-    ExperimentGroup.updated_at,
-    ExperimentGroup.status,
-    exists().where(Bookmark.group_id == ExperimentGroup.id,
-                   Bookmark.user_id == bindparam("actor_id")),
-    _latest_job(TensorboardJob.status),
-    _latest_job(TensorboardJob.updated_at),
-    tallies.version_subquery(ExperimentGroup.id),
-    select(TablePreference.updated_at).where(
-        TablePreference.group_id == ExperimentGroup.id,
-        TablePreference.user_id == bindparam("actor_id")).scalar_subquery(),
-).where(ExperimentGroup.id == bindparam("group_id"),
-        ExperimentGroup.project_id == bindparam("project_id"))
+def _state_statement(dialect_name):
+    return select(
+        ExperimentGroup,
+        # The stamp's own copies of the row's columns: read as they are now, whatever copy of
+        # the row the session may hold already.
+        ExperimentGroup.updated_at,
+        ExperimentGroup.status,
+        exists().where(Bookmark.group_id == ExperimentGroup.id,
+                       Bookmark.user_id == bindparam("actor_id")),
+        _latest_job(TensorboardJob.status),
+        _latest_job(TensorboardJob.updated_at),
+        tallies.version_subquery(ExperimentGroup.id),
+        select(TablePreference.updated_at).where(
+            TablePreference.group_id == ExperimentGroup.id,
+            TablePreference.user_id == bindparam("actor_id")).scalar_subquery(),
+        tallies.counts_subquery(ExperimentGroup.id, dialect_name),
+    ).where(ExperimentGroup.id == bindparam("group_id"),
+            ExperimentGroup.project_id == bindparam("project_id"))
+
+
+_STATES = {name: _state_statement(name) for name in ("postgresql", "sqlite")}
 
 
 def read_state(access, group_id):
     """The access, holding the group's state (one query): what a conditional GET compares, and
     what get_group and load_group then use instead of reading the row again."""
-    row = db.session.execute(_STATE, {
+    statement = _STATES.get(db.session.get_bind().dialect.name, _STATES["postgresql"])
+    row = db.session.execute(statement, {
         "actor_id": access.actor.id, "group_id": group_id, "project_id": access.project.id,
     }).one_or_none()
     if row is None:
         raise NotFound()
     group, updated_at, status, bookmarked, tensorboard_status, tensorboard_at, version, \
-        columns_at = row
+        columns_at, counts = row
     stamp = (access.actor.id, access.role, group.id, updated_at, status, version,
              bool(bookmarked), tensorboard_status, tensorboard_at, columns_at)
+    counts = {name: int(count) for name, count in (counts or {}).items()}
     return replace(access, group_state=GroupState(group, bool(bookmarked), tensorboard_status,
-                                                  stamp))
+                                                  counts, stamp))
 
 
 def _state(access, group_id):
@@ -102,15 +110,15 @@ def _state(access, group_id):
 
 
 def get_group(access, group_id):
-    """The group's detail: two queries (the group with its flags, then the counts); one when
-    the access holds its state already (read_state)."""
+    """The group's detail: one query (the group with its flags and counts), none when the
+    access holds its state already (read_state)."""
     state = _state(access, group_id)
     return GroupDetail(
         group=state.group,
         project=access.project,
         bookmarked=state.bookmarked,
         tensorboard_status=state.tensorboard_status,
-        counts=tallies.experiment_counts(group_id),
+        counts=state.counts,
     )
 
 

@@ -6,7 +6,7 @@ A read is one index range per group, whatever the number of experiments.
 
 from collections import defaultdict
 
-from sqlalchemy import bindparam, func, select, union_all
+from sqlalchemy import JSON, bindparam, func, select, union_all
 
 from dashboard.extensions import db
 from dashboard.models import GroupStatusChange, GroupStatusCount, GroupVersion
@@ -27,6 +27,23 @@ def _counts_statement():
 
 # Built once (building it cost more than running it): GET group and every poll read it.
 _COUNTS = _counts_statement()
+# JSON aggregates by database: {status: count} as one value of a row.
+_AS_OBJECT = {"sqlite": func.json_group_object}
+
+
+def counts_subquery(group_id_column, dialect_name):
+    """{status: count} of the group of a column, as a scalar subquery giving one JSON object
+    (NULL before the first experiment); for reading the counts within another query."""
+    kept = select(GroupStatusCount.status, GroupStatusCount.count.label("n")).where(
+        GroupStatusCount.group_id == group_id_column).correlate_except(GroupStatusCount)
+    pending = select(GroupStatusChange.status, GroupStatusChange.delta).where(
+        GroupStatusChange.group_id == group_id_column,
+        GroupStatusChange.status.is_not(None)).correlate_except(GroupStatusChange)
+    both = union_all(kept, pending).subquery()
+    summed = (select(both.c.status, func.sum(both.c.n).label("n")).group_by(both.c.status)
+              .having(func.sum(both.c.n) > 0).subquery())
+    as_object = _AS_OBJECT.get(dialect_name, func.json_object_agg)
+    return select(as_object(summed.c.status, summed.c.n, type_=JSON)).scalar_subquery()
 _VERSION = select(GroupVersion.version).where(GroupVersion.group_id == bindparam("group_id"))
 
 
