@@ -7,9 +7,10 @@ report time (`created_at`, then arrival), mirrored in ExperimentValue rows of ki
 lists sort and filter by metric in SQL.
 
 A report, or a batch of them (the tracking client's list), costs the same few statements: the
-experiment's row locked and read, one multi-row insert of the reports, one update of
-`last_metric` and one upsert of its value rows. Only a group with early-stopping rules has its
-row locked first (the order stop_group takes them: a rule reached stops the group).
+experiment's row locked and read, then on PostgreSQL one statement inserting every report and
+writing `last_metric` and its value rows (elsewhere: one multi-row insert, one update, one
+upsert). Only a group with early-stopping rules has its row locked first (the order stop_group
+takes them: a rule reached stops the group).
 """
 
 from dataclasses import dataclass
@@ -57,19 +58,36 @@ _LATEST = select(func.max(_METRICS.c.created_at)).where(
 # Other databases: one multi-row VALUES (asking SQLAlchemy to keep the parameters' order would
 # send one statement per row on SQLite); ids are drawn in the rows' order all the same.
 _INSERT = insert(_METRICS).returning(_METRICS.c.id)
-# PostgreSQL: the reports as one JSON array, one short statement whatever their number (a
-# VALUES list of 1,000 rows is 3,000 parameters that psycopg parses afresh each time, and
-# arrays of them it adapts item by item). The json type (not jsonb) gives each item's values
-# back as the very text written, JSONText's. Ids are drawn in the rows' order and come back as
-# one array (1,000 result rows cost more than the insert), beside the latest report time before
-# them (the insert's own rows are not visible to the statement that makes them).
-_INSERT_JSON = text(
-    "WITH stored AS (INSERT INTO experiment_metrics (experiment_id, values, created_at) "
-    "SELECT :experiment_id, (r.item -> 'v')::text, (r.item ->> 'c')::timestamptz "
-    "FROM json_array_elements(CAST(:reports AS json)) WITH ORDINALITY AS r(item, n) "
-    "ORDER BY r.n RETURNING id) "
-    "SELECT (SELECT array_agg(id ORDER BY id) FROM stored), (SELECT max(created_at) "
-    "FROM experiment_metrics WHERE experiment_id = :experiment_id)")
+# PostgreSQL: the whole report in one statement, whatever the batch. The reports go in as one
+# JSON array (a VALUES list of 1,000 rows is 3,000 parameters psycopg parses afresh each time);
+# the json type (not jsonb) gives each item's values back as the very text written, JSONText's;
+# ids are drawn in the rows' order and come back as one array. last_metric and its value rows,
+# folded in Python as if no stored report were later than these, are written only if none is
+# (the statement's other parts do not see the rows it inserts); else `folded` is false and the
+# caller rebuilds them from the history.
+_WRITE = text("""
+WITH prior AS (
+    SELECT max(created_at) AS latest FROM experiment_metrics WHERE experiment_id = :experiment_id
+), stored AS (
+    INSERT INTO experiment_metrics (experiment_id, values, created_at)
+    SELECT :experiment_id, (r.item -> 'v')::text, (r.item ->> 'c')::timestamptz
+    FROM json_array_elements(CAST(:reports AS json)) WITH ORDINALITY AS r(item, n)
+    ORDER BY r.n RETURNING id
+), summary AS (
+    UPDATE experiments SET last_metric = :latest, updated_at = :now
+    WHERE id = :experiment_id AND NOT EXISTS (SELECT 1 FROM prior WHERE latest > :earliest)
+    RETURNING id
+), mirrored AS (
+    INSERT INTO experiment_values (experiment_id, group_id, kind, name, num_value, text_value)
+    SELECT v.experiment_id, v.group_id, v.kind, v.name, v.num_value, v.text_value
+    FROM json_to_recordset(CAST(:value_rows AS json)) AS v(experiment_id integer,
+        group_id integer, kind text, name text, num_value double precision, text_value text)
+    WHERE EXISTS (SELECT 1 FROM summary)
+    ON CONFLICT (experiment_id, kind, name)
+    DO UPDATE SET num_value = EXCLUDED.num_value, text_value = EXCLUDED.text_value
+)
+SELECT (SELECT array_agg(id ORDER BY id) FROM stored), EXISTS (SELECT 1 FROM summary)
+""")
 _AS_JSON = JSONText()
 _SUMMARY = (update(Experiment.__table__)
             .where(Experiment.__table__.c.id == bindparam("experiment_id"))
@@ -83,27 +101,18 @@ def _history(experiment_id):
             .order_by(ExperimentMetric.created_at, ExperimentMetric.id))
 
 
-def _insert(experiment_id, rows):
-    """Store the report rows: (their ids in order, the latest report time before them)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        latest = db.session.scalar(_LATEST, {"experiment_id": experiment_id})
-        return sorted(db.session.execute(_INSERT, rows).scalars().all()), latest
-    reports = [{"v": row["values"], "c": row["created_at"].isoformat()} for row in rows]
-    return tuple(db.session.execute(_INSERT_JSON, {
-        "experiment_id": experiment_id, "reports": _AS_JSON.process_bind_param(reports, None),
-    }).one())
+def _fold_in_order(stored_latest, rows):
+    """The new last_metric if no stored report is later than these, and the names changed."""
+    latest = dict(stored_latest or {})
+    names = set()
+    for row in sorted(rows, key=lambda r: r["created_at"]):  # stable: arrival order on ties
+        latest.update(row["values"])
+        names.update(row["values"])
+    return latest, names
 
 
-def _fold(experiment_id, stored_latest, rows, previous_latest):
-    """The new last_metric, and the names whose value may have changed."""
-    if previous_latest is None or min(r["created_at"] for r in rows) >= previous_latest:
-        latest = dict(stored_latest or {})
-        names = set()
-        for row in sorted(rows, key=lambda r: r["created_at"]):  # stable: arrival order on ties
-            latest.update(row["values"])
-            names.update(row["values"])
-        return latest, names
-    # A report older than one already stored: rebuild from the whole history (rare).
+def _rebuild(experiment_id, stored_latest):
+    """last_metric from the whole history (a report older than one stored came: rare)."""
     latest = {}
     history = select(_METRICS.c["values"]).where(_METRICS.c.experiment_id == experiment_id) \
         .order_by(_METRICS.c.created_at, _METRICS.c.id)
@@ -112,13 +121,19 @@ def _fold(experiment_id, stored_latest, rows, previous_latest):
     return latest, set(latest) | set(stored_latest or {})
 
 
-def _mirror(experiment, latest, names):
-    """Upsert the value rows of the changed names (one statement), drop vanished ones."""
+def _value_rows(experiment, latest, names):
     rows = []
     for name in sorted(names & latest.keys()):
         num, text = value_columns(latest[name])
         rows.append({"experiment_id": experiment.id, "group_id": experiment.group_id,
                      "kind": "metric", "name": name, "num_value": num, "text_value": text})
+    return rows
+
+
+def _write_summary(experiment, latest, names, now):
+    """Write last_metric and upsert the value rows of the changed names, drop vanished ones."""
+    db.session.execute(_SUMMARY, {"experiment_id": experiment.id, "latest": latest, "now": now})
+    rows = _value_rows(experiment, latest, names)
     gone = names - latest.keys()
     upsert = _UPSERTS.get(db.session.get_bind().dialect.name)
     if upsert is None:  # another database: delete and insert, as portable SQL
@@ -136,6 +151,27 @@ def _mirror(experiment, latest, names):
             set_={"num_value": stmt.excluded.num_value, "text_value": stmt.excluded.text_value}))
 
 
+def _store(experiment, rows, latest, names, now):
+    """Insert the report rows and, unless a stored report is later than one of them, write
+    the in-order fold (latest, names): (the rows' ids in order, whether it was written)."""
+    earliest = min(row["created_at"] for row in rows)
+    if db.session.get_bind().dialect.name == "postgresql":
+        reports = [{"v": row["values"], "c": row["created_at"].isoformat()} for row in rows]
+        ids, folded = db.session.execute(_WRITE, {
+            "experiment_id": experiment.id, "reports": _AS_JSON.process_bind_param(reports, None),
+            "latest": _AS_JSON.process_bind_param(latest, None), "now": now,
+            "earliest": earliest, "value_rows": _AS_JSON.process_bind_param(
+                _value_rows(experiment, latest, names), None),
+        }).one()
+        return ids, folded
+    previous = db.session.scalar(_LATEST, {"experiment_id": experiment.id})
+    ids = sorted(db.session.execute(_INSERT, rows).scalars().all())
+    if previous is not None and previous > earliest:
+        return ids, False
+    _write_summary(experiment, latest, names, now)
+    return ids, True
+
+
 def report_metrics(access, reports):
     """Store reports (validated Report-like objects) for the experiment; returns StoredReports.
 
@@ -150,12 +186,13 @@ def report_metrics(access, reports):
     now = utcnow()
     rows = [{"experiment_id": experiment.id, "values": dict(report.values),
              "created_at": report.created_at or now} for report in reports]
-    ids, previous_latest = _insert(experiment.id, rows)
-    latest, names = _fold(experiment.id, stored_latest, rows, previous_latest)
-    db.session.execute(_SUMMARY, {"experiment_id": experiment.id, "latest": latest, "now": now})
+    latest, names = _fold_in_order(stored_latest, rows)
+    ids, folded = _store(experiment, rows, latest, names, now)
+    if not folded:
+        latest, names = _rebuild(experiment.id, stored_latest)
+        _write_summary(experiment, latest, names, now)
     set_committed_value(experiment, "last_metric", latest)
     set_committed_value(experiment, "updated_at", now)
-    _mirror(experiment, latest, names)
     for report in reports if early_stopping.has_rules(group) else ():
         if early_stopping.check_metrics(group, report.values, experiment):
             break
