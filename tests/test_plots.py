@@ -8,8 +8,10 @@ from flask import g
 from sqlalchemy import select, update
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup, SearchIteration
+from dashboard.models import Experiment, ExperimentGroup, ExperimentValue, SearchIteration
+from dashboard.models.experiments import value_columns
 from dashboard.models.types import utcnow
+from dashboard.services import plot_reads, versioned
 from dashboard.services.objective import Objective, objective_of
 from dashboard.ui import svg
 from tests.factories import EXAMPLES, auth, grid_yml, make_token
@@ -23,7 +25,8 @@ EARLY_STOPPING = (EXAMPLES / "early_stopping.yml").read_text()
 
 
 def finish(group, metric=lambda index, params: index / 10, name="loss", status="succeeded"):
-    """Give every experiment of the group a final status and a metric, in id order."""
+    """Give every experiment of the group a final status and a metric, in id order, stored as
+    a report stores it (last_metric and its typed value row)."""
     ids = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
                              .order_by(Experiment.id)).all()
     start = utcnow() - timedelta(hours=1)
@@ -31,6 +34,10 @@ def finish(group, metric=lambda index, params: index / 10, name="loss", status="
         experiment.status = status
         experiment.finished_at = start + timedelta(seconds=index)
         experiment.last_metric = {name: metric(index, experiment.params)}
+        num, text = value_columns(experiment.last_metric[name])
+        db.session.merge(ExperimentValue(experiment_id=experiment.id, group_id=group.id,
+                                         kind="metric", name=name, num_value=num,
+                                         text_value=text))
     db.session.commit()
     return [e.id for e in ids]
 
@@ -49,6 +56,7 @@ def test_metric_plot_lists_values_in_completion_order_with_best_so_far(client):
 
     assert [p["experiment"] for p in data["points"]] == ids
     assert [p["value"] for p in data["points"]] == values
+    assert (data["total"], data["sampled"]) == (4, False)  # all of them, not a sample
     # No objective: best-so-far assumes maximize (the key stays a number) and says so.
     assert [p["best"] for p in data["points"]] == [0.5, 0.5, 0.5, 0.5]
     assert (data["optimization"], data["optimization_source"]) == ("maximize", "assumed")
@@ -139,6 +147,18 @@ def test_scatter_and_parallel_handle_numeric_and_categorical_params(client):
     assert len(parallel["lines"]) == 12
     assert [a["name"] for a in parallel["axes"]] == ["lr", "act", "depth"]
 
+
+
+def test_a_param_past_64_bits_is_still_sent(client):
+    """Plot data goes out through orjson, which refuses integers past 64 bits: json sends it."""
+    _, _, group = alice_group("version: 1\nkind: group\nhptuning:\n  matrix:\n"
+                              "    x: {values: [1, 100000000000000000000]}\nrun:\n  cmd: echo\n")
+    finish(group)
+
+    response = api_plot(client, group, "parallel")
+
+    assert response.status_code == 200
+    assert [line["params"]["x"] for line in response.json["lines"]] == [1, 10**20]
 
 def test_importance_needs_five_finished_experiments(client):
     _, _, group = alice_group(grid_yml(4))
@@ -318,7 +338,120 @@ def test_plots_fragment_takes_a_constant_number_of_queries(client, count_queries
         response = client.get(url(group, "plots"), headers=HTMX)
 
     assert response.status_code == 200
+    # The user, the project, the group, its version and metric names, the sample.
+    assert len(statements) <= 5, statements
+
+
+def test_plots_asked_again_at_the_same_version_are_not_worked_out_again(client, count_queries):
+    _, _, group = alice_group(GRID_2D)
+    finish(group)
+    sign_in(client, "alice")
+    first = client.get(url(group, "plots"), headers=HTMX)
+    g.pop("_login_user", None)
+
+    with count_queries() as statements:
+        again = client.get(url(group, "plots"), headers=HTMX)
+
+    assert again.data == first.data
     assert len(statements) <= 4, statements
+    assert not [s for s in statements if "row_number" in s.lower()]  # no sample read
+
+
+def test_a_new_metric_value_shows_at_once(client):
+    _, _, group = alice_group(grid_yml(3))
+    ids = finish(group, lambda i, p: [0.5, 0.3, 0.4][i])
+    assert [p["value"] for p in api_plot(client, group, "metric").json["points"]] == [
+        0.5, 0.3, 0.4]
+
+    # A report changes the experiment's row: the group's version moves on.
+    experiment = db.session.get(Experiment, ids[1])
+    experiment.last_metric = {"loss": 0.9}
+    db.session.get(ExperimentValue, (ids[1], "metric", "loss")).num_value = 0.9
+    db.session.commit()
+
+    assert [p["value"] for p in api_plot(client, group, "metric").json["points"]] == [
+        0.5, 0.9, 0.4]
+
+
+CYCLE = [16, 32, 64, 128, 256]
+
+
+def cycle_grid(slow):
+    """A grid whose experiments, in id order, cycle through the five values of `c`."""
+    values = ", ".join(str(i) for i in range(slow))
+    return ("version: 1\nkind: group\nhptuning:\n  matrix:\n"
+            f"    x: {{values: [{values}]}}\n    c: {{values: {CYCLE}}}\nrun:\n  cmd: echo\n")
+
+
+def test_a_large_groups_plots_send_one_experiment_per_stretch_of_the_completion_order(
+        client, monkeypatch):
+    """Past the sample size (20 here, 2,000 in use): the metric, parallel and scatter plots
+    send the same sample, one experiment from each of 20 equal stretches of the completion
+    order and the last one, with its exact order and best so far, and say of how many."""
+    monkeypatch.setattr(plot_reads, "SAMPLE_SIZE", 20)
+    _, _, group = alice_group(cycle_grid(20))
+    # Every seventh experiment has no value: it has no place in the order.
+    loss = [None if i % 7 == 3 else (i * 37 % 101) / 100 for i in range(100)]
+    ids = finish(group, lambda i, p: loss[i])
+    scored = [(i, v) for i, v in zip(ids, loss, strict=True) if v is not None]
+
+    points = api_plot(client, group, "metric").json
+    parallel = api_plot(client, group, "parallel").json
+    scatter = api_plot(client, group, "scatter").json
+
+    n = len(scored)
+    assert (points["total"], points["sampled"], len(points["points"])) == (n, True, 20)
+    orders = [p["order"] for p in points["points"]]
+    stretches = [(-(-i * n // 20), -(-(i + 1) * n // 20)) for i in range(20)]
+    assert [sum(start < order <= end for order in orders) for start, end in stretches] == [1] * 20
+    assert orders[-1] == n  # the last experiment always
+    for p in points["points"]:
+        assert (p["experiment"], p["value"]) == scored[p["order"] - 1]
+        assert p["best"] == max(v for _, v in scored[:p["order"]])  # maximize (assumed)
+    sample = [p["experiment"] for p in points["points"]]
+    assert [line["experiment"] for line in parallel["lines"]] == sample
+    assert all([p["experiment"] for p in param["points"]] == sample
+               for param in scatter["params"])
+    assert (parallel["total"], scatter["total"], scatter["sampled"]) == (n, n, True)
+    # Worked out afresh, the sample is the same: no flicker between polls.
+    versioned.answers.clear()
+    assert api_plot(client, group, "metric").json == points
+
+
+def test_a_sample_of_a_grid_holds_each_value_of_its_fastest_param_about_as_often(
+        client, monkeypatch):
+    """200 experiments cycling through 5 values of c, sampled to 40 (stretches of 5): every
+    fifth experiment would hold one value of c only; the sample holds each about 8 times."""
+    monkeypatch.setattr(plot_reads, "SAMPLE_SIZE", 40)
+    _, _, group = alice_group(cycle_grid(40))
+    finish(group, lambda i, p: i / 200)
+    experiments = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
+                                     .order_by(Experiment.id)).all()
+    assert [experiment.params["c"] for experiment in experiments[:5]] == CYCLE
+
+    lines = api_plot(client, group, "parallel").json["lines"]
+
+    drawn = [line["params"]["c"] for line in lines]
+    assert len(drawn) == 40
+    assert all(6 <= drawn.count(value) <= 10 for value in CYCLE), drawn
+
+
+def test_a_sampled_plot_says_of_how_many_it_draws():
+    points = [{"experiment": n, "order": n * 5 + 1, "value": n % 7, "best": 6}
+              for n in range(2000)]
+    data = {"metric": "loss", "optimization": "minimize", "optimization_source": "user",
+            "points": points, "total": 10000, "sampled": True}
+    lines = [{"experiment": n, "value": n % 7, "params": {"lr": n}} for n in range(2000)]
+    parallel = {"metric": "loss", "optimization": "minimize", "optimization_source": "user",
+                "axes": [{"name": "lr", "kind": "numeric", "min": 0, "max": 1999}],
+                "lines": lines, "total": 10000, "sampled": True}
+    scatter = {"name": "lr", "kind": "numeric", "min": 0, "max": 1999,
+               "points": [{"experiment": n, "x": n, "value": n % 7} for n in range(2000)]}
+
+    assert "drawing 2,000 of 10,000 (evenly sampled)" in svg.metric_chart(data)
+    assert "drawing 1,000 of 10,000 (evenly sampled)" in svg.parallel_chart(parallel)
+    assert "drawing 2,000 of 10,000 (evenly sampled)" in svg.scatter_chart(scatter, "loss",
+                                                                            total=10000)
 
 
 def test_a_sampled_charts_note_has_its_own_line_under_the_axis_label():

@@ -1,6 +1,7 @@
 """The data behind a group's plots, and the list of an experiment's output files."""
 
-from flask import g, jsonify, request
+import orjson
+from flask import current_app, g, jsonify, request
 
 from dashboard.api import route, schemas
 from dashboard.api.helpers import access, dump
@@ -18,13 +19,23 @@ def list_group_plots(username, project_name, group_id):
     return dump(schemas.PlotNamesOut(plots=list(plots.PLOTS)))
 
 
+def _plot_json(data):
+    # orjson writes a plot of 2,000 points in about a millisecond, ten times faster than json;
+    # an integer past 64 bits (a param could hold one) it refuses, and json writes.
+    try:
+        body = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        return jsonify(data)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 def _plot_view(name):
     def view(username, project_name, group_id):
         # schemas.PlotOut declares this body; it is sent as built (no validation pass over
-        # the points of a 10,000-experiment group).
+        # the points of a 2,000-experiment sample).
         data = plots.plot_data(access(username, project_name), group_id, name,
                                metric=request.args.get("metric") or None)
-        return jsonify(data)
+        return _plot_json(data)
 
     view.__name__ = f"group_plot_{name}"
     view.__doc__ = f"The data of the group's {name} plot (?metric= to choose the metric)."

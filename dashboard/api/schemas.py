@@ -481,6 +481,9 @@ class PlotOut(Response):
     reported. optimization_source says where optimization (and so each "best") comes from: the
     user's objective, the spec, or "assumed" (maximize) when nothing says which way is better.
     note is a sentence for people: no objective set, or the metric shown has no known direction.
+    The metric, parallel and scatter plots say how many experiments have a value of the metric
+    (total) and whether their points are a sample of them (sampled: past 2,000, one point per
+    equal stretch of the completion order, the last one always; order and best stay exact).
     """
 
     plot: Literal["metric", "parallel", "scatter", "hyperband", "bo", "importance"]
@@ -491,6 +494,8 @@ class PlotOut(Response):
     message: str | None
     optimization_source: Literal["user", "spec", "assumed"]
     note: str | None
+    total: int | None = None
+    sampled: bool | None = None
     points: list[MetricPointOut] | list[SuggestionOut] | None = None
     axes: list[AxisOut] | None = None
     lines: list[LineOut] | None = None

@@ -1,7 +1,12 @@
 """The data behind a group's plots, as plain dicts, in a constant number of queries.
 
-Each plot reads the group (one query), its experiments' params and last metrics (one query) and,
-for hyperband and bo, its search iterations (one query), whatever the number of experiments.
+Each request reads the group (one query), its version and metric names (one query) and, unless
+this process kept the answer for that version (services.versioned), an even sample of at most
+SAMPLE_SIZE of its experiments with a value of the metric (one query: plot_reads.sample). The
+metric, parallel, scatter and importance plots are worked out from that sample: for groups of
+at most SAMPLE_SIZE such experiments it is all of them, and larger ones say so ("total",
+"sampled"). The hyperband and bo plots count every experiment, and read them all and the
+search iterations (two more queries).
 """
 
 import json
@@ -11,12 +16,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from sqlalchemy import null, select
 
 from dashboard.errors import NotFound
-from dashboard.extensions import db
-from dashboard.models import Experiment, SearchIteration
 from dashboard.models.statuses import EXPERIMENT_STATUSES
+from dashboard.services import plot_reads, versioned
 from dashboard.services.lookups import load_group
 from dashboard.services.objective import direction_of, objective_of
 
@@ -33,13 +36,16 @@ _IMPORTANCE_CACHE = OrderedDict()  # (group id, metric, ((id, value), ...)) -> i
 
 @dataclass(frozen=True)
 class Result:
-    """One experiment as the plots see it: params, its value of the metric, when it finished."""
+    """One experiment as the plots see it: params, its value of the metric, and for a sampled
+    one its place among those with a value (order, from 1) and the best value up to it."""
 
     id: int
     status: str
     params: dict
     value: float | None
     iteration: int | None
+    order: int | None = None
+    best: float | None = None
 
     @property
     def finished(self):
@@ -56,30 +62,6 @@ def number(value):
 
 # Plots that never look at params: their read leaves them out (no JSON to decode).
 WITHOUT_PARAMS = ("metric", "bo")
-
-
-def _experiments(group_id, params=True):
-    return db.session.execute(
-        select(Experiment.id, Experiment.status,
-               Experiment.params if params else null().label("params"), Experiment.last_metric,
-               Experiment.iteration, Experiment.finished_at)
-        .where(Experiment.group_id == group_id)
-    ).all()
-
-
-def _iterations(group_id):
-    return db.session.execute(
-        select(SearchIteration.number, SearchIteration.data)
-        .where(SearchIteration.group_id == group_id).order_by(SearchIteration.number)
-    ).all()
-
-
-def _seen_metrics(rows):
-    names = {}
-    for row in rows:
-        for name in row.last_metric or {}:
-            names.setdefault(name)
-    return sorted(names)
 
 
 def _hashable(value):
@@ -120,8 +102,7 @@ def plot_data(access, group_id, name, *, metric=None):
     if name not in PLOTS:
         raise NotFound(f"There is no plot '{name}'; the plots are: {', '.join(PLOTS)}.")
     group = load_group(access, group_id)
-    rows = _experiments(group.id, params=name not in WITHOUT_PARAMS)
-    return _compute(group, name, _read(group, rows, metric))
+    return _plots(group, (name,), metric)[name]
 
 
 def plot_names(access, group_id):
@@ -132,19 +113,39 @@ def plot_names(access, group_id):
 
 def all_plots(access, group_id, *, metric=None):
     """(every plot that applies to the group, whether the group still runs), from one read of
-    its experiments (three queries)."""
+    its experiments."""
     group = load_group(access, group_id)
-    rows = _experiments(group.id)
-    iterations = _iterations(group.id) if group.search_algorithm in ("hyperband", "bo") else []
-    names = [name for name in PLOTS if name not in ("hyperband", "bo")
-             or name == group.search_algorithm]
-    read = _read(group, rows, metric)
-    return {name: _compute(group, name, read, iterations) for name in names}, not group.is_final
+    names = tuple(name for name in PLOTS if name not in ("hyperband", "bo")
+                  or name == group.search_algorithm)
+    return _plots(group, names, metric), not group.is_final
+
+
+def _plots(group, names, metric):
+    """{name: data} of the plots, kept per process for the group's version (and what else of
+    the group they show: its objective, spec, status and iteration). The group is named by its
+    uuid: SQLite may give a deleted group's id to the next one."""
+    version, seen = plot_reads.version_and_metrics(group.id)
+    key = ("plots", group.uuid, version, group.status, group.current_iteration,
+           json.dumps([group.objective, group.hptuning], sort_keys=True), names, metric)
+    return versioned.answers.get(key, lambda: _work_out(group, names, seen, metric),
+                                 weight=_points)
+
+
+def _work_out(group, names, seen, metric):
+    read = _read(group, seen, metric, params=any(n not in WITHOUT_PARAMS for n in names))
+    return {name: _compute(group, name, read) for name in names}
+
+
+def _points(plots):
+    """How many points the plots hold (what they weigh in memory)."""
+    return sum(len(data.get("points") or ()) + len(data.get("lines") or ())
+               + sum(len(param["points"]) for param in data.get("params") or ())
+               for data in plots.values())
 
 
 @dataclass
 class _Read:
-    """The experiments as every plot of one request sees them (computed once per request)."""
+    """The experiments as every plot of one request sees them (each read at most once)."""
 
     group: object
     seen: list
@@ -152,13 +153,46 @@ class _Read:
     optimization: str
     source: str  # where the optimization comes from: "user", "spec" or "assumed"
     note: str | None
-    results: list  # Result, in completion order
+    params: bool  # whether the sample carries its params
+
+    @cached_property
+    def sample(self):
+        """(the experiments with a value of the metric, or a sample of them, in completion
+        order; how many there are in all)."""
+        rows = plot_reads.sample(self.group.id, self.chosen, params=self.params,
+                                 maximize=self.optimization == "maximize")
+        results = [Result(r.id, r.status, r.params or {}, r.value, r.iteration, r.rank + 1,
+                          r.best) for r in rows]
+        return results, rows[0].total if rows else 0
+
+    @cached_property
+    def sampled(self):
+        """What a sampled plot says of its sample: how many it stands for, and whether it is
+        a sample."""
+        results, total = self.sample
+        return {"total": total, "sampled": total > len(results)}
 
     @cached_property
     def scored(self):
-        """The results with a value of the metric, and the param axes they span."""
-        scored = [r for r in self.results if r.value is not None]
-        return scored, _axes(self.group, scored)
+        """The sample, and the param axes it spans."""
+        results = self.sample[0]
+        return results, _axes(self.group, results)
+
+    @cached_property
+    def everything(self):
+        """Every experiment in completion order, with its value of the metric (or None)."""
+        hyperband = self.group.search_algorithm == "hyperband"
+        rows = plot_reads.every_experiment(self.group.id, params=hyperband)
+        # Completion order: finished experiments by finishing time, then the others by id.
+        ordered = sorted(rows, key=lambda r: (
+            r.finished_at is None, r.finished_at.timestamp() if r.finished_at else 0, r.id))
+        return [Result(r.id, r.status, r.params or {},
+                       number((r.last_metric or {}).get(self.chosen)), r.iteration)
+                for r in ordered]
+
+    @cached_property
+    def iterations(self):
+        return plot_reads.iterations(self.group.id)
 
 
 CHOOSE = "Choose one with “Objective” above the experiments table."
@@ -175,8 +209,7 @@ def _note(objective, chosen, known):
     return None
 
 
-def _read(group, rows, metric):
-    seen = _seen_metrics(rows)
+def _read(group, seen, metric, *, params):
     objective = objective_of(group)
     # The objective's metric by default; without one, the first metric reported, so the plots
     # still show something (and say that no objective is set).
@@ -185,17 +218,12 @@ def _read(group, rows, metric):
     # Without a known direction the data keeps "maximize" (the key is never null) and says it
     # is assumed; the page then draws no best-so-far line.
     optimization, source = (known.optimization, known.source) if known else ("maximize", "assumed")
-    # Completion order: finished experiments by finishing time, then the others by id.
-    ordered = sorted(rows, key=lambda r: (r.finished_at is None,
-                                          r.finished_at.timestamp() if r.finished_at else 0, r.id))
-    results = [Result(r.id, r.status, r.params or {}, number((r.last_metric or {}).get(chosen)),
-                      r.iteration) for r in ordered]
     return _Read(group, seen, chosen, optimization, source, _note(objective, chosen, known),
-                 results)
+                 params)
 
 
-def _compute(group, name, read, iterations=None):
-    seen, chosen, optimization, results = read.seen, read.chosen, read.optimization, read.results
+def _compute(group, name, read):
+    seen, chosen, optimization = read.seen, read.chosen, read.optimization
     base = {"plot": name, "metric": chosen, "optimization": optimization, "metrics": seen,
             "applicable": True, "message": None, "optimization_source": read.source,
             "note": read.note}
@@ -205,27 +233,19 @@ def _compute(group, name, read, iterations=None):
                            f"{group.search_algorithm}."}
     if chosen is None:
         return {**base, "applicable": False, "message": "No experiment has reported a metric yet."}
-    if name in ("hyperband", "bo") and iterations is None:
-        iterations = _iterations(group.id)
     if name == "hyperband":
-        return {**base, **_hyperband_plot(group, results, iterations, optimization)}
+        return {**base, **_hyperband_plot(group, read.everything, read.iterations, optimization)}
     if name == "bo":
-        return {**base, **_bo_plot(results, iterations, optimization)}
+        return {**base, **_bo_plot(read.everything, read.iterations, optimization)}
     if name == "importance":
-        return {**base, **_importance_plot(group, results, chosen)}
+        return {**base, **_importance_plot(group, read.sample[0], chosen)}
     return {**base, **{"metric": _metric_plot, "parallel": _parallel_plot,
-                       "scatter": _scatter_plot}[name](read)}
+                       "scatter": _scatter_plot}[name](read), **read.sampled}
 
 
 def _metric_plot(read):
-    points, best, optimization = [], None, read.optimization
-    for result in read.results:
-        if result.value is None:
-            continue
-        best = result.value if best is None else _best((best, result.value), optimization)
-        points.append({"experiment": result.id, "order": len(points) + 1, "value": result.value,
-                       "best": best})
-    return {"points": points}
+    return {"points": [{"experiment": r.id, "order": r.order, "value": r.value, "best": r.best}
+                       for r in read.sample[0]]}
 
 
 def _axes(group, results):

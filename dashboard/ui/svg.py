@@ -1,6 +1,8 @@
 """Charts as inline SVG: pure functions from plot data to escaped markup (no JS, no CDN).
 
-Large series are thinned for drawing (at most MAX_DRAWN marks per chart); the JSON keeps them all.
+Large series are thinned for drawing (at most MAX_DRAWN marks per chart). The plot data of a large
+group is itself a sample (services.plot_reads); its "total" says of how many experiments, and the
+note under a chart counts from that.
 """
 
 import json
@@ -178,7 +180,7 @@ def metric_chart(data):
     return xy_chart(
         series,
         x_label="experiments in completion order", y_label=data["metric"],
-        title=f"{data['metric']} per experiment", note=_drawn_note(len(points)))
+        title=f"{data['metric']} per experiment", note=_drawn_note(data.get("total", len(points))))
 
 
 def bo_chart(data):
@@ -260,21 +262,23 @@ def parallel_chart(data, width=WIDTH, height=320):
     legend = ("blue = best {}, orange = worst" if _direction_known(data)
               else "blue = highest {}, orange = lowest").format(data["metric"])
     parts.append(_text(8, height - 6, f"colour: {legend}", anchor="start", size=10))
-    note = _drawn_note(len(lines), limit)
+    note = _drawn_note(data.get("total", len(lines)), limit)
     if note:
         parts.append(_text(width - 8, height - 6, note, anchor="end", size=10))
     label = f"parallel coordinates of params and {data['metric']}"
     return _svg(width, height, "".join(parts), label)
 
 
-def scatter_chart(param, metric, width=340, height=240):
-    """One param against the metric: dots on a numeric axis, or one column per category."""
+def scatter_chart(param, metric, width=340, height=240, total=None):
+    """One param against the metric: dots on a numeric axis, or one column per category
+    (total: how many experiments the points are a sample of, when they are one)."""
     points = param["points"]
     if param["kind"] == "numeric":
         return xy_chart([{"label": param["name"], "mode": "dots",
                           "points": [(p["x"], p["value"]) for p in points]}],
                         x_label=param["name"], y_label=metric, width=width, height=height,
-                        title=f"{param['name']} vs {metric}", note=_drawn_note(len(points)))
+                        title=f"{param['name']} vs {metric}",
+                        note=_drawn_note(total or len(points)))
     labels = param["categories"]
     values = [p["value"] for p in points]
     if not values:

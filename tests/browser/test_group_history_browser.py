@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, GroupStatus
+from dashboard.models import Experiment, ExperimentValue, GroupStatus
 from dashboard.models.types import utcnow
 from tests.browser.conftest import sign_in
 from tests.factories import make_group, make_project, make_user
@@ -67,7 +67,12 @@ def test_plots_without_an_objective_say_which_metric_they_show(page, live_server
     for index, experiment in enumerate(experiments):
         experiment.status = "succeeded"
         experiment.finished_at = utcnow() - timedelta(minutes=20 - index)
+        # Stored as a report stores them: last_metric and a typed value row each.
         experiment.last_metric = {"accuracy": 0.5 + index / 40, "loss": 1.0 - index / 20}
+        db.session.add_all([
+            ExperimentValue(experiment_id=experiment.id, group_id=group.id, kind="metric",
+                            name=name, num_value=value, text_value=str(value))
+            for name, value in experiment.last_metric.items()])
     db.session.commit()
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server, "alice", "secret-pw")
