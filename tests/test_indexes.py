@@ -27,7 +27,7 @@ from dashboard.models import (
     Project,
 )
 from dashboard.models.types import new_uuid, utcnow
-from dashboard.services import runs
+from dashboard.services import plots, runs
 from tests.conftest import DATABASE_URL
 from tests.factories import auth, make_group, make_project, make_token, make_user
 from tests.test_ui_auth import sign_in
@@ -318,6 +318,34 @@ def test_orders_no_index_gives_are_sorted_without_a_loop_before_any_statistics(
             response = client.get(f"{api}?{args}", headers=auth(key))
             assert response.status_code == 200, args
             response.get_data()  # the export streams: its query runs as it is read
+    for statement, parameters in statements:
+        steps = unbounded_steps(statement, parameters, sorts=False)
+        assert not steps, f"{steps}:\n{statement}"
+
+
+def test_plots_and_the_table_count_read_each_row_once_before_any_statistics(client,
+                                                                           never_analysed):
+    """Before PostgreSQL analyses a new grid: every plot's data (for two metrics), the plots
+    fragment and the table's count fragment (a metric, a param, both, a negation, a column)
+    read the group's rows without a loop over them. The plots sort the values they sample
+    from, once."""
+    group_id, key = never_analysed
+    api = f"/api/v1/owner/scale/groups/{group_id}/plots"
+    page = f"/owner/scale/groups/{group_id}"
+    htmx = {"HX-Request": "true"}
+    with capturing() as statements:
+        for name in plots.PLOTS:
+            for metric in ("loss", "f1"):
+                response = client.get(f"{api}/{name}/?metric={metric}", headers=auth(key))
+                assert response.status_code == 200, name
+        sign_in(client, "owner")
+        assert client.get(f"{page}/plots", headers=htmx).status_code == 200
+        for query in ("metric.loss:<0.5", "params.dropout:>=0.2",
+                      "metric.loss:<0.5,params.dropout:>=0.2", "params.dropout:~0.2",
+                      "status:succeeded,metric.loss:~<0.5"):
+            response = client.get(f"{page}/experiments/count", headers=htmx,
+                                  query_string={"query": query})
+            assert response.status_code == 200, query
     for statement, parameters in statements:
         steps = unbounded_steps(statement, parameters, sorts=False)
         assert not steps, f"{steps}:\n{statement}"

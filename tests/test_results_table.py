@@ -248,6 +248,44 @@ def test_every_page_holds_the_rows_of_the_whole_sorted_filtered_list(client, sor
         assert number == max(1, -(-len(expected) // 4)), (query, sort)
 
 
+COUNTED_QUERIES = WALKED_QUERIES[1:] + [
+    "metric.m:~>1", "metric.m:~1|2", "params.x:~3,metric.m:<=2", "status:~created",
+    "params.x:>=4,params.x:<12,metric.m:~0", "metric.m:0|2,id:<20"]
+
+
+def test_the_count_of_every_filter_is_that_of_the_rows_it_lists(client):
+    """The count fragment's count (each condition's range read once, the ranges intersected, a
+    negated one's taken away) is the number of rows the API's SQL lists for the filter."""
+    group = mixed_values_group()
+    for query in COUNTED_QUERIES:
+        state = experiment_table.TableState(query=query)
+        listed = db.session.scalars(experiment_table.filtered(group.id, state,
+                                                              Experiment.id)).all()
+        assert experiment_table.count_matching(group, state) == (len(listed), 23), query
+
+
+def test_the_count_is_worked_out_again_only_when_the_group_changes(client, count_queries):
+    group, ids = grid_with_losses([0.5, 0.2, 0.7])
+    sign_in(client, "alice")
+    view = {"query": "metric.loss:>0.4"}
+    first = client.get(url(group, "experiments/count"), headers=HTMX, query_string=view)
+    g.pop("_login_user", None)
+
+    with count_queries() as statements:
+        again = client.get(url(group, "experiments/count"), headers=HTMX, query_string=view)
+
+    assert again.data == first.data
+    assert soup(again).select_one("#table-count").text.startswith("2 of 3 match the filter")
+    assert not [s for s in statements if "matching" in s]  # the count's query did not run
+    # A report changes the experiment's row, and so the group's version.
+    db.session.get(Experiment, ids[1]).last_metric = {"loss": 0.9}
+    db.session.get(ExperimentValue, (ids[1], "metric", "loss")).num_value = 0.9
+    db.session.commit()
+    g.pop("_login_user", None)
+    changed = client.get(url(group, "experiments/count"), headers=HTMX, query_string=view)
+    assert soup(changed).select_one("#table-count").text.startswith("3 of 3 match the filter")
+
+
 # ---- columns -----------------------------------------------------------------------------
 
 def test_default_columns_are_status_values_started_and_duration(client):

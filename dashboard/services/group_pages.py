@@ -342,9 +342,10 @@ class TableCount:
 
 
 def table_count(access, group_id, state):
-    """How many of the group's experiments match the state's filter, of how many: two queries."""
+    """How many of the group's experiments match the state's filter, of how many: three queries
+    (two while the group's experiments stay the same)."""
     group = load_group(access, group_id)
-    count, total = experiment_table.count_matching(group.id, state)
+    count, total = experiment_table.count_matching(group, state)
     return TableCount(state=state, count=count, total=total, final=group.is_final)
 
 
