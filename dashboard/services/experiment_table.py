@@ -208,8 +208,9 @@ def page_of(group_id, state, per_page, total=None):
 
 
 def count_matching(group, state):
-    """(number of the group's experiments matching the state's filter, the group's total): one
-    query, and none while the group's version stays the same (services.versioned)."""
+    """(number of the group's experiments matching the state's filter, the group's total): the
+    group's version (one query), then the count (one more) unless this process kept it for that
+    version (services.versioned)."""
     version = tallies.experiments_version(group.id)
     return versioned.answers.get(("count", group.uuid, version, state.query),
                                  lambda: _count_matching(group.id, state.query))
