@@ -7,6 +7,9 @@ equal version means the same experiments, so an answer keyed by it stays right. 
 the version before the data it works the answer out from: a change committed in between is then
 at worst kept under the older version, which nobody reads again, never under the newer one. Keys
 name the group by its uuid, not its id, which SQLite may give a deleted group's successor.
+Only requests that write nothing work answers out: inside a transaction that changed a group's
+experiments, the version read does not yet match what it sees (PostgreSQL's triggers add it at
+the commit), or not for good (a rollback takes it back).
 
 A finished group's plots and counts are so worked out once per process instead of on every
 request. A running group's version moves with every report, so its answers are worked out
