@@ -9,7 +9,7 @@ any unknown key. User keys and experiment keys differ by prefix, so one lookup d
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from dashboard import permissions
 from dashboard.errors import InvalidToken, NotFound
@@ -29,13 +29,30 @@ def issue_experiment_token(experiment):
     return key
 
 
+# Built once, like every statement an experiment's report runs.
+_EXPERIMENT_BY_TOKEN = select(Experiment).where(Experiment.token_hash == bindparam("token_hash"))
+_EXPERIMENT_OF_PROJECT = (
+    select(Experiment, ExperimentGroup)
+    .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
+    .where(Experiment.id == bindparam("experiment_id"),
+           ExperimentGroup.project_id == bindparam("project_id"))
+)
+_EXPERIMENT_ROW = (
+    select(Experiment, ExperimentGroup, Project)
+    .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
+    .join(Project, Project.id == ExperimentGroup.project_id)
+    .join(User, User.id == Project.owner_id)
+    .where(User.username == bindparam("owner"), Project.name == bindparam("name"),
+           Experiment.id == bindparam("experiment_id"))
+)
+
+
 def experiment_for_token(key):
     """The unfinished experiment this key belongs to, or None."""
     if not key.startswith(EXPERIMENT_KEY_PREFIX):
         return None
     experiment = db.session.execute(
-        select(Experiment).where(Experiment.token_hash == hash_key(key))
-    ).scalar_one_or_none()
+        _EXPERIMENT_BY_TOKEN, {"token_hash": hash_key(key)}).scalar_one_or_none()
     if experiment is None or EXPERIMENT_STATUSES.is_final(experiment.status):
         return None
     return experiment
@@ -81,17 +98,6 @@ class ExperimentAccess:
         return self
 
 
-def _experiment_row(owner, project_name, experiment_id):
-    return (
-        select(Experiment, ExperimentGroup, Project)
-        .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
-        .join(Project, Project.id == ExperimentGroup.project_id)
-        .join(User, User.id == Project.owner_id)
-        .where(User.username == owner, Project.name == project_name,
-               Experiment.id == experiment_id)
-    )
-
-
 def experiment_access(owner, project_name, experiment_id, *, actor, caller=None,
                       action="read", project=None):
     """Load experiment U/P/id for a user (`actor`) or for the experiment itself (`caller`).
@@ -102,19 +108,16 @@ def experiment_access(owner, project_name, experiment_id, *, actor, caller=None,
     if caller is not None:
         if caller.id != experiment_id:
             raise NotFound()
-        row = db.session.execute(_experiment_row(owner, project_name, experiment_id)).first()
+        row = db.session.execute(_EXPERIMENT_ROW, {
+            "owner": owner, "name": project_name, "experiment_id": experiment_id}).first()
         if row is None:
             raise NotFound()
         access = ExperimentAccess(*row, actor=None, role=None)
     else:
         project = project.require("read") if project is not None else \
             project_access(owner, project_name, actor=actor)
-        row = db.session.execute(
-            select(Experiment, ExperimentGroup)
-            .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
-            .where(Experiment.id == experiment_id,
-                   ExperimentGroup.project_id == project.project.id)
-        ).first()
+        row = db.session.execute(_EXPERIMENT_OF_PROJECT, {
+            "experiment_id": experiment_id, "project_id": project.project.id}).first()
         if row is None:
             raise NotFound()
         access = ExperimentAccess(*row, project.project, actor=actor, role=project.role)
