@@ -14,7 +14,8 @@ from tests.factories import auth, grid_yml, make_group, make_project, make_token
 SIZE = 31
 QUERIES = [None, "metric.m:>=1", "metric.m:~2", "params.p:relu", "params.p:1|relu",
            "params.p:~tanh|relu", "params.x:<20,metric.m:<3", "status:created",
-           "status:~created,params.x:>=5", "metric.m:<=2,status:failed|created", "params.x:>100"]
+           "status:~created,params.x:>=5", "metric.m:<=2,status:failed|created", "params.x:>100",
+           "params.x:>=3,metric.m:>=1,params.p:~tanh,status:~failed"]
 SORTS = [None, "id", "-id", "metric.m", "-metric.m", "params.x", "-params.x", "params.p",
          "-params.p", "status", "-created_at", "metric.m,-params.x"]
 # (limit, offsets): every page of 3 and a page past the end; pages of 7 from odd offsets.

@@ -10,7 +10,7 @@ rows: joins and sorts planned on that belief read a group's values once per expe
 
 from itertools import groupby
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, intersect, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from dashboard import MAX_ID
@@ -67,27 +67,33 @@ def count_matching(query, *, group_id):
     conditions = experiment_conditions(query)
     if not conditions:
         return None
-    # An experiment has one value of a name at most: a condition that needs a value counts its
-    # rows in two ranges of the group's index (with a number, without), checking the others
-    # per row. Read in that index's order, with no other index to compete (one on (kind, name)
-    # would read every group's values of the name).
-    driver = next((c for c in conditions if "." in c.field and not c.negate), None)
-    if driver is None:
+    needed = [c for c in conditions if "." in c.field and not c.negate]
+    if not needed:
         stmt = select(func.count()).where(
             Experiment.group_id == group_id,
             *_checks(conditions, Experiment.id, on_experiments=True))
     else:
-        ev = aliased(ExperimentValue)
-        parts = value_parts(driver, ev)
-        checks = _checks([c for c in conditions if c is not driver], ev.experiment_id,
-                         on_experiments=False)
-        numbers, others = [
-            select(func.count()).select_from(_limit(
-                select(literal(1)).where(ev.group_id == group_id, *part, *checks)
-                .order_by(*_index_order(ev)), MAX_ID).subquery()).scalar_subquery()
-            for part in parts]
-        stmt = select(numbers + others)
+        # The experiments each condition that needs a value finds in the group's index; those
+        # all of them find meet them all (an experiment has one value of a name at most), the
+        # other conditions are checked per row.
+        found = [_found(c, group_id) for c in needed]
+        matched = (found[0] if len(found) == 1 else intersect(*found)).subquery()
+        others = [c for c in conditions if c not in needed]
+        stmt = select(func.count()).select_from(matched).where(
+            *_checks(others, matched.c.experiment_id, on_experiments=False))
     return db.session.execute(stmt).scalar_one()
+
+
+def _found(condition, group_id):
+    # The ids of the values meeting a condition: two ranges of the group's index (with a
+    # number, without), each read in that index's order so that no other index competes (one
+    # on (kind, name) would read every group's values of the name).
+    ev = aliased(ExperimentValue)
+    ranges = [_limit(select(ev.experiment_id).where(ev.group_id == group_id, *part)
+                     .order_by(*_index_order(ev)), MAX_ID).subquery()
+              for part in value_parts(condition, ev)]
+    both = union_all(*[select(r.c.experiment_id) for r in ranges]).subquery()
+    return select(both.c.experiment_id)
 
 
 def first_ids(query, sort, n, *, group_id):
