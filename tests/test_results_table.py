@@ -254,8 +254,8 @@ COUNTED_QUERIES = WALKED_QUERIES[1:] + [
 
 
 def test_the_count_of_every_filter_is_that_of_the_rows_it_lists(client):
-    """The count fragment's count (each condition's range read once, the ranges intersected, a
-    negated one's taken away) is the number of rows the API's SQL lists for the filter."""
+    """The count fragment's count (the API list's: walk.count_matching) is the number of rows
+    the API's SQL lists for the filter."""
     group = mixed_values_group()
     for query in COUNTED_QUERIES:
         state = experiment_table.TableState(query=query)

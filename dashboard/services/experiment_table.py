@@ -5,13 +5,13 @@ import io
 import json
 from dataclasses import dataclass, replace
 
-from sqlalchemy import except_, func, intersect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
 from dashboard.models import Experiment, TablePreference
-from dashboard.services import listing, tallies, versioned, walk
+from dashboard.services import tallies, versioned, walk
 from dashboard.services.listing import apply_experiment_query, in_order, paginate_ids
 from dashboard.services.lookups import load_group
 
@@ -209,43 +209,18 @@ def page_of(group_id, state, per_page, total=None):
 
 def count_matching(group, state):
     """(number of the group's experiments matching the state's filter, the group's total): the
-    group's version (one query), then the count (one more) unless this process kept it for that
-    version (services.versioned)."""
+    group's version (one query), then its status counts and the count (walk.count_matching,
+    shared with the API's list) unless this process kept them for that version
+    (services.versioned)."""
     version = tallies.experiments_version(group.id)
     return versioned.answers.get(("count", group.uuid, version, state.query),
                                  lambda: _count_matching(group.id, state.query))
 
 
 def _count_matching(group_id, query):
-    matching = _matching_ids(group_id, listing.experiment_conditions(query))
-    total = select(func.count()).where(Experiment.group_id == group_id).scalar_subquery()
-    return tuple(db.session.execute(select(func.count(), total).select_from(matching)).one())
-
-
-def _matching_ids(group_id, conditions):
-    """The ids of the group's experiments meeting the conditions: those in each condition's own
-    index range (its values in the group's index; the group's experiments for a condition on a
-    column) intersected, less those of a negated condition's range. Set operations, not joins
-    or a check per experiment: each range is read once, and a planner without statistics has
-    no loop to put them in."""
-
-    def values(condition):
-        ev, where = listing.value_rows(condition)
-        # The kind compared plainly as well, so that the group's index serves the range.
-        kind = listing.VALUE_KINDS[condition.field.partition(".")[0]]
-        return select(ev.experiment_id).where(ev.group_id == group_id, ev.kind == kind, *where)
-
-    columns = [c for c in conditions if "." not in c.field]
-    met = [values(c) for c in conditions if "." in c.field and not c.negate]
-    unmet = [values(c) for c in conditions if "." in c.field and c.negate]
-    if columns or not met:
-        met.insert(0, select(Experiment.id).where(
-            Experiment.group_id == group_id,
-            *[listing.column_clause(Experiment, c) for c in columns]))
-    ids = intersect(*met) if len(met) > 1 else met[0]
-    if unmet:
-        ids = except_(select(ids.subquery().c[0]), *unmet)
-    return ids.subquery("matching")
+    total = sum(tallies.experiment_counts(group_id).values())
+    count = walk.count_matching(query, group_id=group_id)
+    return (total if count is None else count), total
 
 
 # ---- export ------------------------------------------------------------------------------

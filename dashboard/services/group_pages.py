@@ -342,7 +342,7 @@ class TableCount:
 
 
 def table_count(access, group_id, state):
-    """How many of the group's experiments match the state's filter, of how many: three queries
+    """How many of the group's experiments match the state's filter, of how many: four queries
     (two while the group's experiments stay the same)."""
     group = load_group(access, group_id)
     count, total = experiment_table.count_matching(group, state)
