@@ -26,10 +26,10 @@ pg_start
 redis_start
 
 env -u DATABASE_URL REDIS_URL="$REDIS_BASE/0" SCREENSHOT_DIR="$PWD/screenshots" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/sqlite.log" 2>&1 &
+    .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@" >"$logs/sqlite.log" 2>&1 &
 sqlite_run=$!
 DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_BASE/1" SCREENSHOT_DIR="$logs/pg-screenshots" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider "$@" >"$logs/postgresql.log" 2>&1 &
+    .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@" >"$logs/postgresql.log" 2>&1 &
 pg_run=$!
 DATABASE_URL="$fresh_url" DASHBOARD_NEVER_ANALYSED=1 .venv/bin/python -m pytest -q \
     -p no:cacheprovider tests/test_indexes.py -k before_any_statistics \
