@@ -13,20 +13,29 @@ from dashboard.models import GroupStatusChange, GroupStatusCount, GroupVersion
 from dashboard.models.statuses import RUNNING_EXPERIMENT_STATUSES
 
 
-def _counts_statement():
-    ids = bindparam("group_ids", expanding=True)
+def _status_rows(matches):
+    """(group_id, status, n) rows of the counters and of this transaction's pending changes,
+    for the groups whose id column satisfies matches(column) (correlated to an outer query's
+    group when matches names one)."""
     kept = select(GroupStatusCount.group_id, GroupStatusCount.status,
-                  GroupStatusCount.count.label("n")).where(GroupStatusCount.group_id.in_(ids))
+                  GroupStatusCount.count.label("n")).where(
+        matches(GroupStatusCount.group_id)).correlate_except(GroupStatusCount)
     pending = select(GroupStatusChange.group_id, GroupStatusChange.status,
                      GroupStatusChange.delta).where(
-        GroupStatusChange.group_id.in_(ids), GroupStatusChange.status.is_not(None))
-    both = union_all(kept, pending).subquery()
+        matches(GroupStatusChange.group_id), GroupStatusChange.status.is_not(None)
+    ).correlate_except(GroupStatusChange)
+    return union_all(kept, pending).subquery()
+
+
+def _counts_statement():
+    both = _status_rows(lambda column: column.in_(bindparam("group_ids", expanding=True)))
     return (select(both.c.group_id, both.c.status, func.sum(both.c.n))
             .group_by(both.c.group_id, both.c.status).having(func.sum(both.c.n) > 0))
 
 
 # Built once (building it cost more than running it): GET group and every poll read it.
 _COUNTS = _counts_statement()
+_VERSION = select(GroupVersion.version).where(GroupVersion.group_id == bindparam("group_id"))
 # JSON aggregates by database: {status: count} as one value of a row.
 _AS_OBJECT = {"sqlite": func.json_group_object}
 
@@ -34,17 +43,11 @@ _AS_OBJECT = {"sqlite": func.json_group_object}
 def counts_subquery(group_id_column, dialect_name):
     """{status: count} of the group of a column, as a scalar subquery giving one JSON object
     (NULL before the first experiment); for reading the counts within another query."""
-    kept = select(GroupStatusCount.status, GroupStatusCount.count.label("n")).where(
-        GroupStatusCount.group_id == group_id_column).correlate_except(GroupStatusCount)
-    pending = select(GroupStatusChange.status, GroupStatusChange.delta).where(
-        GroupStatusChange.group_id == group_id_column,
-        GroupStatusChange.status.is_not(None)).correlate_except(GroupStatusChange)
-    both = union_all(kept, pending).subquery()
+    both = _status_rows(lambda column: column == group_id_column)
     summed = (select(both.c.status, func.sum(both.c.n).label("n")).group_by(both.c.status)
               .having(func.sum(both.c.n) > 0).subquery())
     as_object = _AS_OBJECT.get(dialect_name, func.json_object_agg)
     return select(as_object(summed.c.status, summed.c.n, type_=JSON)).scalar_subquery()
-_VERSION = select(GroupVersion.version).where(GroupVersion.group_id == bindparam("group_id"))
 
 
 def experiment_counts_of(group_ids):
