@@ -63,6 +63,11 @@ class Config:
     # How often the scheduler looks for outputs of deleted groups (and abandoned unpacks) to
     # remove, in a thread of its own.
     OUTPUTS_SWEEP_SECONDS = float(os.environ.get("OUTPUTS_SWEEP_SECONDS", 60))
+    # A copied experiment's outputs start as a copy of its original's, made by the scheduler as
+    # it launches it (in its round, which waits): at most this many bytes and seconds, else the
+    # copy fails saying so.
+    OUTPUTS_COPY_MAX_BYTES = int(os.environ.get("OUTPUTS_COPY_MAX_BYTES", 1024 * 1024 * 1024))
+    OUTPUTS_COPY_SECONDS = float(os.environ.get("OUTPUTS_COPY_SECONDS", 120))
     # Failed sign-ins (UI and API together) per client address and account, and per address.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "50 per minute")
@@ -74,6 +79,8 @@ class Config:
     # Runner: where experiments reach the API, how many run per worker, how often it looks.
     DASHBOARD_URL = os.environ.get("DASHBOARD_URL", "http://127.0.0.1:8000")
     WORKER_CAPACITY = int(os.environ.get("WORKER_CAPACITY", 8))
+    # The GPU ids this worker (local or Celery) places experiments on, "0,1,2,3"; "": none.
+    WORKER_GPUS = os.environ.get("WORKER_GPUS", "")
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 0.5))
     WORKER_TIMEOUT_SECONDS = float(os.environ.get("WORKER_TIMEOUT_SECONDS", 30))
     STOP_GRACE_SECONDS = float(os.environ.get("STOP_GRACE_SECONDS", 10))
@@ -97,8 +104,9 @@ class Config:
     # uid so for all experiments of the sandbox uid together (each gets its WORKER_CAPACITY-th
     # in a pids cgroup); MiB per file (RLIMIT_FSIZE); MiB of its outputs and log.
     EXPERIMENT_NICE = int(os.environ.get("EXPERIMENT_NICE", 10))
-    EXPERIMENT_MEMORY_MB = (int(os.environ["EXPERIMENT_MEMORY_MB"])
-                            if os.environ.get("EXPERIMENT_MEMORY_MB") else None)
+    EXPERIMENT_MEMORY_MB = (
+        int(os.environ["EXPERIMENT_MEMORY_MB"]) if os.environ.get("EXPERIMENT_MEMORY_MB") else None
+    )
     EXPERIMENT_CGROUPS = os.environ.get("EXPERIMENT_CGROUPS", "auto")
     EXPERIMENT_NPROC = int(os.environ.get("EXPERIMENT_NPROC", 4096))
     EXPERIMENT_FILE_MB = int(os.environ.get("EXPERIMENT_FILE_MB", 4096))
@@ -114,6 +122,20 @@ class Config:
     # worker): the experiment fails. The scheduler sends only within WORKER_CAPACITY, so a sent
     # task is taken at once unless that exceeds the workers' processes; 0 turns the check off.
     CELERY_PICKUP_TIMEOUT_SECONDS = float(os.environ.get("CELERY_PICKUP_TIMEOUT_SECONDS", 600))
+    # Project webhooks (dashboard/runner/webhooks.py): seconds to wait before each retry of a
+    # delivery that met a connection error, a timeout or a 5xx (5 attempts in all), each
+    # attempt's timeout, whether targets may resolve to loopback, private or link-local
+    # addresses (not in production), and the hosts allowed to all the same (comma-separated).
+    WEBHOOK_RETRY_SECONDS = tuple(
+        float(s) for s in os.environ.get("WEBHOOK_RETRY_SECONDS", "10,30,90,270").split(",")
+    )
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 5))
+    WEBHOOK_ALLOW_PRIVATE = True
+    WEBHOOK_ALLOWED_HOSTS = frozenset(
+        host.strip().lower()
+        for host in os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(",")
+        if host.strip()
+    )
     WTF_CSRF_TIME_LIMIT = None
     # A signed-in session ends this many days after its sign-in, used or not (its row goes too).
     SESSION_MAX_AGE_DAYS = float(os.environ.get("SESSION_MAX_AGE_DAYS", 30))
@@ -145,6 +167,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REQUIRED_SETTINGS = ("SECRET_KEY", "DATABASE_URL")
     REQUEST_LOG = os.environ.get("REQUEST_LOG", "1") == "1"
+    # Webhooks may not reach the machine's own or its network's addresses (WEBHOOK_ALLOWED_HOSTS).
+    WEBHOOK_ALLOW_PRIVATE = False
 
 
 CONFIGS = {

@@ -68,7 +68,7 @@ def main(argv):
     args = parser.parse_args(argv)
     serving.ensure_wrk()
     given = os.environ.get("DATABASE_URL")
-    with (nullcontext(given) if given else fill.postgres()) as url:
+    with nullcontext(given) if given else fill.postgres() as url:
         app = fill.setup_app(url)
         data = fill.prepare(app, [args.size])
         group, experiments = data["groups"][args.size], data["experiments"][args.size]
@@ -80,13 +80,25 @@ def main(argv):
         token = {"Authorization": f"token {data['key']}"}
         with ExitStack() as stack:
             minimal_port, port = fill.free_port(), fill.free_port()
-            stack.enter_context(serving.production_gunicorn(
-                args.workers, minimal_port, url, app="bench_app:app",
-                chdir=serving.app_module(serving.MINIMAL_APP)))
-            stack.enter_context(serving.production_gunicorn(
-                args.workers, port, url, app="bench_app:app",
-                chdir=serving.app_module(serving.REFERENCE_APP),
-                log=fill.TMP / "api_throughput.log"))
+            stack.enter_context(
+                serving.production_gunicorn(
+                    args.workers,
+                    minimal_port,
+                    url,
+                    app="bench_app:app",
+                    chdir=serving.app_module(serving.MINIMAL_APP),
+                )
+            )
+            stack.enter_context(
+                serving.production_gunicorn(
+                    args.workers,
+                    port,
+                    url,
+                    app="bench_app:app",
+                    chdir=serving.app_module(serving.REFERENCE_APP),
+                    log=fill.TMP / "api_throughput.log",
+                )
+            )
             first, etag, _ = conditional(port, f"{API}/groups/{group}", token)
             if first != 200:
                 raise RuntimeError(f"GET group answered {first}")
@@ -94,25 +106,51 @@ def main(argv):
             targets = [
                 ("minimal route", minimal_port, ["/ping"], {}, {}),
                 ("/healthz", port, ["/healthz"], {}, {}),
-                ("reference (token + 1 row)", port, [f"/api/v1/_reference/{project_id}"],
-                 token, {}),
+                (
+                    "reference (token + 1 row)",
+                    port,
+                    [f"/api/v1/_reference/{project_id}"],
+                    token,
+                    {},
+                ),
                 ("GET group", port, [f"{API}/groups/{group}"], token, {}),
-                ("POST one metric point", port, metric_paths, token,
-                 {"method": "POST", "body": json.dumps({"values": {"loss": 0.25}})}),
-                ("GET group, If-None-Match", port, [f"{API}/groups/{group}"],
-                 {**token, "If-None-Match": etag}, {"allow_non_2xx": True}),
+                (
+                    "POST one metric point",
+                    port,
+                    metric_paths,
+                    token,
+                    {"method": "POST", "body": json.dumps({"values": {"loss": 0.25}})},
+                ),
+                (
+                    "GET group, If-None-Match",
+                    port,
+                    [f"{API}/groups/{group}"],
+                    {**token, "If-None-Match": etag},
+                    {"allow_non_2xx": True},
+                ),
             ]
             rates = {label: [] for label, *_ in targets}
             non_2xx = {label: 0 for label, *_ in targets}
             loads = []
             for _, target_port, paths, headers, extra in targets:  # warm-up
-                serving.run_wrk(f"http://127.0.0.1:{target_port}", paths, headers, duration=2,
-                                connections=args.connections, **extra)
+                serving.run_wrk(
+                    f"http://127.0.0.1:{target_port}",
+                    paths,
+                    headers,
+                    duration=2,
+                    connections=args.connections,
+                    **extra,
+                )
             for _ in range(args.rounds):
                 for label, target_port, paths, headers, extra in targets:
                     rate, bad = serving.run_wrk(
-                        f"http://127.0.0.1:{target_port}", paths, headers,
-                        duration=args.duration, connections=args.connections, **extra)
+                        f"http://127.0.0.1:{target_port}",
+                        paths,
+                        headers,
+                        duration=args.duration,
+                        connections=args.connections,
+                        **extra,
+                    )
                     rates[label].append(rate or 0.0)
                     non_2xx[label] += bad
                     loads.append(os.getloadavg()[0])
@@ -120,18 +158,23 @@ def main(argv):
             checks = {"GET group": conditional(port, f"{API}/groups/{group}", token)}
             cookie = {"Cookie": fill.session_cookie(port), "HX-Request": "true"}
             checks["header fragment (polled every 3 s)"] = conditional(
-                port, f"/bench/bench/groups/{group}/live", cookie)
+                port, f"/bench/bench/groups/{group}/live", cookie
+            )
     report(args, rates, non_2xx, checks, loads)
 
 
 def report(args, rates, non_2xx, checks, loads):
     median = {label: statistics.median(values) for label, values in rates.items()}
-    print(f"\n{serving.machine_line()}; load average during the runs "
-          f"{min(loads):.1f} to {max(loads):.1f}")
-    print(f"gunicorn -c gunicorn.conf.py ({args.workers} gthread workers x "
-          f"{os.environ.get('GUNICORN_THREADS', 4)} threads, production config) + PostgreSQL, "
-          f"{args.size}-experiment group; wrk -t2 -c{args.connections} -d{args.duration}s, "
-          f"median of {args.rounds} rounds")
+    print(
+        f"\n{serving.machine_line()}; load average during the runs "
+        f"{min(loads):.1f} to {max(loads):.1f}"
+    )
+    print(
+        f"gunicorn -c gunicorn.conf.py ({args.workers} gthread workers x "
+        f"{os.environ.get('GUNICORN_THREADS', 4)} threads, production config) + PostgreSQL, "
+        f"{args.size}-experiment group; wrk -t2 -c{args.connections} -d{args.duration}s, "
+        f"median of {args.rounds} rounds"
+    )
     print(f"{'request':<28} {'req/s':>9} {'rounds':>24} {'non-2xx':>8}")
     for label, values in rates.items():
         rounds = " ".join(f"{v:.0f}" for v in values)
@@ -147,12 +190,16 @@ def report(args, rates, non_2xx, checks, loads):
     for label, ratio, goal, gate in lines:
         verdict = "met" if ratio >= goal else "NOT met"
         print(f"{label:<28} {ratio:>9.3f}  ({'target' if gate else 'goal'} >= {goal}: {verdict})")
-    print(f"non-2xx answers (304 row aside): {failures} (target 0: "
-          f"{'met' if failures == 0 else 'NOT met'})")
+    print(
+        f"non-2xx answers (304 row aside): {failures} (target 0: "
+        f"{'met' if failures == 0 else 'NOT met'})"
+    )
     for label, (first, etag, second) in checks.items():
         verdict = "met" if first == 200 and etag and second == 304 else "NOT met"
-        print(f"{label}: {first}, ETag {etag}; again with If-None-Match: {second} "
-              f"(target 304: {verdict})")
+        print(
+            f"{label}: {first}, ETag {etag}; again with If-None-Match: {second} "
+            f"(target 304: {verdict})"
+        )
 
 
 if __name__ == "__main__":

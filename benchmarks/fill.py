@@ -31,9 +31,10 @@ from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
 from dashboard.models import Experiment, ExperimentMetric, ExperimentValue  # noqa: E402
 from dashboard.models.types import utcnow  # noqa: E402
-from dashboard.services import projects, users  # noqa: E402
-from dashboard.services.access import project_access  # noqa: E402
-from dashboard.services.groups import create_group  # noqa: E402
+from dashboard.services.group.groups import create_group  # noqa: E402
+from dashboard.services.project import projects  # noqa: E402
+from dashboard.services.project.access import project_access  # noqa: E402
+from dashboard.services.user import users  # noqa: E402
 
 METRICS = ("loss", "accuracy", "f1")
 POINTS = 20
@@ -57,14 +58,18 @@ def polyaxonfile(n):
 
 def metric_values(n, step):
     """The three metrics of the n-th experiment at a step (the peers load the same numbers)."""
-    return {"loss": 1.0 / (step + 1) + (n % 97) / 100, "accuracy": 0.5 + step / 50,
-            "f1": ((n * 7) % 100) / 100}
+    return {
+        "loss": 1.0 / (step + 1) + (n % 97) / 100,
+        "accuracy": 0.5 + step / 50,
+        "f1": ((n * 7) % 100) / 100,
+    }
 
 
 def fill(group, *, points=POINTS, values=metric_values):
     """Finish every experiment with `points` reports of three metrics (values(n, step))."""
-    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                             .order_by(Experiment.id)).all()
+    ids = db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
     now = utcnow()
     # Value rows carry their group where the schema has that column (migration 0005 on).
     denormalised = {"group_id": group.id} if "group_id" in ExperimentValue.__table__.c else {}
@@ -73,17 +78,36 @@ def fill(group, *, points=POINTS, values=metric_values):
         last = {}
         for step in range(points):
             reported = values(n, step)
-            metric_rows.append({"experiment_id": experiment_id, "values": reported,
-                                "created_at": now + timedelta(seconds=step)})
+            metric_rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "values": reported,
+                    "created_at": now + timedelta(seconds=step),
+                }
+            )
             last = reported
         for name in METRICS:
-            value_rows.append({"experiment_id": experiment_id, "kind": "metric", "name": name,
-                               "num_value": last[name], "text_value": str(last[name]),
-                               **denormalised})
-        finished.append({"id": experiment_id, "status": "succeeded", "started_at": now,
-                         "finished_at": now + timedelta(seconds=points), "last_metric": last})
+            value_rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "kind": "metric",
+                    "name": name,
+                    "num_value": last[name],
+                    "text_value": str(last[name]),
+                    **denormalised,
+                }
+            )
+        finished.append(
+            {
+                "id": experiment_id,
+                "status": "succeeded",
+                "started_at": now,
+                "finished_at": now + timedelta(seconds=points),
+                "last_metric": last,
+            }
+        )
     for start in range(0, len(metric_rows), 20000):
-        db.session.execute(insert(ExperimentMetric), metric_rows[start:start + 20000])
+        db.session.execute(insert(ExperimentMetric), metric_rows[start : start + 20000])
     db.session.execute(insert(ExperimentValue), value_rows)
     db.session.execute(update(Experiment), finished)  # bulk update by primary key
     db.session.commit()
@@ -107,8 +131,13 @@ def prepare(app, sizes, *, members=0, pending=0):
     """
     with app.app_context():
         owner = users.create_user("bench", PASSWORD)
-        out = {"owner": "bench", "key": users.create_token(owner)[1], "groups": {},
-               "experiments": {}, "member_keys": []}
+        out = {
+            "owner": "bench",
+            "key": users.create_token(owner)[1],
+            "groups": {},
+            "experiments": {},
+            "member_keys": [],
+        }
         projects.create_project(actor=owner, name="bench")
         access = project_access("bench", "bench", actor=owner)
         for size in sizes:
@@ -130,8 +159,9 @@ def prepare(app, sizes, *, members=0, pending=0):
 
 
 def _experiment_ids(group_id):
-    return db.session.scalars(select(Experiment.id).where(Experiment.group_id == group_id)
-                              .order_by(Experiment.id)).all()
+    return db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group_id).order_by(Experiment.id)
+    ).all()
 
 
 def free_port():
@@ -173,9 +203,14 @@ def stop(process, grace=10):
 def server(command, port, *, env=None, cwd=None, log=None):
     """Run a server command in its own process group until the block ends."""
     with open(log or os.devnull, "w") as output:
-        process = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=cwd,
-                                   stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_for_port(port, process)
             yield process
@@ -183,17 +218,31 @@ def server(command, port, *, env=None, cwd=None, log=None):
             stop(process)
 
 
-def gunicorn(workers, port, database_url, *, threads=1, timeout=30, app="wsgi:app", chdir=ROOT,
-             log=None):
+def gunicorn(
+    workers, port, database_url, *, threads=1, timeout=30, app="wsgi:app", chdir=ROOT, log=None
+):
     """Our app (or another WSGI app) under the .venv's gunicorn, production config; sync
     workers, or gthread ones when threads > 1."""
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
-               "-b", f"127.0.0.1:{port}", "--timeout", str(timeout), "--chdir", str(chdir)]
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        str(timeout),
+        "--chdir",
+        str(chdir),
+    ]
     if threads > 1:
         command += ["-k", "gthread", "--threads", str(threads)]
     command.append(app)
-    env = {"FLASK_CONFIG": "production", "SECRET_KEY": SECRET_KEY,
-           "DATABASE_URL": database_url, "DASHBOARD_INSTANCE": str(TMP)}
+    env = {
+        "FLASK_CONFIG": "production",
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "DASHBOARD_INSTANCE": str(TMP),
+    }
     return server(command, port, env=env, log=log)
 
 
@@ -205,16 +254,30 @@ def postgres(*, never_analysed=False):
     """
     start = "pg_start_never_analysed" if never_analysed else "pg_start"
     started = subprocess.run(
-        ["bash", "-c", f"set -e; source scripts/postgres.sh; {start}; "
-         'echo "$PG_URL"; echo "$PG_DIR"; echo "$PG_BIN"'],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        [
+            "bash",
+            "-c",
+            f"set -e; source scripts/postgres.sh; {start}; "
+            'echo "$PG_URL"; echo "$PG_DIR"; echo "$PG_BIN"',
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     url, folder, bindir = started.stdout.split()[-3:]
     try:
         yield url
     finally:
-        subprocess.run(["bash", "-c", f"source scripts/postgres.sh; PG_DIR='{folder}' "
-                        f"PG_BIN='{bindir}' pg_stop"], cwd=ROOT, check=False)
+        subprocess.run(
+            [
+                "bash",
+                "-c",
+                f"source scripts/postgres.sh; PG_DIR='{folder}' PG_BIN='{bindir}' pg_stop",
+            ],
+            cwd=ROOT,
+            check=False,
+        )
 
 
 def vacuum_analyse(url):
@@ -233,9 +296,12 @@ def statistics_state(url):
     try:
         with engine.connect() as connection:
             autovacuum = connection.execute(text("SHOW autovacuum")).scalar() == "on"
-            tables = connection.scalars(text(
-                "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema() "
-                "ORDER BY tablename")).all()
+            tables = connection.scalars(
+                text(
+                    "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema() "
+                    "ORDER BY tablename"
+                )
+            ).all()
     finally:
         engine.dispose()
     return autovacuum, tables
@@ -255,8 +321,12 @@ def session_cookie(port):
     from urllib.parse import urlencode
 
     body = urlencode({"csrf_token": token, "username": "bench", "password": PASSWORD})
-    conn.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
     response = conn.getresponse()
     response.read()
     conn.close()

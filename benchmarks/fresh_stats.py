@@ -42,15 +42,19 @@ def grid(side):
 
 def reported_once(n, step):
     """One report per experiment, spread so that about half match each filter."""
-    return {"loss": ((n * 37) % 100) / 100, "accuracy": ((n * 53) % 100) / 100,
-            "f1": ((n * 7) % 100) / 100}
+    return {
+        "loss": ((n * 37) % 100) / 100,
+        "accuracy": ((n * 53) % 100) / 100,
+        "f1": ((n * 7) % 100) / 100,
+    }
 
 
 def prepare(app):
     """The bench owner, its token and the two filled groups: {side: group id}."""
-    from dashboard.services import projects, users
-    from dashboard.services.access import project_access
-    from dashboard.services.groups import create_group
+    from dashboard.services.group.groups import create_group
+    from dashboard.services.project import projects
+    from dashboard.services.project.access import project_access
+    from dashboard.services.user import users
 
     with app.app_context():
         owner = users.create_user("bench", fill.PASSWORD)
@@ -63,8 +67,10 @@ def prepare(app):
             group = create_group(access, content=grid(side))
             fill.fill(group, points=1, values=reported_once)
             groups[side] = group.id
-            print(f"filled {side * side} experiments in {time.perf_counter() - start:.1f} s",
-                  flush=True)
+            print(
+                f"filled {side * side} experiments in {time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
     return key, groups
 
 
@@ -75,16 +81,27 @@ def requests_of(key, cookie):
     page = {"Cookie": cookie}
     return [
         ("GET group", api + "/", token, 30),
-        ("first 20 by -metric.loss", api + "/experiments/?limit=20&sort=-metric.loss", token,
-         60),
-        ("first 20 loss<0.5, a<50",
-         api + "/experiments/?limit=20&query=metric.loss:<0.5,params.a:<50", token, 100),
-        ("first 20 by loss, f1>0.5",
-         api + "/experiments/?limit=20&sort=metric.loss&query=metric.f1:>0.5", token, 100),
+        ("first 20 by -metric.loss", api + "/experiments/?limit=20&sort=-metric.loss", token, 60),
+        (
+            "first 20 loss<0.5, a<50",
+            api + "/experiments/?limit=20&query=metric.loss:<0.5,params.a:<50",
+            token,
+            100,
+        ),
+        (
+            "first 20 by loss, f1>0.5",
+            api + "/experiments/?limit=20&sort=metric.loss&query=metric.f1:>0.5",
+            token,
+            100,
+        ),
         ("group page", "/bench/bench/groups/{id}/", page, 150),
         ("plots/parallel", api + "/plots/parallel/?metric=loss", token, 150),
-        ("table count fragment", "/bench/bench/groups/{id}/experiments/count"
-         "?query=metric.loss:<0.5", {**page, "HX-Request": "true"}, None),
+        (
+            "table count fragment",
+            "/bench/bench/groups/{id}/experiments/count?query=metric.loss:<0.5",
+            {**page, "HX-Request": "true"},
+            None,
+        ),
         ("plots/metric", api + "/plots/metric/?metric=loss", token, None),
     ]
 
@@ -148,8 +165,12 @@ def main():
             cookie = fill.session_cookie(port)
             requests = requests_of(key, cookie)
             fresh = measure(port, requests, groups, args.repeat)
-            report("Never analysed (autovacuum off), gunicorn 2 sync workers, one client:",
-                   fresh, requests, fresh=True)
+            report(
+                "Never analysed (autovacuum off), gunicorn 2 sync workers, one client:",
+                fresh,
+                requests,
+                fresh=True,
+            )
             fill.vacuum_analyse(url)
             analysed = measure(port, requests, groups, args.repeat)
             report("After VACUUM ANALYZE:", analysed, requests, fresh=False)

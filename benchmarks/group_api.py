@@ -21,9 +21,10 @@ from sqlalchemy import event  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
-from dashboard.services import projects, users  # noqa: E402
-from dashboard.services.access import project_access  # noqa: E402
-from dashboard.services.groups import create_group  # noqa: E402
+from dashboard.services.group.groups import create_group  # noqa: E402
+from dashboard.services.project import projects  # noqa: E402
+from dashboard.services.project.access import project_access  # noqa: E402
+from dashboard.services.user import users  # noqa: E402
 
 
 class BenchConfig(TestingConfig):
@@ -32,8 +33,10 @@ class BenchConfig(TestingConfig):
 
 def grid(n):
     values = ", ".join(str(i) for i in range(n))
-    return ("version: 1\nkind: group\nhptuning:\n  matrix:\n"
-            f"    x: {{values: [{values}]}}\nrun:\n  cmd: echo {{{{ x }}}}\n")
+    return (
+        "version: 1\nkind: group\nhptuning:\n  matrix:\n"
+        f"    x: {{values: [{values}]}}\nrun:\n  cmd: echo {{{{ x }}}}\n"
+    )
 
 
 def measure(client, url, headers, repeat=20):

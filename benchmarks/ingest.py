@@ -55,8 +55,7 @@ class Driver:
         while time.monotonic() < deadline:
             n = next(self.counter)
             body, points = self.make(n)
-            connection.request("POST", self.paths[n % len(self.paths)], body=body,
-                               headers=headers)
+            connection.request("POST", self.paths[n % len(self.paths)], body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
             with self.lock:
@@ -70,8 +69,9 @@ class Driver:
     def run(self):
         """Points per second over the run."""
         deadline = time.monotonic() + self.duration
-        threads = [threading.Thread(target=self._client, args=(deadline,))
-                   for _ in range(self.clients)]
+        threads = [
+            threading.Thread(target=self._client, args=(deadline,)) for _ in range(self.clients)
+        ]
         start = time.monotonic()
         for thread in threads:
             thread.start()
@@ -82,8 +82,12 @@ class Driver:
 
 def call(port, method, path, body=None, headers=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request(method, path, body=None if body is None else json.dumps(body),
-                       headers={"Content-Type": "application/json", **(headers or {})})
+    connection.request(
+        method,
+        path,
+        body=None if body is None else json.dumps(body),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     response = connection.getresponse()
     data = response.read()
     connection.close()
@@ -103,8 +107,9 @@ def ours(url, data, args):
     paths = [f"{API}/experiments/{e}/metrics" for e in data["experiments"]]
 
     def make(n):
-        points = [{"values": {"loss": ((n * args.batch + i) % 997) / 997}}
-                  for i in range(args.batch)]
+        points = [
+            {"values": {"loss": ((n * args.batch + i) % 997) / 997}} for i in range(args.batch)
+        ]
         return json.dumps(points), args.batch
 
     port = fill.free_port()
@@ -130,9 +135,22 @@ def mlflow(url, args):
         connection.execute("CREATE DATABASE mlflow")
     store = url.rsplit("/", 1)[0] + "/mlflow"
     port = fill.free_port()
-    command = [str(python), "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "2", "--backend-store-uri", store,
-               "--default-artifact-root", str(fill.TMP / "mlartifacts")]
+    command = [
+        str(python),
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--backend-store-uri",
+        store,
+        "--default-artifact-root",
+        str(fill.TMP / "mlartifacts"),
+    ]
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with fill.server(command, port, env=env, cwd=fill.TMP, log=fill.TMP / "mlflow.log"):
         for _ in range(600):  # the port opens before the workers have imported MLflow
@@ -141,18 +159,31 @@ def mlflow(url, args):
                 break
             except (OSError, RuntimeError, ValueError):
                 time.sleep(0.1)
-        experiment = call(port, "POST", f"{MLFLOW}/experiments/create",
-                          {"name": "ingest"})["experiment_id"]
-        runs = [call(port, "POST", f"{MLFLOW}/runs/create",
-                     {"experiment_id": experiment, "start_time": int(time.time() * 1000)}
-                     )["run"]["info"]["run_id"] for _ in range(EXPERIMENTS)]
+        experiment = call(port, "POST", f"{MLFLOW}/experiments/create", {"name": "ingest"})[
+            "experiment_id"
+        ]
+        runs = [
+            call(
+                port,
+                "POST",
+                f"{MLFLOW}/runs/create",
+                {"experiment_id": experiment, "start_time": int(time.time() * 1000)},
+            )["run"]["info"]["run_id"]
+            for _ in range(EXPERIMENTS)
+        ]
         start_ms = int(time.time() * 1000)
 
         def make(n):
             run = runs[n % len(runs)]
-            metrics = [{"key": "loss", "value": ((n * args.batch + i) % 997) / 997,
-                        "timestamp": start_ms + n, "step": n * args.batch + i}
-                       for i in range(args.batch)]
+            metrics = [
+                {
+                    "key": "loss",
+                    "value": ((n * args.batch + i) % 997) / 997,
+                    "timestamp": start_ms + n,
+                    "step": n * args.batch + i,
+                }
+                for i in range(args.batch)
+            ]
             return json.dumps({"run_id": run, "metrics": metrics}), args.batch
 
         path = [f"{MLFLOW}/runs/log-batch"]
@@ -177,8 +208,11 @@ def main(argv):
     with fill.postgres() as url:
         app = fill.setup_app(url)
         prepared = fill.prepare(app, [EXPERIMENTS])
-        data = {"app": app, "experiments": prepared["experiments"][EXPERIMENTS],
-                "headers": {"Authorization": f"token {prepared['key']}"}}
+        data = {
+            "app": app,
+            "experiments": prepared["experiments"][EXPERIMENTS],
+            "headers": {"Authorization": f"token {prepared['key']}"},
+        }
         loads = [os.getloadavg()[0]]
         results["ours"] = ours(url, data, args)
         loads.append(os.getloadavg()[0])
@@ -192,11 +226,15 @@ def main(argv):
 
 
 def report(args, results, loads):
-    print(f"\n{serving.machine_line()}; load average during the runs {min(loads):.1f} to "
-          f"{max(loads):.1f}")
-    print(f"{args.clients} clients x {args.duration:g} s, batches of {args.batch} points "
-          f"(one metric value each), {EXPERIMENTS} experiments / runs, one PostgreSQL server; "
-          f"servers with 2 workers")
+    print(
+        f"\n{serving.machine_line()}; load average during the runs {min(loads):.1f} to "
+        f"{max(loads):.1f}"
+    )
+    print(
+        f"{args.clients} clients x {args.duration:g} s, batches of {args.batch} points "
+        f"(one metric value each), {EXPERIMENTS} experiments / runs, one PostgreSQL server; "
+        f"servers with 2 workers"
+    )
     print(f"{'server':<18} {'points/s':>10} {'lost':>6} {'failed requests':>16}")
     for name, (rate, lost, failures) in results.items():
         print(f"{name:<18} {rate:>10,.0f} {lost:>6} {len(failures):>16}")

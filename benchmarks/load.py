@@ -65,15 +65,16 @@ class LoadClient(threading.Thread):
         self.descriptions = {}  # experiment id -> last acknowledged description
         self.bookmarked = False
         self.stopped = set()
-        self.mine = plan["experiments"][index::plan["clients"]]
+        self.mine = plan["experiments"][index :: plan["clients"]]
 
     def request(self, kind, method, path, body=None):
         if self.connection is None:
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         start = time.perf_counter()
         try:
-            self.connection.request(method, path, body=None if body is None else json.dumps(body),
-                                    headers=self.headers)
+            self.connection.request(
+                method, path, body=None if body is None else json.dumps(body), headers=self.headers
+            )
             response = self.connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -111,16 +112,20 @@ class LoadClient(threading.Thread):
             elif kind == "edit":
                 experiment = self.random.choice(self.mine)
                 text = f"client {self.index} edit {seq}"
-                status, _ = self.request(kind, "PATCH", f"{API}/experiments/{experiment}",
-                                         {"description": text})
+                status, _ = self.request(
+                    kind, "PATCH", f"{API}/experiments/{experiment}", {"description": text}
+                )
                 if status == 200:
                     self.descriptions[experiment] = text
             elif kind == "metric":
                 experiment = self.random.choice(self.plan["experiments"])
-                values = {"loss": round(self.random.random(), 6),
-                          "load_seq": self.index * 1_000_000 + seq}
-                status, data = self.request(kind, "POST", f"{API}/experiments/{experiment}/metrics",
-                                            {"values": values})
+                values = {
+                    "loss": round(self.random.random(), 6),
+                    "load_seq": self.index * 1_000_000 + seq,
+                }
+                status, data = self.request(
+                    kind, "POST", f"{API}/experiments/{experiment}/metrics", {"values": values}
+                )
                 if status == 201:
                     self.metrics[json.loads(data)["id"]] = (experiment, values)
             else:
@@ -137,8 +142,11 @@ class LoadClient(threading.Thread):
             self.request(kind, "GET", f"{API}/groups/{group}")
         elif kind == "read sorted":
             offset = self.random.randrange(0, len(self.plan["experiments"]) - 20)
-            self.request(kind, "GET", f"{API}/experiments?group={group}&limit=20"
-                         f"&offset={offset}&sort=-metric.loss")
+            self.request(
+                kind,
+                "GET",
+                f"{API}/experiments?group={group}&limit=20&offset={offset}&sort=-metric.loss",
+            )
         elif kind == "read page":
             self.request(kind, "GET", f"{API}/experiments?group={group}")
         else:
@@ -148,11 +156,13 @@ class LoadClient(threading.Thread):
 
 def warm_up(port, key, group, workers):
     """Concurrent reads until every worker has imported the app and answered (not timed)."""
+
     def reads():
         for _ in range(3):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            connection.request("GET", f"{API}/groups/{group}",
-                               headers={"Authorization": f"token {key}"})
+            connection.request(
+                "GET", f"{API}/groups/{group}", headers={"Authorization": f"token {key}"}
+            )
             status = connection.getresponse().status
             connection.close()
             if status != 200:
@@ -179,25 +189,48 @@ def lost_writes(app, clients, data):
         acknowledged = {k: v for c in clients for k, v in c.metrics.items()}
         ids = list(acknowledged)
         for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
-            stored = {row.id: (row.experiment_id, row.values) for row in db.session.execute(
-                select(ExperimentMetric.id, ExperimentMetric.experiment_id,
-                       ExperimentMetric.values).where(ExperimentMetric.id.in_(chunk)))}
+            chunk = ids[start : start + 1000]
+            stored = {
+                row.id: (row.experiment_id, row.values)
+                for row in db.session.execute(
+                    select(
+                        ExperimentMetric.id, ExperimentMetric.experiment_id, ExperimentMetric.values
+                    ).where(ExperimentMetric.id.in_(chunk))
+                )
+            }
             lost["metric"] += sum(1 for i in chunk if stored.get(i) != acknowledged[i])
         edits = {k: v for c in clients for k, v in c.descriptions.items()}
-        stored = dict(db.session.execute(select(Experiment.id, Experiment.description)
-                                         .where(Experiment.id.in_(list(edits) or [0]))).all())
+        stored = dict(
+            db.session.execute(
+                select(Experiment.id, Experiment.description).where(
+                    Experiment.id.in_(list(edits) or [0])
+                )
+            ).all()
+        )
         lost["edit"] = sum(1 for i, text in edits.items() if stored.get(i) != text)
-        marked = set(db.session.scalars(
-            select(User.username).join(Bookmark, Bookmark.user_id == User.id)
-            .where(Bookmark.group_id == data["groups"][max(data["groups"])])))
+        marked = set(
+            db.session.scalars(
+                select(User.username)
+                .join(Bookmark, Bookmark.user_id == User.id)
+                .where(Bookmark.group_id == data["groups"][max(data["groups"])])
+            )
+        )
         lost["bookmark"] = sum(1 for c in clients if (f"member{c.index}" in marked) != c.bookmarked)
         stops = {e for c in clients for e in c.stopped}
-        statuses = dict(db.session.execute(select(Experiment.id, Experiment.status)
-                                           .where(Experiment.id.in_(list(stops) or [0]))).all())
+        statuses = dict(
+            db.session.execute(
+                select(Experiment.id, Experiment.status).where(
+                    Experiment.id.in_(list(stops) or [0])
+                )
+            ).all()
+        )
         lost["stop"] = sum(1 for e in stops if statuses.get(e) != "stopped")
-    counts = {"metric": len(acknowledged), "edit": len(edits),
-              "bookmark": len(clients), "stop": len(stops)}  # edit, stop: distinct experiments
+    counts = {
+        "metric": len(acknowledged),
+        "edit": len(edits),
+        "bookmark": len(clients),
+        "stop": len(stops),
+    }  # edit, stop: distinct experiments
     return lost, counts
 
 
@@ -215,17 +248,23 @@ def main(argv):
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args(argv)
     given = os.environ.get("DATABASE_URL")
-    with (nullcontext(given) if given else fill.postgres()) as url:
+    with nullcontext(given) if given else fill.postgres() as url:
         app = fill.setup_app(url)
         data = fill.prepare(app, [args.size], members=args.clients, pending=PENDING)
-        plan = {"group": data["groups"][args.size], "experiments": data["experiments"][args.size],
-                "pending": data["pending_experiments"], "clients": args.clients}
+        plan = {
+            "group": data["groups"][args.size],
+            "experiments": data["experiments"][args.size],
+            "pending": data["pending_experiments"],
+            "clients": args.clients,
+        }
         port = fill.free_port()
         with fill.gunicorn(args.workers, port, url, threads=args.threads, timeout=120):
             warm_up(port, data["key"], plan["group"], args.workers)
             deadline = time.monotonic() + args.duration
-            clients = [LoadClient(i, key, port, plan, deadline)
-                       for i, key in enumerate(data["member_keys"])]
+            clients = [
+                LoadClient(i, key, port, plan, deadline)
+                for i, key in enumerate(data["member_keys"])
+            ]
             started = time.monotonic()
             for client in clients:
                 client.start()
@@ -245,27 +284,40 @@ def report(args, clients, elapsed, lost, counts):
             by_kind[kind] += values
     everything = [v for values in by_kind.values() for v in values]
     done = sum(statuses.values())
-    print(f"\n{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}); {args.clients} "
-          f"clients for {args.duration:g} s against "
-          f"gunicorn ({args.workers} workers x {args.threads} threads) + PostgreSQL, "
-          f"{args.size} experiments")
-    print(f"requests done: {done} in {elapsed:.1f} s ({done / elapsed:.1f}/s); answers: "
-          + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())))
+    print(
+        f"\n{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}); {args.clients} "
+        f"clients for {args.duration:g} s against "
+        f"gunicorn ({args.workers} workers x {args.threads} threads) + PostgreSQL, "
+        f"{args.size} experiments"
+    )
+    print(
+        f"requests done: {done} in {elapsed:.1f} s ({done / elapsed:.1f}/s); answers: "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+    )
     print(f"{'kind':<12} {'count':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for kind in READS + tuple(kind for kind, _ in MIX[1:]):
         values = by_kind.get(kind, [])
-        print(f"{kind:<12} {len(values):>7} {percentile(values, 0.5) * 1000:>8.1f} "
-              f"{percentile(values, 0.99) * 1000:>8.1f}")
-    print(f"{'all':<12} {len(everything):>7} {statistics.median(everything) * 1000:>8.1f} "
-          f"{percentile(everything, 0.99) * 1000:>8.1f}")
+        print(
+            f"{kind:<12} {len(values):>7} {percentile(values, 0.5) * 1000:>8.1f} "
+            f"{percentile(values, 0.99) * 1000:>8.1f}"
+        )
+    print(
+        f"{'all':<12} {len(everything):>7} {statistics.median(everything) * 1000:>8.1f} "
+        f"{percentile(everything, 0.99) * 1000:>8.1f}"
+    )
     failures = [f for client in clients for f in client.failures]
     for failure in failures[:10]:
         print("  failed:", failure)
-    print("acknowledged writes checked: metric rows {metric}, last edits of {edit} experiments, "
-          "bookmark states of {bookmark} users, stops of {stop} experiments".format(**counts))
-    print(f"5xx: {statuses.get('5xx', 0)} (target 0); other failures: "
-          f"{len(failures) - statuses.get('5xx', 0)}; lost writes: "
-          + ", ".join(f"{k} {lost[k]}" for k in counts) + " (target 0)")
+    print(
+        "acknowledged writes checked: metric rows {metric}, last edits of {edit} experiments, "
+        "bookmark states of {bookmark} users, stops of {stop} experiments".format(**counts)
+    )
+    print(
+        f"5xx: {statuses.get('5xx', 0)} (target 0); other failures: "
+        f"{len(failures) - statuses.get('5xx', 0)}; lost writes: "
+        + ", ".join(f"{k} {lost[k]}" for k in counts)
+        + " (target 0)"
+    )
 
 
 if __name__ == "__main__":

@@ -53,10 +53,12 @@ SESSIONS = 10
 
 def grid(n):
     """A grid of exactly n experiments (n a multiple of 5) over five params."""
-    return ("version: 1\nkind: group\nhptuning:\n  concurrency: 100\n  matrix:\n"
-            f"    lr: {{linspace: 0.001:0.1:{n // 5}}}\n"
-            "    dropout: {values: [0.1, 0.2, 0.3, 0.4, 0.5]}\n"
-            "run:\n  cmd: echo {{ lr }}\n")
+    return (
+        "version: 1\nkind: group\nhptuning:\n  concurrency: 100\n  matrix:\n"
+        f"    lr: {{linspace: 0.001:0.1:{n // 5}}}\n"
+        "    dropout: {values: [0.1, 0.2, 0.3, 0.4, 0.5]}\n"
+        "run:\n  cmd: echo {{ lr }}\n"
+    )
 
 
 def running_group(app, size):
@@ -67,20 +69,27 @@ def running_group(app, size):
     from dashboard.extensions import db
     from dashboard.models import Experiment
     from dashboard.models.types import utcnow
-    from dashboard.services import credentials, projects, statuses, users
-    from dashboard.services.access import project_access
-    from dashboard.services.groups import create_group
+    from dashboard.services.experiment import credentials
+    from dashboard.services.group import statuses
+    from dashboard.services.group.groups import create_group
+    from dashboard.services.project import projects
+    from dashboard.services.project.access import project_access
+    from dashboard.services.user import users
 
     with app.app_context():
         owner = users.create_user("bench", fill.PASSWORD)
         projects.create_project(actor=owner, name="bench")
         group = create_group(project_access("bench", "bench", actor=owner), content=grid(size))
         statuses.set_group_status(group, "running")
-        db.session.execute(update(Experiment).where(Experiment.group_id == group.id)
-                           .values(status="running", started_at=utcnow(), worker="bench"))
+        db.session.execute(
+            update(Experiment)
+            .where(Experiment.group_id == group.id)
+            .values(status="running", started_at=utcnow(), worker="bench")
+        )
         db.session.commit()
-        rows = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                                  .order_by(Experiment.id)).all()
+        rows = db.session.scalars(
+            select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+        ).all()
         keys = [(e.id, credentials.issue_experiment_token(e)) for e in rows]
         db.session.commit()
         return group.id, keys
@@ -266,31 +275,41 @@ def main(argv):
 
 def report(args, client, wall, cpu, pg, loads):
     print(f"\n{serving.machine_line()}; load average {min(loads):.1f} to {max(loads):.1f}")
-    print(f"{args.browsers} browsers polling one running group, {args.experiments} experiments "
-          f"reporting every second, {wall:.0f} s; gunicorn -c gunicorn.conf.py (2 gthread "
-          f"workers) + PostgreSQL; {args.threads} client threads")
-    print(f"{'kind':<12} {'requests':>8} {'200':>6} {'304':>6} {'other':>6} {'p50 ms':>8} "
-          f"{'p99 ms':>8}")
+    print(
+        f"{args.browsers} browsers polling one running group, {args.experiments} experiments "
+        f"reporting every second, {wall:.0f} s; gunicorn -c gunicorn.conf.py (2 gthread "
+        f"workers) + PostgreSQL; {args.threads} client threads"
+    )
+    print(
+        f"{'kind':<12} {'requests':>8} {'200':>6} {'304':>6} {'other':>6} {'p50 ms':>8} "
+        f"{'p99 ms':>8}"
+    )
     everything = []
     for kind in [k for k, *_ in POLLS] + ["metric post"]:
         counts, values = client.statuses[kind], client.latency[kind]
         everything += values
         ok = counts.get(200, 0) + counts.get(201, 0)
         other = sum(counts.values()) - ok - counts.get(304, 0)
-        print(f"{kind:<12} {sum(counts.values()):>8} {ok:>6} {counts.get(304, 0):>6} "
-              f"{other:>6} {percentile(values, 0.5) * 1000:>8.1f} "
-              f"{percentile(values, 0.99) * 1000:>8.1f}")
+        print(
+            f"{kind:<12} {sum(counts.values()):>8} {ok:>6} {counts.get(304, 0):>6} "
+            f"{other:>6} {percentile(values, 0.5) * 1000:>8.1f} "
+            f"{percentile(values, 0.99) * 1000:>8.1f}"
+        )
         for status, n in counts.items():
             if status not in (200, 201, 304):
                 print(f"    {status}: {n}")
     p99 = percentile(everything, 0.99)
     late = percentile(client.lateness, 0.99)
-    print(f"all: {len(everything)} requests ({len(everything) / wall:.0f}/s), median "
-          f"{statistics.median(everything) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms "
-          f"(goal < 500 ms: {'met' if p99 < 0.5 else 'NOT met'}); client sent p99 "
-          f"{late * 1000:.0f} ms after due")
-    print(f"server CPU (gunicorn master + workers): {cpu:.2f} s per s (goal < 1 core: "
-          f"{'met' if cpu < 1 else 'NOT met'}); PostgreSQL: {pg:.2f} s per s")
+    print(
+        f"all: {len(everything)} requests ({len(everything) / wall:.0f}/s), median "
+        f"{statistics.median(everything) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms "
+        f"(goal < 500 ms: {'met' if p99 < 0.5 else 'NOT met'}); client sent p99 "
+        f"{late * 1000:.0f} ms after due"
+    )
+    print(
+        f"server CPU (gunicorn master + workers): {cpu:.2f} s per s (goal < 1 core: "
+        f"{'met' if cpu < 1 else 'NOT met'}); PostgreSQL: {pg:.2f} s per s"
+    )
 
 
 if __name__ == "__main__":

@@ -44,19 +44,37 @@ def record(pids, seconds, folder, kind, gil=False):
     for pid in pids:
         out = folder / f"{kind}-{pid}.txt"
         outputs.append(out)
-        processes.append(subprocess.Popen(
-            [py_spy(), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-             "--nonblocking", "--format", "raw", "--output", str(out)]
-            + (["--gil"] if gil else []),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [
+                    py_spy(),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(seconds),
+                    "--rate",
+                    "200",
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                ]
+                + (["--gil"] if gil else []),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     for process in processes:
         process.wait()
     return [out for out in outputs if out.exists()]
 
 
 def _drive(result, base, paths, headers, seconds, extra):
-    result["rate"] = serving.run_wrk(base, paths, headers, duration=seconds, connections=8,
-                                     **extra)[0]
+    result["rate"] = serving.run_wrk(
+        base, paths, headers, duration=seconds, connections=8, **extra
+    )[0]
 
 
 def frame_name(frame):
@@ -92,14 +110,17 @@ def main(argv):
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", type=Path, default=None)
-    parser.add_argument("--gil", action="store_true",
-                        help="sample only the thread holding the GIL: Python's CPU time alone")
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL: Python's CPU time alone",
+    )
     args = parser.parse_args(argv)
     serving.ensure_wrk()
     folder = args.keep or fill.TMP
     folder.mkdir(parents=True, exist_ok=True)
     given = os.environ.get("DATABASE_URL")
-    with (nullcontext(given) if given else fill.postgres()) as url:
+    with nullcontext(given) if given else fill.postgres() as url:
         app = fill.setup_app(url)
         data = fill.prepare(app, [100])
         group, experiments = data["groups"][100], data["experiments"][100]
@@ -110,8 +131,11 @@ def main(argv):
             cookie = {"Cookie": fill.session_cookie(port), "HX-Request": "true"}
             targets = {
                 "group": ([f"{API}/groups/{group}"], token, {}),
-                "metric": ([f"{API}/experiments/{e}/metrics" for e in experiments], token,
-                           {"method": "POST", "body": json.dumps({"values": {"loss": 0.25}})}),
+                "metric": (
+                    [f"{API}/experiments/{e}/metrics" for e in experiments],
+                    token,
+                    {"method": "POST", "body": json.dumps({"values": {"loss": 0.25}})},
+                ),
                 "healthz": (["/healthz"], {}, {}),
                 "fragment": ([f"/bench/bench/groups/{group}/live"], cookie, {}),
             }
@@ -120,8 +144,9 @@ def main(argv):
                 paths, headers, extra = targets[kind]
                 serving.run_wrk(base, paths, headers, duration=2, connections=8, **extra)
                 result = {}
-                driver = threading.Thread(target=_drive, args=(
-                    result, base, paths, headers, args.seconds + 2, extra))
+                driver = threading.Thread(
+                    target=_drive, args=(result, base, paths, headers, args.seconds + 2, extra)
+                )
                 driver.start()
                 files = record(pids, args.seconds, folder, kind, args.gil)
                 driver.join()
@@ -129,8 +154,10 @@ def main(argv):
 
 
 def report(kind, rate, total, inclusive, own, top):
-    print(f"\n== {kind}: {rate or 0:.1f} req/s under py-spy; {total} samples of busy threads; "
-          f"{serving.machine_line()}")
+    print(
+        f"\n== {kind}: {rate or 0:.1f} req/s under py-spy; {total} samples of busy threads; "
+        f"{serving.machine_line()}"
+    )
     print("inclusive (on the stack)")
     for name, count in inclusive.most_common(top):
         print(f"  {100 * count / total:5.1f}%  {name}")

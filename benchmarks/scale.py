@@ -36,9 +36,10 @@ from sqlalchemy import event  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
-from dashboard.services import projects, users  # noqa: E402
-from dashboard.services.access import project_access  # noqa: E402
-from dashboard.services.groups import create_group  # noqa: E402
+from dashboard.services.group.groups import create_group  # noqa: E402
+from dashboard.services.project import projects  # noqa: E402
+from dashboard.services.project.access import project_access  # noqa: E402
+from dashboard.services.user import users  # noqa: E402
 
 
 class ScaleConfig(TestingConfig):
@@ -83,8 +84,10 @@ def measure(client, urls, repeat=15, headers=None):
                 current[0] = index
                 times[index].append(get(index, url))
     event.remove(db.engine, "before_cursor_execute", listener)
-    return [(None, failure) if failure else (n / repeat, statistics.median(t) * 1000)
-            for n, t, failure in zip(counted, times, failed, strict=True)]
+    return [
+        (None, failure) if failure else (n / repeat, statistics.median(t) * 1000)
+        for n, t, failure in zip(counted, times, failed, strict=True)
+    ]
 
 
 def _stream(client, url):
@@ -112,9 +115,11 @@ def statistics_warnings(url, when):
     autovacuum, tables = fill.statistics_state(url)
     out = []
     if autovacuum:
-        out.append("the server's autovacuum is on: it may analyse the new rows at any moment, so "
-                   "'never analysed' is not guaranteed (pg_start_never_analysed starts one "
-                   "without it)")
+        out.append(
+            "the server's autovacuum is on: it may analyse the new rows at any moment, so "
+            "'never analysed' is not guaranteed (pg_start_never_analysed starts one "
+            "without it)"
+        )
     if tables:
         out.append(f"statistics {when} on: {', '.join(tables)}")
     return [f"WARNING: {line}" for line in out]
@@ -152,44 +157,58 @@ def main(big, small):
             ("group page", client, page, None),
             ("sorted filtered table", client, page + view, None),
             ("  its count (fragment)", client, page + "experiments/count" + view, htmx),
-        ] + [(f"plot {name}", api_client, f"{api}/groups/{{id}}/plots/{name}/?metric=loss", None)
-             for name in ("metric", "parallel", "scatter", "importance")]
+        ] + [
+            (f"plot {name}", api_client, f"{api}/groups/{{id}}/plots/{name}/?metric=loss", None)
+            for name in ("metric", "parallel", "scatter", "importance")
+        ]
         if postgres:
-            passes = [("PostgreSQL, never analysed", None),
-                      ("PostgreSQL, after VACUUM ANALYZE", lambda: fill.vacuum_analyse(url))]
+            passes = [
+                ("PostgreSQL, never analysed", None),
+                ("PostgreSQL, after VACUUM ANALYZE", lambda: fill.vacuum_analyse(url)),
+            ]
         else:
             passes = [("SQLite", None)]
         for title, before in passes:
             if before:
                 before()
             print(f"\n{title} (load average {os.getloadavg()[0]:.1f})")
-            print(f"{'request':<26} {'q ' + str(small):>8} {'q ' + str(big):>8} "
-                  f"{'ms ' + str(small):>10} {'ms ' + str(big):>10} {'ratio':>6}")
+            print(
+                f"{'request':<26} {'q ' + str(small):>8} {'q ' + str(big):>8} "
+                f"{'ms ' + str(small):>10} {'ms ' + str(big):>10} {'ratio':>6}"
+            )
             for label, who, path, headers in requests:
                 urls = [path.format(id=groups[size].id) for size in (small, big)]
                 (q_small, ms_small), (q_big, ms_big) = measure(who, urls, headers=headers)
                 if q_small is None or q_big is None:
-                    print(f"{label:<26} {ms_small if q_small is None else f'{ms_small:.1f} ms'}"
-                          f" at {small}, {ms_big if q_big is None else f'{ms_big:.1f} ms'}"
-                          f" at {big}")
+                    print(
+                        f"{label:<26} {ms_small if q_small is None else f'{ms_small:.1f} ms'}"
+                        f" at {small}, {ms_big if q_big is None else f'{ms_big:.1f} ms'}"
+                        f" at {big}"
+                    )
                     continue
-                print(f"{label:<26} {q_small:>8.0f} {q_big:>8.0f} {ms_small:>10.1f} "
-                      f"{ms_big:>10.1f} {ms_big / ms_small:>6.2f}")
+                print(
+                    f"{label:<26} {q_small:>8.0f} {q_big:>8.0f} {ms_small:>10.1f} "
+                    f"{ms_big:>10.1f} {ms_big / ms_small:>6.2f}"
+                )
             for size in (small, big):
                 try:
                     rows, seconds, peak = export(
-                        api_client, f"{api}/experiments/?group={groups[size].id}&format=csv")
+                        api_client, f"{api}/experiments/?group={groups[size].id}&format=csv"
+                    )
                 except Exception as exc:  # as measure(): reported, the other rows still run
                     print(f"CSV export of {size} experiments: failed ({type(exc).__name__})")
                     db.session.rollback()
                     continue
-                print(f"CSV export of {rows} rows: {seconds:.2f} s, peak Python memory "
-                      f"{peak / 1024 / 1024:.1f} MiB")
+                print(
+                    f"CSV export of {rows} rows: {seconds:.2f} s, peak Python memory "
+                    f"{peak / 1024 / 1024:.1f} MiB"
+                )
             if postgres and before is None:
                 for warning in statistics_warnings(url, "appeared during this pass"):
                     print(warning)
             print(f"load average after: {os.getloadavg()[0]:.1f}")
 
+
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
-    main(*(args + [10000, 100][len(args):]))
+    main(*(args + [10000, 100][len(args) :]))

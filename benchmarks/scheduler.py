@@ -49,21 +49,24 @@ from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from dashboard.extensions import db  # noqa: E402
 from dashboard.models import Experiment, ExperimentGroup, Worker  # noqa: E402
-from dashboard.services import projects, users  # noqa: E402
-from dashboard.services.access import project_access  # noqa: E402
-from dashboard.services.groups import create_group  # noqa: E402
-from dashboard.services.statuses import stop_group  # noqa: E402
+from dashboard.services.group.groups import create_group, stop_group  # noqa: E402
+from dashboard.services.project import projects
+from dashboard.services.project.access import project_access  # noqa: E402
+from dashboard.services.user import users  # noqa: E402
 
-SLOW_TEMPLATE = ("{% for i in range(4000) %}{% for j in range(4000) %}{% endfor %}{% endfor %}"
-                 "{{ p0 }}")
+SLOW_TEMPLATE = (
+    "{% for i in range(4000) %}{% for j in range(4000) %}{% endfor %}{% endfor %}{{ p0 }}"
+)
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:9/no-database-for-workers"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def polyaxonfile(sizes, concurrency, cmd):
     matrix = "\n".join(f"    p{i}: {{range: [0, {size}, 1]}}" for i, size in enumerate(sizes))
-    return (f"version: 1\nkind: group\nhptuning:\n  concurrency: {concurrency}\n"
-            f"  matrix:\n{matrix}\nrun:\n  cmd: {cmd}\n")
+    return (
+        f"version: 1\nkind: group\nhptuning:\n  concurrency: {concurrency}\n"
+        f"  matrix:\n{matrix}\nrun:\n  cmd: {cmd}\n"
+    )
 
 
 def cpu_seconds(pids):
@@ -101,17 +104,33 @@ def redis_server():
     port = fill.free_port()
     folder = fill.TMP / "redis"
     folder.mkdir()
-    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
-               "--save", "", "--appendonly", "no"]
+    command = [
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(folder),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
     with fill.server(command, port):
         yield f"redis://127.0.0.1:{port}/0"
 
 
 def start(command, env, log):
     with open(log, "w") as output:
-        return subprocess.Popen([sys.executable, *command], cwd=fill.ROOT,
-                                env={**os.environ, **env}, stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, *command],
+            cwd=fill.ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait(condition, what, timeout):
@@ -125,8 +144,9 @@ def wait(condition, what, timeout):
 
 
 def count(group_id, status):
-    return db.session.scalar(select(func.count()).where(
-        Experiment.group_id == group_id, Experiment.status == status))
+    return db.session.scalar(
+        select(func.count()).where(Experiment.group_id == group_id, Experiment.status == status)
+    )
 
 
 def status_of(group_id):
@@ -158,54 +178,99 @@ def thousand(access, n, workers, scheduler, server):
     wall = time.perf_counter() - started
     assert status_of(group.id) == "succeeded", status_of(group.id)
     assert count(group.id, "succeeded") == total, "not every experiment succeeded"
-    return (total, wall, cpu_seconds([scheduler.pid]) - scheduler_cpu,
-            cpu_seconds(server_pids) - server_cpu)
+    return (
+        total,
+        wall,
+        cpu_seconds([scheduler.pid]) - scheduler_cpu,
+        cpu_seconds(server_pids) - server_cpu,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=10)
     parser.add_argument("--experiments", type=int, default=1000)
-    parser.add_argument("--capacity", type=int, default=20,
-                        help="experiments dispatched and unfinished at once (WORKER_CAPACITY)")
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=20,
+        help="experiments dispatched and unfinished at once (WORKER_CAPACITY)",
+    )
     parser.add_argument("--poll", type=float, default=0.2, help="WORKER_POLL_SECONDS")
-    parser.add_argument("--hostile", type=int, default=60,
-                        help="experiments of the hostile group (3.)")
-    parser.add_argument("--search", action="store_true",
-                        help="only the delays while hostile searches are worked out")
-    parser.add_argument("--observations", type=int, default=2000,
-                        help="finished initial trials of the first hostile bo group (--search)")
+    parser.add_argument(
+        "--hostile", type=int, default=60, help="experiments of the hostile group (3.)"
+    )
+    parser.add_argument(
+        "--search",
+        action="store_true",
+        help="only the delays while hostile searches are worked out",
+    )
+    parser.add_argument(
+        "--observations",
+        type=int,
+        default=2000,
+        help="finished initial trials of the first hostile bo group (--search)",
+    )
     args = parser.parse_args()
     given = os.environ.get("DATABASE_URL")
     logs = fill.TMP / "logs"
     logs.mkdir()
-    with (nullcontext(given) if given else fill.postgres()) as url, redis_server() as redis:
+    with nullcontext(given) if given else fill.postgres() as url, redis_server() as redis:
         app = fill.setup_app(url)
         port = fill.free_port()
-        env = {"FLASK_CONFIG": "production", "SECRET_KEY": fill.SECRET_KEY,
-               "DASHBOARD_INSTANCE": str(fill.TMP), "OUTPUTS_ROOT": str(fill.TMP / "outputs"),
-               "REDIS_URL": redis, "CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
-               "DASHBOARD_URL": f"http://127.0.0.1:{port}", "REQUEST_LOG": "0"}
+        env = {
+            "FLASK_CONFIG": "production",
+            "SECRET_KEY": fill.SECRET_KEY,
+            "DASHBOARD_INSTANCE": str(fill.TMP),
+            "OUTPUTS_ROOT": str(fill.TMP / "outputs"),
+            "REDIS_URL": redis,
+            "CELERY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
+            "DASHBOARD_URL": f"http://127.0.0.1:{port}",
+            "REQUEST_LOG": "0",
+        }
         os.environ.update({k: v for k, v in env.items() if k != "FLASK_CONFIG"})
         app.config["OUTPUTS_ROOT"] = env["OUTPUTS_ROOT"]
         processes = []
         with fill.gunicorn(4, port, url, log=logs / "gunicorn.log") as server:
+
             def start_scheduler():
-                scheduler = start(["-m", "flask", "--app", "wsgi", "worker"], {
-                    **env, "DATABASE_URL": url, "RUNNER": "celery",
-                    "WORKER_CAPACITY": str(args.capacity),
-                    "WORKER_POLL_SECONDS": str(args.poll)}, logs / "scheduler.log")
+                scheduler = start(
+                    ["-m", "flask", "--app", "wsgi", "worker"],
+                    {
+                        **env,
+                        "DATABASE_URL": url,
+                        "RUNNER": "celery",
+                        "WORKER_CAPACITY": str(args.capacity),
+                        "WORKER_POLL_SECONDS": str(args.poll),
+                    },
+                    logs / "scheduler.log",
+                )
                 processes.append(scheduler)
                 return scheduler
 
             try:
                 scheduler = None if args.search else start_scheduler()
                 for index in range(args.workers):
-                    processes.append(start(
-                        ["-m", "celery", "-A", "dashboard.tasks", "worker", "-c", "1",
-                         "-n", f"bench{index}@%h", "--without-mingle", "--without-gossip",
-                         "--loglevel=WARNING"],
-                        {**env, "DATABASE_URL": NOWHERE}, logs / f"celery{index}.log"))
+                    processes.append(
+                        start(
+                            [
+                                "-m",
+                                "celery",
+                                "-A",
+                                "dashboard.runner.tasks",
+                                "worker",
+                                "-c",
+                                "1",
+                                "-n",
+                                f"bench{index}@%h",
+                                "--without-mingle",
+                                "--without-gossip",
+                                "--loglevel=WARNING",
+                            ],
+                            {**env, "DATABASE_URL": NOWHERE},
+                            logs / f"celery{index}.log",
+                        )
+                    )
                 if args.search:
                     search_delays(app, args, start_scheduler)
                 else:
@@ -220,32 +285,46 @@ def run(app, args, scheduler, server):
         owner = users.create_user("bench", fill.PASSWORD)
         projects.create_project(actor=owner, name="bench")
         access = project_access("bench", "bench", actor=owner)
-        print(f"{args.workers} Celery workers (1 process each), scheduler capacity "
-              f"{args.capacity}, poll {args.poll} s, dashboard: gunicorn x4, PostgreSQL",
-              flush=True)
+        print(
+            f"{args.workers} Celery workers (1 process each), scheduler capacity "
+            f"{args.capacity}, poll {args.poll} s, dashboard: gunicorn x4, PostgreSQL",
+            flush=True,
+        )
         time_to_running(access, args.workers)  # warm-up: workers connect, imports settle
         times = [time_to_running(access, args.workers) for _ in range(3)]
-        print(f"group of {args.workers} created -> all running: "
-              + ", ".join(f"{t:.2f}" for t in times)
-              + f" s (median {statistics.median(times):.2f} s)", flush=True)
-        total, wall, cpu, server_cpu = thousand(access, args.experiments, args.workers,
-                                                scheduler, server)
-        print(f"{total} no-op experiments: {wall:.1f} s wall ({total / wall:.1f} per s); "
-              f"scheduler CPU {cpu:.2f} s = {cpu * 1000 / total:.2f} s per 1,000 experiments; "
-              f"dashboard CPU {server_cpu * 1000 / total:.2f} s per 1,000", flush=True)
+        print(
+            f"group of {args.workers} created -> all running: "
+            + ", ".join(f"{t:.2f}" for t in times)
+            + f" s (median {statistics.median(times):.2f} s)",
+            flush=True,
+        )
+        total, wall, cpu, server_cpu = thousand(
+            access, args.experiments, args.workers, scheduler, server
+        )
+        print(
+            f"{total} no-op experiments: {wall:.1f} s wall ({total / wall:.1f} per s); "
+            f"scheduler CPU {cpu:.2f} s = {cpu * 1000 / total:.2f} s per 1,000 experiments; "
+            f"dashboard CPU {server_cpu * 1000 / total:.2f} s per 1,000",
+            flush=True,
+        )
         alone, hostile = other_project_delay(owner, args)
-        print(f"another project's experiment created -> running: alone {alone:.2f} s; "
-              f"with a hostile group of {args.hostile} slow templates being scheduled "
-              + (f"{hostile:.2f} s" if hostile is not None else "never within 300 s"),
-              flush=True)
+        print(
+            f"another project's experiment created -> running: alone {alone:.2f} s; "
+            f"with a hostile group of {args.hostile} slow templates being scheduled "
+            + (f"{hostile:.2f} s" if hostile is not None else "never within 300 s"),
+            flush=True,
+        )
 
 
 def first_running(group_id, timeout):
     """Seconds until the group's first experiment runs (None past `timeout`)."""
     started = time.perf_counter()
     try:
-        wait(lambda: count(group_id, "running") + count(group_id, "succeeded") > 0,
-             "the experiment to run", timeout)
+        wait(
+            lambda: count(group_id, "running") + count(group_id, "succeeded") > 0,
+            "the experiment to run",
+            timeout,
+        )
     except RuntimeError:
         return None
     return time.perf_counter() - started
@@ -261,10 +340,14 @@ def other_project_delay(owner, args):
     mallory = users.create_user("mallory", fill.PASSWORD)
     projects.create_project(actor=mallory, name="hostile")
     hostile_access = project_access("mallory", "hostile", actor=mallory)
-    hostile = create_group(hostile_access,
-                           content=polyaxonfile([args.hostile], args.capacity, '"true"'))
-    db.session.execute(update(ExperimentGroup).where(ExperimentGroup.id == hostile.id).values(
-        content=polyaxonfile([args.hostile], args.capacity, json.dumps(SLOW_TEMPLATE))))
+    hostile = create_group(
+        hostile_access, content=polyaxonfile([args.hostile], args.capacity, '"true"')
+    )
+    db.session.execute(
+        update(ExperimentGroup)
+        .where(ExperimentGroup.id == hostile.id)
+        .values(content=polyaxonfile([args.hostile], args.capacity, json.dumps(SLOW_TEMPLATE)))
+    )
     db.session.commit()
     wait(lambda: count(hostile.id, "created") < args.hostile, "the hostile group to start", 120)
     group = create_group(other, content=polyaxonfile([1], 1, "sleep 60"))
@@ -272,7 +355,6 @@ def other_project_delay(owner, args):
     stop_group(other, group.id)
     stop_group(hostile_access, hostile.id)
     return alone, delayed
-
 
 
 BO_LIMITS = "n_warmup: 100000, n_iter: 250, gaussian_process: {n_restarts_optimizer: 10}"
@@ -286,10 +368,12 @@ SEARCHES = [  # what the figure says, then the hostile group: bo (width, observa
 
 def hyperband_polyaxonfile(size):
     """max_iter = eta = size: a first bracket of `size` configs at resource 1, then 1 at size."""
-    return ("version: 1\nkind: group\nhptuning:\n  concurrency: 1\n  hyperband: "
-            f"{{max_iter: {size}, eta: {size}, resource: {{name: epochs, type: int}}, "
-            "metric: {name: loss}}\n  matrix:\n    x: {uniform: [0, 1]}\n"
-            "run:\n  cmd: 'true'\n")
+    return (
+        "version: 1\nkind: group\nhptuning:\n  concurrency: 1\n  hyperband: "
+        f"{{max_iter: {size}, eta: {size}, resource: {{name: epochs, type: int}}, "
+        "metric: {name: loss}}\n  matrix:\n    x: {uniform: [0, 1]}\n"
+        "run:\n  cmd: 'true'\n"
+    )
 
 
 def hostile_search(access, project, kind, *details):
@@ -321,8 +405,11 @@ def search_outcome(group_id, iteration, started, timeout):
     elapsed = time.perf_counter() - started
     if db.session.get(ExperimentGroup, group_id).current_iteration > iteration:
         return f"its iteration created after {elapsed:.1f} s"
-    message = db.session.scalars(select(GroupStatus.message).where(
-        GroupStatus.group_id == group_id).order_by(GroupStatus.id.desc())).first()
+    message = db.session.scalars(
+        select(GroupStatus.message)
+        .where(GroupStatus.group_id == group_id)
+        .order_by(GroupStatus.id.desc())
+    ).first()
     return f"failed after {elapsed:.1f} s: {message}"
 
 
@@ -338,15 +425,21 @@ def search_delays(app, args, start_scheduler):
         projects.create_project(actor=mallory, name="hostile")
         hostile_access = project_access("mallory", "hostile", actor=mallory)
         project = db.session.scalar(select(Project).where(Project.name == "hostile"))
-        print(f"{args.workers} Celery workers, capacity {args.capacity}, poll {args.poll} s, "
-              "PostgreSQL; alice's experiment created -> running:", flush=True)
+        print(
+            f"{args.workers} Celery workers, capacity {args.capacity}, poll {args.poll} s, "
+            "PostgreSQL; alice's experiment created -> running:",
+            flush=True,
+        )
         for label, hostile in [("alone", None), *SEARCHES]:
             label = label.format(observations=args.observations)
             if hostile is not None and None in hostile:
                 hostile = tuple(args.observations if x is None else x for x in hostile)
             scheduler = start_scheduler()
-            wait(lambda: db.session.scalar(select(func.count()).select_from(Worker)) > 0,
-                 "the scheduler to start", 120)
+            wait(
+                lambda: db.session.scalar(select(func.count()).select_from(Worker)) > 0,
+                "the scheduler to start",
+                120,
+            )
             group = None
             if hostile is not None:
                 group = hostile_search(hostile_access, project, *hostile)
@@ -365,10 +458,16 @@ def search_delays(app, args, start_scheduler):
                 shown += f"; the hostile group: {outcome}"
             print(f"  {label}: {shown}", flush=True)
             fill.stop(scheduler, grace=15)
-            db.session.execute(update(Experiment).where(Experiment.status.in_(
-                ("created", "scheduled", "starting", "running"))).values(status="stopped"))
-            db.session.execute(update(ExperimentGroup).where(ExperimentGroup.status.in_(
-                ("created", "running", "stopping"))).values(status="stopped"))
+            db.session.execute(
+                update(Experiment)
+                .where(Experiment.status.in_(("created", "scheduled", "starting", "running")))
+                .values(status="stopped")
+            )
+            db.session.execute(
+                update(ExperimentGroup)
+                .where(ExperimentGroup.status.in_(("created", "running", "stopping")))
+                .values(status="stopped")
+            )
             db.session.execute(delete(Worker))
             db.session.commit()
 

@@ -21,7 +21,7 @@ import scheduler
 ROOT = fill.ROOT
 
 # A one-line Flask app: the floor of any Flask request on this machine.
-MINIMAL_APP = '''
+MINIMAL_APP = """
 from flask import Flask, jsonify
 
 app = Flask(__name__)
@@ -30,11 +30,11 @@ app = Flask(__name__)
 @app.get("/ping")
 def ping():
     return jsonify(ok=True)
-'''
+"""
 
 # Our app plus one route that authenticates a token as the API does and reads one row by
 # primary key: the floor of an authenticated request of ours.
-REFERENCE_APP = '''
+REFERENCE_APP = """
 from flask import g, jsonify
 
 from dashboard import create_app
@@ -50,18 +50,31 @@ def reference(project_id):
     authenticate()
     project = db.session.get(Project, project_id)
     return jsonify(id=project.id, name=project.name, user=g.actor.username)
-'''
+"""
 
 
-def production_gunicorn(workers, port, database_url, *, app="wsgi:app", chdir=ROOT, log=None,
-                        env=None):
+def production_gunicorn(
+    workers, port, database_url, *, app="wsgi:app", chdir=ROOT, log=None, env=None
+):
     """gunicorn -c gunicorn.conf.py (production config, gthread) with `workers` workers."""
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-               "--chdir", str(chdir), app]
-    settings = {"FLASK_CONFIG": "production", "SECRET_KEY": fill.SECRET_KEY,
-                "DATABASE_URL": database_url, "DASHBOARD_INSTANCE": str(fill.TMP),
-                "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "PYTHONPATH": str(ROOT), **(env or {})}
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--chdir",
+        str(chdir),
+        app,
+    ]
+    settings = {
+        "FLASK_CONFIG": "production",
+        "SECRET_KEY": fill.SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "DASHBOARD_INSTANCE": str(fill.TMP),
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "PYTHONPATH": str(ROOT),
+        **(env or {}),
+    }
     return fill.server(command, port, env=settings, log=log)
 
 
@@ -77,9 +90,12 @@ def ensure_wrk():
     if shutil.which("wrk") is None:
         print("installing wrk (Debian package) ...", file=sys.stderr)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
     return shutil.which("wrk")
 
 
@@ -87,18 +103,29 @@ def _lua(paths, method, body):
     """A wrk script sending `method` to the paths in turn (each connection its own turn)."""
     quoted = ", ".join(f'"{p}"' for p in paths)
     body_line = f"wrk.body = [[{body}]]\n" if body is not None else ""
-    return (f'wrk.method = "{method}"\n{body_line}'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f"local paths = {{{quoted}}}\n"
-            "local i = math.random(#paths)\n"
-            "request = function()\n"
-            "  i = i % #paths + 1\n"
-            "  return wrk.format(nil, paths[i])\n"
-            "end\n")
+    return (
+        f'wrk.method = "{method}"\n{body_line}'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"local paths = {{{quoted}}}\n"
+        "local i = math.random(#paths)\n"
+        "request = function()\n"
+        "  i = i % #paths + 1\n"
+        "  return wrk.format(nil, paths[i])\n"
+        "end\n"
+    )
 
 
-def run_wrk(base, paths, headers=None, *, duration, connections, method="GET", body=None,
-            allow_non_2xx=False):
+def run_wrk(
+    base,
+    paths,
+    headers=None,
+    *,
+    duration,
+    connections,
+    method="GET",
+    body=None,
+    allow_non_2xx=False,
+):
     """(requests/second, non-2xx count) of one wrk run over the paths; raises on socket errors
     or, unless allowed, on any non-2xx answer."""
     if isinstance(paths, str):
@@ -109,8 +136,12 @@ def run_wrk(base, paths, headers=None, *, duration, connections, method="GET", b
     with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=fill.TMP, delete=False) as script:
         script.write(_lua(paths, method, body))
     try:
-        out = subprocess.run(command + ["-s", script.name, base + paths[0]], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            command + ["-s", script.name, base + paths[0]],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     finally:
         os.unlink(script.name)
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0

@@ -73,7 +73,7 @@ except ImportError:
     pass
 """
 
-PEER_LOADER = r'''
+PEER_LOADER = r"""
 import json
 import sqlite3
 import sys
@@ -184,7 +184,7 @@ if __name__ == "__main__":
         load_mlflow(store, runs, sys.argv[4])
     else:
         load_optuna(store, runs)
-'''
+"""
 
 
 def peer_python():
@@ -195,11 +195,13 @@ def peer_python():
         subprocess.run(["python3", "-m", "venv", str(PEER_VENV)], check=True)
     probe = subprocess.run(
         [str(python), "-c", "import mlflow, optuna_dashboard, psycopg, pysqlite3"],
-        capture_output=True)
+        capture_output=True,
+    )
     if probe.returncode != 0:
         print(f"installing {PEER_REQUIREMENTS.name} into {PEER_VENV} ...", file=sys.stderr)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(PEER_REQUIREMENTS)],
-                       check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(PEER_REQUIREMENTS)], check=True
+        )
     return python
 
 
@@ -255,6 +257,7 @@ def expect_count(count):
         found = len(rows.get("results", rows.get("runs", [])))
         if found != count:
             raise RuntimeError(f"expected {count} rows, got {found}")
+
     return check
 
 
@@ -284,12 +287,19 @@ def our_runs(app, group_id):
     from dashboard.models import Experiment
 
     with app.app_context():
-        params = db.session.scalars(select(Experiment.params).where(
-            Experiment.group_id == group_id).order_by(Experiment.id)).all()
-    return [{"params": p, "metrics": {name: [fill.metric_values(n, s)[name]
-                                             for s in range(fill.POINTS)]
-                                      for name in fill.METRICS}}
-            for n, p in enumerate(params)]
+        params = db.session.scalars(
+            select(Experiment.params).where(Experiment.group_id == group_id).order_by(Experiment.id)
+        ).all()
+    return [
+        {
+            "params": p,
+            "metrics": {
+                name: [fill.metric_values(n, s)[name] for s in range(fill.POINTS)]
+                for name in fill.METRICS
+            },
+        }
+        for n, p in enumerate(params)
+    ]
 
 
 def stores(work, url):
@@ -305,8 +315,13 @@ def stores(work, url):
             connection.execute(text(f"CREATE DATABASE {tool}"))
     engine.dispose()
     base = make_url(url)
-    return {"ours": url, **{tool: base.set(database=tool).render_as_string(hide_password=False)
-                            for tool in ("mlflow", "optuna")}}
+    return {
+        "ours": url,
+        **{
+            tool: base.set(database=tool).render_as_string(hide_password=False)
+            for tool in ("mlflow", "optuna")
+        },
+    }
 
 
 def load_peer(python, work, kind, *args):
@@ -314,8 +329,12 @@ def load_peer(python, work, kind, *args):
     start = time.perf_counter()
     loaded = subprocess.run(
         [str(python), str(work / "peer_loader.py"), kind, *args],
-        env={**os.environ, "PYTHONPATH": str(work)}, check=True, capture_output=True, text=True,
-        cwd=work)
+        env={**os.environ, "PYTHONPATH": str(work)},
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
     out = json.loads(loaded.stdout.strip().splitlines()[-1])
     print(f"loaded {kind} in {time.perf_counter() - start:.1f} s ({out['database']})", flush=True)
     return out
@@ -331,8 +350,9 @@ def load(args, python, work, where):
     runs_file.write_text(json.dumps(our_runs(app, data["groups"][args.runs])))
     with app.app_context():
         fill.db.engine.dispose()  # no idle connection of the filler stays open
-    mlflow = load_peer(python, work, "mlflow", where["mlflow"], str(runs_file),
-                       str(work / "mlartifacts"))
+    mlflow = load_peer(
+        python, work, "mlflow", where["mlflow"], str(runs_file), str(work / "mlartifacts")
+    )
     optuna = load_peer(python, work, "optuna", where["optuna"], str(runs_file))
     return {"ours": data, "mlflow": mlflow, "optuna": optuna}
 
@@ -349,19 +369,38 @@ def measure_ours(args, work, url, data):
         page = Client(port, {"Cookie": fill.session_cookie(port)})
         r = args.repeat
         return {
-            "sorted": ours.median(r, "GET", f"{api}/experiments?"
-                                  + urlencode({"group": big, **sorted_q}), check=expect_count(20)),
-            "sorted100": ours.median(r, "GET", f"{api}/experiments?"
-                                     + urlencode({"group": small, **sorted_q}),
-                                     check=expect_count(20)),
-            "filtered": ours.median(r, "GET", f"{api}/experiments?"
-                                    + urlencode({"group": big, **filtered_q}),
-                                    check=expect_count(20)),
-            "filtered_sorted": ours.median(r, "GET", f"{api}/experiments?" + urlencode(
-                {"group": big, **filtered_q, "sort": "metric.loss"}), check=expect_count(20)),
+            "sorted": ours.median(
+                r,
+                "GET",
+                f"{api}/experiments?" + urlencode({"group": big, **sorted_q}),
+                check=expect_count(20),
+            ),
+            "sorted100": ours.median(
+                r,
+                "GET",
+                f"{api}/experiments?" + urlencode({"group": small, **sorted_q}),
+                check=expect_count(20),
+            ),
+            "filtered": ours.median(
+                r,
+                "GET",
+                f"{api}/experiments?" + urlencode({"group": big, **filtered_q}),
+                check=expect_count(20),
+            ),
+            "filtered_sorted": ours.median(
+                r,
+                "GET",
+                f"{api}/experiments?"
+                + urlencode({"group": big, **filtered_q, "sort": "metric.loss"}),
+                check=expect_count(20),
+            ),
             "one": ours.median(r, "GET", f"{api}/experiments/{data['experiments'][args.runs][0]}"),
-            "all": ours.median(3, "GET", f"{api}/experiments?group={big}&format=json",
-                               check=lambda d: len(json.loads(d)) == args.runs or 1 / 0),
+            "all": ours.median(
+                3,
+                "GET",
+                f"{api}/experiments?group={big}&format=json",
+                check=lambda d: len(json.loads(d)) == args.runs or 1 / 0,
+            ),
             "page": page.median(r, "GET", f"/bench/bench/groups/{big}/"),
         }
 
@@ -369,9 +408,22 @@ def measure_ours(args, work, url, data):
 def measure_mlflow(args, python, work, url, mlflow):
     """MLflow's runs/search sorted and filtered, runs/get, and every page of runs."""
     port = fill.free_port()
-    command = [str(python), "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(os.cpu_count()), "--backend-store-uri", url,
-               "--default-artifact-root", str(work / "mlartifacts")]
+    command = [
+        str(python),
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(os.cpu_count()),
+        "--backend-store-uri",
+        url,
+        "--default-artifact-root",
+        str(work / "mlartifacts"),
+    ]
     env = {"PYTHONPATH": str(work), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with fill.server(command, port, env=env, cwd=work, log=work / "mlflow.log"):
         client = Client(port)
@@ -380,17 +432,40 @@ def measure_mlflow(args, python, work, url, mlflow):
         experiment = mlflow["experiment"]
         r = args.repeat
         return {
-            "sorted": client.median(r, "POST", search, {
-                "experiment_ids": [experiment], "max_results": 20,
-                "order_by": ["metrics.loss ASC"]}, check=expect_count(20)),
-            "filtered": client.median(r, "POST", search, {
-                "experiment_ids": [experiment], "max_results": 20,
-                "filter": "params.activation = 'relu' and metrics.f1 > 0.9"},
-                check=expect_count(20)),
-            "filtered_sorted": client.median(r, "POST", search, {
-                "experiment_ids": [experiment], "max_results": 20,
-                "filter": "params.activation = 'relu' and metrics.f1 > 0.9",
-                "order_by": ["metrics.loss ASC"]}, check=expect_count(20)),
+            "sorted": client.median(
+                r,
+                "POST",
+                search,
+                {
+                    "experiment_ids": [experiment],
+                    "max_results": 20,
+                    "order_by": ["metrics.loss ASC"],
+                },
+                check=expect_count(20),
+            ),
+            "filtered": client.median(
+                r,
+                "POST",
+                search,
+                {
+                    "experiment_ids": [experiment],
+                    "max_results": 20,
+                    "filter": "params.activation = 'relu' and metrics.f1 > 0.9",
+                },
+                check=expect_count(20),
+            ),
+            "filtered_sorted": client.median(
+                r,
+                "POST",
+                search,
+                {
+                    "experiment_ids": [experiment],
+                    "max_results": 20,
+                    "filter": "params.activation = 'relu' and metrics.f1 > 0.9",
+                    "order_by": ["metrics.loss ASC"],
+                },
+                check=expect_count(20),
+            ),
             "one": client.median(r, "GET", f"/api/2.0/mlflow/runs/get?run_id={mlflow['run']}"),
             "all": statistics.median(mlflow_all(client, experiment, args.runs) for _ in range(3)),
         }
@@ -399,18 +474,31 @@ def measure_mlflow(args, python, work, url, mlflow):
 def measure_optuna(args, work, url, study):
     """Optuna Dashboard's whole-study load: cold (a new server), then the next requests."""
     port = fill.free_port()
-    command = [str(PEER_VENV / "bin" / "optuna-dashboard"), "--host", "127.0.0.1", "--port",
-               str(port), "--server", "gunicorn", "--quiet", url]
-    with fill.server(command, port, env={"PYTHONPATH": str(work)}, cwd=work,
-                     log=work / "optuna.log"):
+    command = [
+        str(PEER_VENV / "bin" / "optuna-dashboard"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--server",
+        "gunicorn",
+        "--quiet",
+        url,
+    ]
+    with fill.server(
+        command, port, env={"PYTHONPATH": str(work)}, cwd=work, log=work / "optuna.log"
+    ):
         client = Client(port)
         path = f"/api/studies/{study}?after=0"
         cold, body = client.call("GET", path)
         trials = len(json.loads(body)["trials"])
         if trials != args.runs:
             raise RuntimeError(f"Optuna Dashboard returned {trials} trials, not {args.runs}")
-        return {"cold": cold, "size": len(body),
-                "all": client.median(min(args.repeat, 3), "GET", path, warm_up=0)}
+        return {
+            "cold": cold,
+            "size": len(body),
+            "all": client.median(min(args.repeat, 3), "GET", path, warm_up=0),
+        }
 
 
 def measure(args, python, work, url=None):
@@ -421,9 +509,13 @@ def measure(args, python, work, url=None):
     if url is None:
         passes = [("SQLite", None)]
     else:
-        passes = [("PostgreSQL, never analysed (autovacuum off)", None),
-                  ("PostgreSQL, after VACUUM ANALYZE", lambda: [
-                      fill.vacuum_analyse(store) for store in where.values()])]
+        passes = [
+            ("PostgreSQL, never analysed (autovacuum off)", None),
+            (
+                "PostgreSQL, after VACUUM ANALYZE",
+                lambda: [fill.vacuum_analyse(store) for store in where.values()],
+            ),
+        ]
     out = []
     for title, before in passes:
         if before:
@@ -442,7 +534,8 @@ def measure(args, python, work, url=None):
                 if autovacuum or tables:
                     figures["warnings"].append(
                         f"{tool}'s database was not 'never analysed': autovacuum "
-                        f"{'on' if autovacuum else 'off'}, statistics on {', '.join(tables)}")
+                        f"{'on' if autovacuum else 'off'}, statistics on {', '.join(tables)}"
+                    )
         out.append((title, figures))
         print(f"{title}: measured", flush=True)
     return out
@@ -452,8 +545,11 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--postgres", action="store_true",
-                        help="all three on one throwaway PostgreSQL server, autovacuum off")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="all three on one throwaway PostgreSQL server, autovacuum off",
+    )
     args = parser.parse_args(argv)
     python = peer_python()
     work = Path(tempfile.mkdtemp(prefix="vs-peers-"))
@@ -465,8 +561,12 @@ def main(argv):
             results = measure(args, python, work)
     except BaseException:
         for log in sorted(work.glob("*.log")):  # the servers' side of a failure
-            print(f"--- last lines of {log.name}:", *log.read_text().splitlines()[-30:],
-                  sep="\n", file=sys.stderr)
+            print(
+                f"--- last lines of {log.name}:",
+                *log.read_text().splitlines()[-30:],
+                sep="\n",
+                file=sys.stderr,
+            )
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -476,42 +576,66 @@ def main(argv):
 
 
 # ours / MLflow: (fraction, as printed) per request; None is reported without a target.
-SQLITE_TARGETS = {"sorted": (1 / 4, "1/4"), "filtered": (1 / 20, "1/20"),
-                  "filtered_sorted": (1 / 20, "1/20"), "one": None, "all": (1 / 10, "1/10")}
-POSTGRES_TARGETS = {"sorted": (1 / 4, "1/4"), "filtered": (1 / 3, "1/3"),
-                    "filtered_sorted": (1 / 3, "1/3"), "one": None, "all": (1 / 10, "1/10")}
+SQLITE_TARGETS = {
+    "sorted": (1 / 4, "1/4"),
+    "filtered": (1 / 20, "1/20"),
+    "filtered_sorted": (1 / 20, "1/20"),
+    "one": None,
+    "all": (1 / 10, "1/10"),
+}
+POSTGRES_TARGETS = {
+    "sorted": (1 / 4, "1/4"),
+    "filtered": (1 / 3, "1/3"),
+    "filtered_sorted": (1 / 3, "1/3"),
+    "one": None,
+    "all": (1 / 10, "1/10"),
+}
 
 
 def print_results(title, figures, runs, targets):
     ours, mlflow, optuna = figures["ours"], figures["mlflow"], figures["optuna"]
     failed = lambda *times: any(isinstance(t, Failure) for t in times)  # noqa: E731
     ms = lambda s: "failed" if failed(s) else f"{s * 1000:,.1f} ms"  # noqa: E731
-    print(f"\n{runs} runs, {title}, {os.cpu_count()} cores (load average "
-          f"{figures['load'][0]:.1f} before, {figures['load'][1]:.1f} after); medians")
+    print(
+        f"\n{runs} runs, {title}, {os.cpu_count()} cores (load average "
+        f"{figures['load'][0]:.1f} before, {figures['load'][1]:.1f} after); medians"
+    )
     for warning in figures["warnings"]:
         print(f"WARNING: {warning}")
     print(f"{'request':<34} {'ours':>12} {'MLflow':>12} {'ours/MLflow':>12}  target")
-    for key, label in (("sorted", "first 20 sorted by loss"),
-                       ("filtered", "first 20 filtered (param+metric)"),
-                       ("filtered_sorted", "  the same, sorted by loss"),
-                       ("one", "one run"),
-                       ("all", "everything (export / all pages)")):
+    for key, label in (
+        ("sorted", "first 20 sorted by loss"),
+        ("filtered", "first 20 filtered (param+metric)"),
+        ("filtered_sorted", "  the same, sorted by loss"),
+        ("one", "one run"),
+        ("all", "everything (export / all pages)"),
+    ):
         ratio = None if failed(ours[key], mlflow[key]) else ours[key] / mlflow[key]
-        verdict = "" if targets[key] is None else f"<= {targets[key][1]}: " + (
-            "met" if ratio is not None and ratio <= targets[key][0] else "NOT met")
+        verdict = (
+            ""
+            if targets[key] is None
+            else f"<= {targets[key][1]}: "
+            + ("met" if ratio is not None and ratio <= targets[key][0] else "NOT met")
+        )
         shown = "-" if ratio is None else f"{ratio:.3f}"
         print(f"{label:<34} {ms(ours[key]):>12} {ms(mlflow[key]):>12} {shown:>12}  {verdict}")
     if not failed(ours["sorted"], ours["sorted100"]):
         ratio = ours["sorted"] / ours["sorted100"]
-        print(f"ours sorted first 20: {ms(ours['sorted'])} at {runs} vs {ms(ours['sorted100'])} "
-              f"at {SMALL}: {ratio:.2f}x (<= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})")
-    print(f"Optuna Dashboard whole study: {ms(optuna['cold'])} first (cold), then "
-          f"{ms(optuna['all'])} (median of the next requests), {optuna['size'] / 1e6:.1f} MB")
+        print(
+            f"ours sorted first 20: {ms(ours['sorted'])} at {runs} vs {ms(ours['sorted100'])} "
+            f"at {SMALL}: {ratio:.2f}x (<= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})"
+        )
+    print(
+        f"Optuna Dashboard whole study: {ms(optuna['cold'])} first (cold), then "
+        f"{ms(optuna['all'])} (median of the next requests), {optuna['size'] / 1e6:.1f} MB"
+    )
     if not failed(ours["page"], optuna["all"]):
         ratio = ours["page"] / optuna["all"]
-        print(f"our whole group page (HTML): {ms(ours['page'])}; ours/Optuna next {ratio:.4f} "
-              f"(<= 0.05: {'met' if ratio <= 0.05 else 'NOT met'}), ours/Optuna cold "
-              f"{ours['page'] / optuna['cold']:.4f}")
+        print(
+            f"our whole group page (HTML): {ms(ours['page'])}; ours/Optuna next {ratio:.4f} "
+            f"(<= 0.05: {'met' if ratio <= 0.05 else 'NOT met'}), ours/Optuna cold "
+            f"{ours['page'] / optuna['cold']:.4f}"
+        )
     for tool, times in (("ours", ours), ("MLflow", mlflow), ("Optuna Dashboard", optuna)):
         for key, value in times.items():
             if failed(value):

@@ -9,12 +9,9 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, CONFIGS, INSTANCE_DIR
+from dashboard.ids import MAX_ID
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
-
-
-# The largest id the id columns hold (32-bit integers on PostgreSQL).
-MAX_ID = 2**31 - 1
 
 
 class DatabaseIntConverter(IntegerConverter):

@@ -30,8 +30,13 @@ SECRETS = {
 }
 # Sessions are secrets of the running server: a restored database starts with nobody signed in.
 # Counters the database keeps itself (migration 0009's triggers) are rebuilt by the import.
-SKIPPED_TABLES = {"alembic_version", "login_sessions", "group_status_changes",
-                  "group_status_counts", "group_versions"}
+SKIPPED_TABLES = {
+    "alembic_version",
+    "login_sessions",
+    "group_status_changes",
+    "group_status_counts",
+    "group_versions",
+}
 
 
 class BackupError(Exception):
@@ -63,9 +68,16 @@ def export(handle):
     """Write the database to a text handle; returns {table: rows written}."""
     counts = {}
     with db.engine.connect() as connection:
-        handle.write(_line({"format": FORMAT, "version": VERSION,
-                            "schema": _schema_revision(connection),
-                            "tables": [t.name for t in tables()]}))
+        handle.write(
+            _line(
+                {
+                    "format": FORMAT,
+                    "version": VERSION,
+                    "schema": _schema_revision(connection),
+                    "tables": [t.name for t in tables()],
+                }
+            )
+        )
         for table in tables():
             left_out = SECRETS.get(table.name, {})
             columns = [c for c in table.columns if c.name not in left_out]
@@ -87,8 +99,10 @@ def _read_header(handle):
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupError("This is not a dashboard backup (its first line is no backup header).")
     if header.get("version") != VERSION:
-        raise BackupError(f"Backup format version {header.get('version')!r} is not supported "
-                          f"(this dashboard reads version {VERSION}).")
+        raise BackupError(
+            f"Backup format version {header.get('version')!r} is not supported "
+            f"(this dashboard reads version {VERSION})."
+        )
     return header
 
 
@@ -97,8 +111,9 @@ def _parse_row(table, row, line_number):
         raise BackupError(f"Line {line_number}: the row is not an object.")
     unknown = set(row) - set(table.columns.keys())
     if unknown:
-        raise BackupError(f"Line {line_number}: {table.name} has no column "
-                          f"{', '.join(sorted(unknown))}.")
+        raise BackupError(
+            f"Line {line_number}: {table.name} has no column {', '.join(sorted(unknown))}."
+        )
     values = dict(row)
     for column in table.columns:
         value = values.get(column.name)
@@ -106,16 +121,19 @@ def _parse_row(table, row, line_number):
             try:
                 values[column.name] = datetime.fromisoformat(value)
             except ValueError:
-                raise BackupError(f"Line {line_number}: {table.name}.{column.name} is not an "
-                                  f"ISO datetime: {value!r}.") from None
+                raise BackupError(
+                    f"Line {line_number}: {table.name}.{column.name} is not an "
+                    f"ISO datetime: {value!r}."
+                ) from None
     for name, fill in SECRETS.get(table.name, {}).items():
         values[name] = fill()
     return values
 
 
 def _is_datetime(column):
-    return isinstance(column.type, DateTime) or isinstance(getattr(column.type, "impl", None),
-                                                           DateTime)
+    return isinstance(column.type, DateTime) or isinstance(
+        getattr(column.type, "impl", None), DateTime
+    )
 
 
 def _is_empty(connection):
@@ -134,10 +152,13 @@ def _reset_sequences(connection):
         if len(keys) != 1 or not keys[0].autoincrement or keys[0].type.python_type is not int:
             continue
         name = keys[0].name
-        connection.execute(text(
-            f"SELECT setval(pg_get_serial_sequence(:table, :column), "
-            f"COALESCE(MAX({name}), 1), MAX({name}) IS NOT NULL) FROM {table.name}"
-        ), {"table": table.name, "column": name})
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence(:table, :column), "
+                f"COALESCE(MAX({name}), 1), MAX({name}) IS NOT NULL) FROM {table.name}"
+            ),
+            {"table": table.name, "column": name},
+        )
 
 
 def import_(handle):
@@ -146,18 +167,23 @@ def import_(handle):
     known = {t.name: t for t in tables()}
     unknown = [name for name in header.get("tables", []) if name not in known]
     if unknown:
-        raise BackupError(f"The backup has tables this dashboard does not know: "
-                          f"{', '.join(unknown)}.")
+        raise BackupError(
+            f"The backup has tables this dashboard does not know: {', '.join(unknown)}."
+        )
     counts = dict.fromkeys(known, 0)
     with db.engine.begin() as connection:
         revision = _schema_revision(connection)
         if header.get("schema") != revision:
-            raise BackupError(f"The backup's schema revision {header.get('schema')!r} differs "
-                              f"from this database's {revision!r}: upgrade first "
-                              f"(flask db upgrade) with the matching version.")
+            raise BackupError(
+                f"The backup's schema revision {header.get('schema')!r} differs "
+                f"from this database's {revision!r}: upgrade first "
+                f"(flask db upgrade) with the matching version."
+            )
         if not _is_empty(connection):
-            raise BackupError("The database is not empty: import only into a new, empty "
-                              "database (after `flask --app wsgi db upgrade`).")
+            raise BackupError(
+                "The database is not empty: import only into a new, empty "
+                "database (after `flask --app wsgi db upgrade`)."
+            )
         pending, current = [], None
         for line_number, line in enumerate(handle, start=2):
             if not line.strip():

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from dashboard.errors import DomainError, field_error
 from dashboard.extensions import db
 from dashboard.models import User
-from dashboard.services import projects, users
+from dashboard.services.project import projects
+from dashboard.services.user import users
 
 
 def _fail(exc):
@@ -45,8 +46,11 @@ def create_user(name, password, email, staff):
 
 @click.command("set-password")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin instead of asking twice.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of asking twice.",
+)
 def set_password(name, password_stdin):
     """Give user NAME a new password, e.g. after `import` or when it is forgotten.
 
@@ -119,37 +123,59 @@ def seed_demo():
 
 @click.command("worker")
 @click.option("--capacity", type=int, default=None, help="Experiments run at once (default 8).")
-@click.option("--celery", "celery_worker", is_flag=True,
-              help="Be a Celery worker that runs what the scheduler sends (RUNNER=celery).")
+@click.option(
+    "--celery",
+    "celery_worker",
+    is_flag=True,
+    help="Be a Celery worker that runs what the scheduler sends (RUNNER=celery).",
+)
 @click.option("--name", default=None, help="The Celery worker's node name (default celery@host).")
-def worker(capacity, celery_worker, name):
+@click.option(
+    "--gpus",
+    default=None,
+    help="The GPU ids experiments may be given here, e.g. 0,1,2,3 (default WORKER_GPUS).",
+)
+def worker(capacity, celery_worker, name, gpus):
     """Run the scheduler and the local runner (RUNNER=celery: the scheduler alone) until
     interrupted; with --celery, a Celery worker instead (it needs no database)."""
     from flask import current_app
 
+    from dashboard.runner.gpus import parse_gpus
     from dashboard.runner.sandbox import Sandbox, SandboxUnavailable
 
+    try:
+        declared = parse_gpus(current_app.config["WORKER_GPUS"] if gpus is None else gpus)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--gpus / WORKER_GPUS") from None
     sandbox = Sandbox.from_config(current_app.config, share=capacity)
     try:
         sandbox.check(
-            Path(current_app.config["OUTPUTS_ROOT"]) / ".sandbox-check" / socket.gethostname())
+            Path(current_app.config["OUTPUTS_ROOT"]) / ".sandbox-check" / socket.gethostname()
+        )
     except SandboxUnavailable as exc:
         raise click.ClickException(f"No experiment will run here: {exc}") from None
-    if celery_worker:  # it says what its experiments' limits are (dashboard/tasks.py)
-        from dashboard.tasks import app as celery_app
+    if celery_worker:  # it says what its experiments' limits are (dashboard/runner/tasks.py)
+        from dashboard.runner.tasks import SETTINGS
+        from dashboard.runner.tasks import app as celery_app
+
+        SETTINGS["WORKER_GPUS"] = ",".join(map(str, declared))
 
         concurrency = capacity or current_app.config["WORKER_CAPACITY"]
         argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
         celery_app.worker_main(argv + ([f"--hostname={name}"] if name else []))
         return
     if current_app.config["RUNNER"] == "celery":
-        from dashboard.runner.dispatch import CeleryScheduler as Runner
-    else:
-        from dashboard.runner.worker import Worker as Runner
+        from dashboard.runner.dispatch import CeleryScheduler
 
-        for line in sandbox.limits.describe():
-            click.echo(f"Experiment limits: {line}", err=True)
-    Runner(capacity=capacity).run()
+        CeleryScheduler(capacity=capacity).run()
+        return
+    from dashboard.runner.worker import Worker
+
+    for line in sandbox.limits.describe():
+        click.echo(f"Experiment limits: {line}", err=True)
+    if declared:
+        click.echo(f"GPUs: {', '.join(map(str, declared))}", err=True)
+    Worker(capacity=capacity, gpus=declared).run()
 
 
 @click.command("export")
@@ -160,8 +186,7 @@ def export_data(file):
 
     with open(file, "w", encoding="utf-8") as handle:
         counts = export(handle)
-    click.echo(f"Exported {sum(counts.values())} rows of {len(counts)} tables to {file}.",
-               err=True)
+    click.echo(f"Exported {sum(counts.values())} rows of {len(counts)} tables to {file}.", err=True)
 
 
 @click.command("import")
@@ -184,12 +209,22 @@ def import_data(file):
         raise click.ClickException(str(exc)) from None
     except (SQLAlchemyError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"Nothing was imported: {exc}") from None
-    click.echo(f"Imported {sum(counts.values())} rows of {len(counts)} tables from {file}.",
-               err=True)
+    click.echo(
+        f"Imported {sum(counts.values())} rows of {len(counts)} tables from {file}.", err=True
+    )
 
 
 def register(app):
     """Attach the commands to the app's CLI."""
-    for command in (create_user, set_password, create_token, create_project, add_member,
-                    seed_demo, worker, export_data, import_data):
+    for command in (
+        create_user,
+        set_password,
+        create_token,
+        create_project,
+        add_member,
+        seed_demo,
+        worker,
+        export_data,
+        import_data,
+    ):
         app.cli.add_command(command)

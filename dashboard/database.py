@@ -86,8 +86,9 @@ def register(app):
     if engine.dialect.name != "postgresql":
         return
     if app.config.get("DB_CHECK_CONNECTIONS", True):
-        event.listen(engine, "checkout",
-                     connection_check(engine.dialect, app.config["DB_PING_IDLE_SECONDS"]))
+        event.listen(
+            engine, "checkout", connection_check(engine.dialect, app.config["DB_PING_IDLE_SECONDS"])
+        )
         event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "engine_connect", _safe_request_reads_in_autocommit)
     event.listen(engine, "before_execute", _streams_in_a_transaction)

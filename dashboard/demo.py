@@ -14,9 +14,11 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import ExperimentGroup, Project, RepoUpload, User
-from dashboard.runner import paths
-from dashboard.services import groups, projects, users
-from dashboard.services.access import project_access
+from dashboard.services.group import groups
+from dashboard.services.project import projects
+from dashboard.services.project.access import project_access
+from dashboard.services.user import users
+from dashboard.storage import paths
 
 ADMIN = "root"
 DEMO_PROJECT = "quick-start"
@@ -25,10 +27,16 @@ DEMO_FILE = DEMO_DIR / "polyaxonfile.yml"
 # (name, polyaxonfile, description); the reference group keeps no name, as it always had none.
 DEMO_GROUPS = (
     (None, "polyaxonfile.yml", "Random search over learning rate, dropout, activation."),
-    ("hyperband-demo", "hyperband.yml",
-     "Hyperband (max_iter 9, eta 3) over num_epochs, minimising loss."),
-    ("bo-demo", "bo.yml", "Bayesian optimisation: 4 random trials, then 6 suggestions, "
-                          "maximising accuracy."),
+    (
+        "hyperband-demo",
+        "hyperband.yml",
+        "Hyperband (max_iter 9, eta 3) over num_epochs, minimising loss.",
+    ),
+    (
+        "bo-demo",
+        "bo.yml",
+        "Bayesian optimisation: 4 random trials, then 6 suggestions, maximising accuracy.",
+    ),
 )
 
 
@@ -52,14 +60,19 @@ def ensure_demo(instance_path):
     ).scalar_one_or_none()
     if project is None:
         project = projects.create_project(
-            actor=admin, name=DEMO_PROJECT,
+            actor=admin,
+            name=DEMO_PROJECT,
             description="The reference page's random search, a hyperband and a bo group.",
         )
         _register_demo_code(project, admin)
         access = project_access(ADMIN, DEMO_PROJECT, actor=admin)
         for name, filename, description in DEMO_GROUPS:
-            groups.create_group(access, content=(DEMO_DIR / filename).read_text(), name=name,
-                                description=description)
+            groups.create_group(
+                access,
+                content=(DEMO_DIR / filename).read_text(),
+                name=name,
+                description=description,
+            )
     has_group = db.session.execute(
         select(ExperimentGroup.id).where(ExperimentGroup.project_id == project.id)
     ).first()

@@ -104,9 +104,17 @@ def _http_detail(exc):
     return exc.description or exc.name
 
 
-TITLES = {400: "Bad request", 401: "Sign in needed", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 413: "Too large", 429: "Too many requests",
-          500: "Server error", 503: "Not available"}
+TITLES = {
+    400: "Bad request",
+    401: "Sign in needed",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Server error",
+    503: "Not available",
+}
 
 
 def html_error(status_code, message):
@@ -115,8 +123,9 @@ def html_error(status_code, message):
         body = render_template("_error_inline.html", message=message)
         return body, status_code, {"HX-Retarget": "#flash", "HX-Reswap": "outerHTML"}
     title = TITLES.get(status_code, "Error")
-    return render_template("errors/error.html", code=status_code, title=title,
-                           message=message), status_code
+    return render_template(
+        "errors/error.html", code=status_code, title=title, message=message
+    ), status_code
 
 
 def register(app):

@@ -1,7 +1,7 @@
 """Conditional GETs: an answer the caller holds already is a 304 Not Modified, built from nothing.
 
 A view reads a stamp (a value a service keeps changing with everything the answer shows: for a
-group, services.groups.read_state), after the access checks, so a 304 goes only to whoever may
+group, services.group.groups.read_state), after the access checks, so a 304 goes only to whoever may
 read the answer. Its ETag is a weak one (the same data, not necessarily the same bytes: times
 "so far" are rendered afresh and tick in the browser) hashing that stamp with what else picks
 the answer: the endpoint (the format), its query string, the htmx headers that change it, the
@@ -40,10 +40,14 @@ def _plain(value):
 
 def etag_for(stamp):
     """The ETag value (unquoted, weak) of an answer built from this stamp for this request."""
-    parts = (code_digest(), request.endpoint, request.query_string,
-             tuple(request.headers.get(name) for name in VARYING_HEADERS),
-             session.get("csrf_token") if request.blueprint == "ui" else None,
-             tuple(_plain(value) for value in stamp))
+    parts = (
+        code_digest(),
+        request.endpoint,
+        request.query_string,
+        tuple(request.headers.get(name) for name in VARYING_HEADERS),
+        session.get("csrf_token") if request.blueprint == "ui" else None,
+        tuple(_plain(value) for value in stamp),
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 

@@ -10,7 +10,7 @@ never reach the loader.
 from flask import session
 from flask_login import login_user, logout_user
 
-from dashboard.services import login_sessions
+from dashboard.services.user import login_sessions
 
 SESSION_KEY = "_session_key"
 

@@ -22,10 +22,16 @@ def _limits(username):
     account = hashlib.sha256(username.strip().lower().encode(errors="replace")).hexdigest()[:32]
     config = current_app.config
     return [
-        (parse(config["LOGIN_RATE_LIMIT"]), ("login", address, account),
-         "Too many requests (limit: {}). Try again later."),
-        (parse(config["LOGIN_ADDRESS_RATE_LIMIT"]), ("login", address),
-         "Too many failed sign-ins from your address (limit: {}). Try again later."),
+        (
+            parse(config["LOGIN_RATE_LIMIT"]),
+            ("login", address, account),
+            "Too many requests (limit: {}). Try again later.",
+        ),
+        (
+            parse(config["LOGIN_ADDRESS_RATE_LIMIT"]),
+            ("login", address),
+            "Too many failed sign-ins from your address (limit: {}). Try again later.",
+        ),
     ]
 
 

@@ -11,7 +11,11 @@ ACTIONS = {
     "create_group": "member",
     "upload_repo": "member",
     "stop": "member",
+    # Pause, resume, retry, extend (EXTENSIONS.md section 2).
+    "control": "member",
     "tensorboard": "member",
+    # Restart, resume or copy an experiment (EXTENSIONS.md section 2).
+    "clone_experiment": "member",
     "edit": "member",
     "archive": "member",
     "report_metrics": "member",
@@ -19,6 +23,8 @@ ACTIONS = {
     "post_status": "admin",
     "change_visibility": "admin",
     "manage_members": "admin",
+    # A project's webhooks (EXTENSIONS.md section 2).
+    "manage_webhooks": "admin",
 }
 
 # What an experiment's own credentials (the key its process gets) may do, to itself only.
@@ -55,6 +61,53 @@ def authorize_experiment_credentials(action):
         raise Forbidden()
 
 
-def actions(role):
-    """Every action the role may perform (templates ask `"stop" in allowed`)."""
-    return frozenset(action for action in ACTIONS if allows(role, action))
+# What a group's or experiment's state allows, beside the role: action -> (the right it needs,
+# the fact of the state it needs). The services check the same states when they run.
+STATE_ACTIONS = {
+    "stop": ("stop", "live"),
+    "concurrency": ("edit", "live"),
+    "pause": ("control", "status_running"),
+    "resume": ("control", "status_paused"),
+    "retry": ("control", "continuable"),
+    "extend": ("control", "continuable"),
+    "archive": ("archive", "unarchived"),
+    "restore": ("archive", "archived"),
+    "resume_experiment": ("clone_experiment", "final"),  # one writer per outputs folder
+    "tensorboard_start": ("tensorboard", "tensorboard_idle"),
+    "tensorboard_stop": ("tensorboard", "tensorboard_running"),
+    "tensorboard_open": ("read", "tensorboard_running"),
+}
+
+
+# Group statuses in which a search can be given more experiments (retry, extend): all but
+# stopping (a final group goes back to running).
+CONTINUABLE = ("created", "running", "paused", "succeeded", "failed", "stopped")
+
+
+def state_facts(*, final, archived=False, tensorboard_status=None, status=None):
+    """The facts of a group's or an experiment's state that STATE_ACTIONS depend on (`status`:
+    a group's, when its actions depend on it)."""
+    facts = {
+        "final" if final else "live",
+        "archived" if archived else "unarchived",
+        "tensorboard_running" if tensorboard_status == "running" else "tensorboard_idle",
+    }
+    if status is not None:
+        facts.add(f"status_{status}")
+        if status in CONTINUABLE:
+            facts.add("continuable")
+    return frozenset(facts)
+
+
+def actions(role, state=None):
+    """Every action the role may perform; given a target's state (state_facts), only what that
+    state allows too. Templates ask `"stop" in allowed`, never the role or the status."""
+    allowed = frozenset(action for action in ACTIONS if allows(role, action))
+    if state is None:
+        return allowed
+    narrowed = {
+        action
+        for action, (right, fact) in STATE_ACTIONS.items()
+        if fact in state and allows(role, right)
+    }
+    return (allowed - STATE_ACTIONS.keys()) | narrowed

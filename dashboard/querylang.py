@@ -68,8 +68,9 @@ def _check_numbers(field, values, numeric, term):
         return
     for value in values:
         if parse_number(value) is None:
-            raise QueryError(f"query: '{value}' is not a number ({field} is compared as a "
-                             f"number) in '{term}'")
+            raise QueryError(
+                f"query: '{value}' is not a number ({field} is compared as a number) in '{term}'"
+            )
 
 
 def parse_query(text, *, known, prefixed=(), numeric=()):
@@ -95,7 +96,7 @@ def parse_query(text, *, known, prefixed=(), numeric=()):
             expression = expression[1:].strip()
         op = next((o for o in OPERATORS if expression.startswith(o)), None)
         if op:
-            value = expression[len(op):].strip()
+            value = expression[len(op) :].strip()
             if not value or "|" in value:
                 raise QueryError(f"query: '{term}' needs one value after '{op}'")
             _check_numbers(field, (value,), numeric, term)

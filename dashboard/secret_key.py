@@ -23,8 +23,10 @@ def instance_secret_key(folder):
         _create(path)
     key = path.read_text().strip()
     if len(key) < KEY_BYTES:
-        raise RuntimeError(f"{path} holds no usable key: delete it to make a new one "
-                           "(everyone signed in is signed out) or set SECRET_KEY")
+        raise RuntimeError(
+            f"{path} holds no usable key: delete it to make a new one "
+            "(everyone signed in is signed out) or set SECRET_KEY"
+        )
     return key
 
 

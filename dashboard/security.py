@@ -14,24 +14,28 @@ same-origin frames there only, because TensorBoard renders its plugins in iframe
 from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "style-src-attr 'unsafe-inline'",
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "frame-ancestors 'none'",
-    "form-action 'self'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    )
+)
 # Added beside TensorBoard's own policy (or the strict one when it sends none).
-TENSORBOARD_CSP = "; ".join((
-    "object-src 'none'",
-    "base-uri 'self'",
-    "frame-ancestors 'self'",
-    "form-action 'self'",
-))
+TENSORBOARD_CSP = "; ".join(
+    (
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'self'",
+        "form-action 'self'",
+    )
+)
 TENSORBOARD_PREFIX = "/tensorboard/"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -49,7 +53,8 @@ def add_security_headers(response):
             response.headers.add("Content-Security-Policy", TENSORBOARD_CSP)
         else:  # our own answer (TensorBoard not running), or a TensorBoard file without one
             response.headers["Content-Security-Policy"] = CSP.replace(
-                "frame-ancestors 'none'", "frame-ancestors 'self'")
+                "frame-ancestors 'none'", "frame-ancestors 'self'"
+            )
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
     else:
         response.headers["Content-Security-Policy"] = CSP

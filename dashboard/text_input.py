@@ -29,8 +29,10 @@ def nul_field(data, path=""):
                     return name.replace(NUL, "\\0")
                 stack.append((item, name, depth + 1))
         elif isinstance(value, list) and depth < MAX_DEPTH:
-            stack.extend((item, f"{where}.{i}" if where else str(i), depth + 1)
-                         for i, item in enumerate(value))
+            stack.extend(
+                (item, f"{where}.{i}" if where else str(i), depth + 1)
+                for i, item in enumerate(value)
+            )
     return None
 
 
@@ -54,7 +56,9 @@ def check_request():
         raise NotFound()
     refuse_nul({name: "".join(values) for name, values in request.args.lists()})
     if not request.path.startswith("/api/") and request.mimetype in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         refuse_nul({name: "".join(values) for name, values in request.form.lists()})
 
 

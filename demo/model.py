@@ -40,8 +40,9 @@ def parse_args(argv=None):
     parser.add_argument("--dropout", type=float, default=0.25, help="drop rate of hidden units")
     parser.add_argument("--num_epochs", type=int, default=1)
     parser.add_argument("--activation", choices=["relu", "sigmoid"], default="relu")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="for the weights and batches (default: a random one)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="for the weights and batches (default: a random one)"
+    )
     args = parser.parse_args(argv)
     for name, (low, high) in LIMITS.items():
         value = getattr(args, name)
@@ -62,7 +63,7 @@ def make_data():
     x = rng.normal(size=(TRAIN_SIZE + TEST_SIZE, FEATURES))
     w = rng.normal(size=(FEATURES, 2))
     u, v = (x @ w / np.linalg.norm(w, axis=0)).T  # two standard-normal directions
-    score = u + np.sin(2.0 * v) + 0.5 * v ** 2
+    score = u + np.sin(2.0 * v) + 0.5 * v**2
     flip = rng.random(len(x)) < 0.05  # label noise: 95% is about the best one can do
     y = ((score > np.median(score)) ^ flip).astype(float)
     return (x[:TRAIN_SIZE], y[:TRAIN_SIZE]), (x[TRAIN_SIZE:], y[TRAIN_SIZE:])
@@ -150,17 +151,21 @@ class Reporter:
         if self.api_url and self.token:
             self._post({**values, "epoch": epoch})
         if self.writer is not None:
-            summary = self.summary_pb2.Summary(value=[
-                self.summary_pb2.Summary.Value(tag=name, simple_value=value)
-                for name, value in values.items()
-            ])
-            self.writer.add_event(self.event_pb2.Event(wall_time=time.time(), step=epoch,
-                                                       summary=summary))
+            summary = self.summary_pb2.Summary(
+                value=[
+                    self.summary_pb2.Summary.Value(tag=name, simple_value=value)
+                    for name, value in values.items()
+                ]
+            )
+            self.writer.add_event(
+                self.event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary)
+            )
             self.writer.flush()
 
     def _post(self, values):
         request = urllib.request.Request(
-            self.api_url.rstrip("/") + "/metrics", method="POST",
+            self.api_url.rstrip("/") + "/metrics",
+            method="POST",
             data=json.dumps({"values": values}).encode(),
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
@@ -191,9 +196,12 @@ def train(args, reporter):
             train_loss += model.step(x_train[rows], y_train[rows], args.learning_rate)
         loss, accuracy = model.evaluate(x_test, y_test)
         result = (loss, accuracy)
-        print(f"epoch {epoch}/{args.num_epochs}: loss={loss:.4f} accuracy={accuracy:.4f} "
-              f"train_loss={train_loss / args.num_steps:.4f} "
-              f"({time.monotonic() - started:.2f}s)", flush=True)
+        print(
+            f"epoch {epoch}/{args.num_epochs}: loss={loss:.4f} accuracy={accuracy:.4f} "
+            f"train_loss={train_loss / args.num_steps:.4f} "
+            f"({time.monotonic() - started:.2f}s)",
+            flush=True,
+        )
         reporter.report(epoch, {"loss": loss, "accuracy": accuracy})
     return result
 

@@ -25,8 +25,18 @@ pg_start
 # One Redis for both runs, a database number each (the Celery runner's tests).
 redis_start
 
+# Tests that touch no database (the search algorithms, the code's own checks) run once, in the
+# PostgreSQL run: the SQLite run carries the full API fuzz, the longest of the two. (Not when
+# tests are named: both runs then run what was named.)
+no_database=()
+if [ $# -eq 0 ]; then
+    no_database=(--ignore-glob='tests/test_hptuning_*.py' --ignore=tests/test_code_style.py
+        --ignore=tests/test_architecture.py --ignore=tests/test_test_layout.py
+        --ignore=tests/test_examples_cli.py)
+fi
 env -u DATABASE_URL REDIS_URL="$REDIS_BASE/0" SCREENSHOT_DIR="$PWD/screenshots" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@" >"$logs/sqlite.log" 2>&1 &
+    .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "${no_database[@]}" "$@" \
+    >"$logs/sqlite.log" 2>&1 &
 sqlite_run=$!
 DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_BASE/1" SCREENSHOT_DIR="$logs/pg-screenshots" \
     .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@" >"$logs/postgresql.log" 2>&1 &

@@ -13,5 +13,12 @@ document.addEventListener("DOMContentLoaded", function () {
     deepLinking: true,
     // No call to the public validator service: the page stays on this host.
     validatorUrl: null,
+    // Swagger UI leaves its servers <select> unnamed: name it for screen readers.
+    onComplete: function () {
+      var servers = document.getElementById("servers");
+      if (servers && !servers.getAttribute("aria-label")) {
+        servers.setAttribute("aria-label", "Server");
+      }
+    },
   });
 });

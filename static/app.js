@@ -30,3 +30,45 @@ setInterval(() => {
     }
   }
 }, 1000);
+
+// Live updates, said politely: a polled fragment carries data-announce, a sentence of what it
+// shows (a status, the counts). After htmx swaps, each sentence that differs from the one that
+// fragment had before is put in the page's live region; an unchanged poll (or a 304) says
+// nothing, and a fragment seen for the first time is only remembered.
+const announcer = document.getElementById("live-announcer");
+const announced = new Map();
+let announceTimer = null;
+
+function readAnnouncements(say) {
+  const changed = [];
+  for (const element of document.querySelectorAll("[data-announce][id]")) {
+    const before = announced.get(element.id);
+    if (say && before !== undefined && before !== element.dataset.announce) {
+      changed.push(element.dataset.announce);
+    }
+    announced.set(element.id, element.dataset.announce);
+  }
+  if (changed.length && announcer) {
+    announcer.textContent = changed.join(". ");
+  }
+}
+
+// A swap that replaces the focused element (a toggled button, a saved form) would drop the
+// keyboard's place to the top of the page: the new element of the same id gets the focus back.
+let focusedId = null;
+document.addEventListener("htmx:beforeSwap", () => {
+  focusedId = document.activeElement && document.activeElement.id;
+});
+
+readAnnouncements(false);
+document.addEventListener("htmx:afterSettle", () => {
+  const active = document.activeElement;
+  if (focusedId && (!active || active === document.body)) {
+    const again = document.getElementById(focusedId);
+    if (again) again.focus();
+  }
+  focusedId = null;
+  // One poll swaps several fragments (out of band too): read them once they have all settled.
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => readAnnouncements(true), 50);
+});

@@ -18,16 +18,17 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from dashboard import tensorboard_process
 from dashboard.extensions import db
 from dashboard.models import Experiment, RepoUpload
-from dashboard.runner import paths
-from dashboard.services import tensorboards
-from dashboard.services.access import project_access
-from tests.conftest import ROOT, processes_with
+from dashboard.processes import tensorboard
+from dashboard.services.group import tensorboards
+from dashboard.services.project.access import project_access
+from dashboard.storage import paths
 from tests.factories import make_group, make_project, make_user
+from tests.support.environment import ROOT
+from tests.support.processes import processes_with
 
-ATTACK = r'''
+ATTACK = r"""
 import errno, json, os, subprocess, sys, time, urllib.error, urllib.request
 targets = json.loads(os.environ["POLYAXON_PARAMS"])
 found = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
@@ -102,7 +103,7 @@ with open(os.path.join(outputs, "findings.json.part"), "w") as handle:
     json.dump(found, handle)
 os.rename(os.path.join(outputs, "findings.json.part"), os.path.join(outputs, "findings.json"))
 time.sleep(1000)
-'''
+"""
 
 
 def attacker_group(app, project, targets):
@@ -115,19 +116,31 @@ def attacker_group(app, project, targets):
     (code / "attack.py").write_text(ATTACK)
     upload.path = str(code)
     db.session.commit()
-    content = "\n".join([
-        "version: 1", "kind: group", "hptuning:", "  concurrency: 1",
-        "  matrix:", "    n: {values: [1]}",
-        f"params: {json.dumps(targets)}", "run:", "  cmd: python3 attack.py", ""])
+    content = "\n".join(
+        [
+            "version: 1",
+            "kind: group",
+            "hptuning:",
+            "  concurrency: 1",
+            "  matrix:",
+            "    n: {values: [1]}",
+            f"params: {json.dumps(targets)}",
+            "run:",
+            "  cmd: python3 attack.py",
+            "",
+        ]
+    )
     return make_group(project, content=content), code
 
 
 def experiment_folder(app, project, group):
     """The folder of the group's only experiment."""
     experiment_id = db.session.scalars(
-        select(Experiment.id).where(Experiment.group_id == group.id)).one()
-    return paths.experiment_dir(app.config, project.owner.username, project.name, group.id,
-                                experiment_id)
+        select(Experiment.id).where(Experiment.group_id == group.id)
+    ).one()
+    return paths.experiment_dir(
+        app.config, project.owner.username, project.name, group.id, experiment_id
+    )
 
 
 def assert_contained(found, *, targets, own):
@@ -142,10 +155,12 @@ def assert_contained(found, *, targets, own):
     assert found["paths"] == {path: False for path in targets["paths"]}
     assert found["database_files"] == []
     own = str(own)  # its experiment's folder: it sees the folders on the way, no others
-    assert [p for p in found["outputs_folders"]
-            if not (own.startswith(p) or p.startswith(own))] == []
-    assert found["probes"] and all(status == 404 for status in found["probes"].values()), \
-        found["probes"]
+    assert [
+        p for p in found["outputs_folders"] if not (own.startswith(p) or p.startswith(own))
+    ] == []
+    assert found["probes"] and all(status == 404 for status in found["probes"].values()), found[
+        "probes"
+    ]
     assert found["write_code"] == errno.errorcode[errno.EROFS]
     assert found["localhost"] == "127.0.0.1"
     assert all(answer.startswith("-NOAUTH") for answer in found["redis"].values()), found["redis"]
@@ -167,7 +182,8 @@ def victim(app):
     project = make_project(alice, "secret", public=False)
     group = make_group(project)
     experiment_id = db.session.scalars(
-        select(Experiment.id).where(Experiment.group_id == group.id)).first()
+        select(Experiment.id).where(Experiment.group_id == group.id)
+    ).first()
     outputs = paths.experiment_outputs_dir(app.config, "alice", "secret", group.id, experiment_id)
     outputs.mkdir(parents=True)
     (outputs / "model.ckpt").write_text("weights")
@@ -176,25 +192,39 @@ def victim(app):
     (code / "train.py").write_text("print('private')")
     access = project_access("alice", "secret", actor=alice)
     job, _ = tensorboards.start_tensorboard(access, group.id)
-    assert tensorboard_process.wait_until_serving(job.host, job.port, pid=job.pid)
-    return ([str(outputs / "model.ckpt"), str(outputs), str(code)], job.port,
-            tensorboards.proxy_prefix(project, group.id))
+    assert tensorboard.wait_until_serving(job.host, job.port, pid=job.pid)
+    return (
+        [str(outputs / "model.ckpt"), str(outputs), str(code)],
+        job.port,
+        tensorboards.proxy_prefix(project, group.id),
+    )
 
 
 def targets_for(app, live_server, tmp_path, *, worker_pid, hidden, port, prefix, redis_url):
     """The attack's params: what it must not reach, and a marker its processes carry."""
     env = live_server.env
     database = env["DATABASE_URL"]
-    hidden = [*hidden, env["DASHBOARD_INSTANCE"], str(tmp_path / "live-server.log"),
-              str(ROOT / "config.py"), str(ROOT / "dashboard"), f"/proc/{worker_pid}/environ",
-              app.config["OUTPUTS_ROOT"] + "/alice"]
+    hidden = [
+        *hidden,
+        env["DASHBOARD_INSTANCE"],
+        str(tmp_path / "live-server.log"),
+        str(ROOT / "config.py"),
+        str(ROOT / "dashboard"),
+        f"/proc/{worker_pid}/environ",
+        app.config["OUTPUTS_ROOT"] + "/alice",
+    ]
     if database.startswith("sqlite:///"):
         hidden.append(database.removeprefix("sqlite:///"))
     secrets = [env["SECRET_KEY"], database, "SECRET_KEY=", "DATABASE_URL=", "DASHBOARD_INSTANCE="]
-    return {"marker": uuid.uuid4().hex, "secrets": [s[::-1] for s in secrets],
-            "paths": hidden, "worker_pid": worker_pid, "ports": [port],
-            "prefixes": ["/", prefix, f"{prefix}data/logdir", "/data/logdir"],
-            "redis_ports": [urlsplit(redis_url).port] if redis_url else []}
+    return {
+        "marker": uuid.uuid4().hex,
+        "secrets": [s[::-1] for s in secrets],
+        "paths": hidden,
+        "worker_pid": worker_pid,
+        "ports": [port],
+        "prefixes": ["/", prefix, f"{prefix}data/logdir", "/data/logdir"],
+        "redis_ports": [urlsplit(redis_url).port] if redis_url else [],
+    }
 
 
 def attack(app, live_server, tmp_path, *, start_runner, redis_url=None):
@@ -203,8 +233,16 @@ def attack(app, live_server, tmp_path, *, start_runner, redis_url=None):
     With redis_url, it also asks that Redis for its keys (the Celery queue's tasks)."""
     hidden, port, prefix = victim(app)
     worker_pid = start_runner()
-    targets = targets_for(app, live_server, tmp_path, worker_pid=worker_pid, hidden=hidden,
-                          port=port, prefix=prefix, redis_url=redis_url)
+    targets = targets_for(
+        app,
+        live_server,
+        tmp_path,
+        worker_pid=worker_pid,
+        hidden=hidden,
+        port=port,
+        prefix=prefix,
+        redis_url=redis_url,
+    )
     bob = make_user("bob")
     project = make_project(bob, "attack")
     group, _ = attacker_group(app, project, targets)

@@ -1,32 +1,27 @@
 """Fixtures: one database per run (migrated once), emptied after each test."""
 
 import os
-import signal
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from flask import g, request_started
 from sqlalchemy import event, select
 
-ROOT = Path(__file__).resolve().parent.parent
-CLIENT_VENV = Path(os.environ.get("CLIENT_VENV", ROOT / ".venv-client"))
-_TMP = Path(tempfile.mkdtemp(prefix="dashboard-tests-"))
-# Keep the tests' instance folder (demo password, SQLite file) out of the working tree.
-os.environ["DASHBOARD_INSTANCE"] = str(_TMP / "instance")
+# First: it sets the instance folder the app reads when it is imported.
+from tests.support.environment import CLIENT_VENV, DATABASE_URL, TMP  # isort: skip
 
-from config import TestingConfig  # noqa: E402
-from dashboard import create_app  # noqa: E402
-from dashboard.extensions import db  # noqa: E402
+from config import TestingConfig
+from dashboard import create_app
+from dashboard.extensions import db
+from tests.support.processes import LiveServer, WorkerProcess, stop_and_show
 
-DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+# The Celery cluster's fixtures (redis_url, celery_settings, scheduler, cluster), shared by the
+# distributed runner's test modules.
+pytest_plugins = ["tests.support.celery_cluster"]
 
 
 class _Config(TestingConfig):
     SQLALCHEMY_DATABASE_URI = DATABASE_URL
-    OUTPUTS_ROOT = str(_TMP / "outputs")
+    OUTPUTS_ROOT = str(TMP / "outputs")
     SECRET_KEY = "test-secret"
 
 
@@ -43,12 +38,12 @@ def _schema():
 
 
 def _stop_tensorboards():
-    from dashboard import tensorboard_process
     from dashboard.models import TensorboardJob
+    from dashboard.processes.control import stop_process
 
     pids = db.session.scalars(select(TensorboardJob.pid).where(TensorboardJob.pid.is_not(None)))
     for pid in pids.all():
-        tensorboard_process.stop_process(pid)
+        stop_process(pid)
 
 
 def _empty_tables():
@@ -108,6 +103,40 @@ def client(app):
 
 
 @pytest.fixture
+def group(app):
+    """alice's public project `demo` with one group of the reference polyaxonfile."""
+    from tests.factories import alice_group
+
+    return alice_group()[2]
+
+
+@pytest.fixture
+def as_alice(client, group):
+    """The test's client is signed in as alice, who owns `group`."""
+    from tests.support.web import sign_in
+
+    sign_in(client, "alice")
+
+
+ROLE_USERS = {"admin": "ada", "member": "mia", "viewer": "victor", "outsider": "victor"}
+
+
+@pytest.fixture
+def sign_in_as(client, group):
+    """sign_in_as(role) signs the test's client in as a new user who is `role` of the project of
+    `group` (admin ada, member mia, viewer victor) or of no project (outsider victor, who
+    visits the public project); returns the user."""
+    from dashboard.models import Project
+    from tests.support.web import signed_in_as
+
+    def sign(role):
+        project = db.session.get(Project, group.project_id)
+        return signed_in_as(client, ROLE_USERS[role], project, None if role == "outsider" else role)
+
+    return sign
+
+
+@pytest.fixture
 def count_queries(app):
     """A context manager counting the SQL statements run inside it."""
     from contextlib import contextmanager
@@ -128,92 +157,13 @@ def count_queries(app):
     return counting
 
 
-def _wait_for_http(url, process, timeout):
-    """Poll url until it answers 200, the process dies, or the deadline passes."""
-    import time
-    import urllib.request
+@pytest.fixture
+def project_with_code(app, tmp_path):
+    """alice/demo with train.py (tests/support/runs.py) uploaded as its code."""
+    from tests.factories import alice_project_with_code
+    from tests.support.runs import TRAIN
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
-class LiveServer:
-    """The dashboard served by `flask run` in a subprocess on a free loopback port."""
-
-    def __init__(self, env, port, log_path):
-        self.host = "127.0.0.1"
-        self.port = port
-        self.url = f"http://{self.host}:{port}"
-        self.env = env
-        self.process = None
-        # Its request log goes to a file: an unread pipe would fill and stall the server.
-        self.log_path = log_path
-
-    def tail(self, lines=60):
-        """The last lines the server wrote (for failure reports)."""
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def cli(self, *args, check=True):
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.env,
-            capture_output=True, text=True, timeout=60, check=check,
-        )
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", self.host,
-                 "--port", str(self.port), "--with-threads"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        if not _wait_for_http(f"{self.url}/api/v1/versions/cli", self.process, timeout=30):
-            self.stop()
-            raise RuntimeError(f"the live server did not start:\n{self.tail()}")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-
-class WorkerProcess:
-    """`flask --app wsgi worker` against the live server's database, stopped by PID."""
-
-    def __init__(self, live_server, log_path, **settings):
-        self.log_path = log_path
-        self.name = log_path.name
-        env = dict(live_server.env)
-        env.update(DASHBOARD_URL=live_server.url, WORKER_POLL_SECONDS="0.2",
-                   WORKER_TIMEOUT_SECONDS="3", STOP_GRACE_SECONDS="3",
-                   **{k: str(v) for k, v in settings.items()})
-        # The log goes to a file: an unread pipe would block a worker that logs a lot.
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-
-    def kill(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            if sig == signal.SIGKILL:
-                os.killpg(self.process.pid, sig)
-            else:
-                self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+    return alice_project_with_code(app.config, {"train.py": TRAIN})
 
 
 @pytest.fixture
@@ -230,19 +180,10 @@ def workers(live_server, tmp_path):
     stop_and_show(started)
 
 
-def stop_and_show(processes):
-    """Stop each started process (by PID, its `kill()`), then print the end of its log under
-    its name: pytest shows the prints of a failed test."""
-    for process in processes:
-        process.kill()
-        print(f"--- {process.name} ---")
-        print(process.log_path.read_text(errors="replace")[-20000:])
-
-
 @pytest.fixture
 def live_server(app, tmp_path):
     """A real server process over the test database, stopped (by PID) afterwards."""
-    from dashboard.tensorboard_process import free_port
+    from dashboard.processes.tensorboard import free_port
 
     env = dict(os.environ)
     env.update(
@@ -278,25 +219,38 @@ def _records(tmp_path):
     return records
 
 
+@pytest.fixture
+def restored(app, tmp_path):
+    """An empty, upgraded second database and an app over it (for export/import round trips)."""
+    from flask_migrate import upgrade
+
+    from tests.support.backup import SecondDatabase
+
+    database = SecondDatabase(tmp_path)
+    try:
+
+        class RestoredConfig(TestingConfig):
+            SQLALCHEMY_DATABASE_URI = database.url
+            SECRET_KEY = "test-secret"
+
+        second = create_app(RestoredConfig)
+        second.config["OUTPUTS_ROOT"] = app.config["OUTPUTS_ROOT"]
+        second.database_url = database.url
+        with second.app_context():
+            upgrade()
+        yield second
+        with second.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        database.drop()
+
+
 @pytest.fixture(scope="session")
 def client_venv():
     """The virtualenv holding polyaxon-client/-cli 0.6.1 (built by scripts/client-venv.sh)."""
     if not (CLIENT_VENV / "bin" / "python").exists():
-        pytest.fail(f"the client virtualenv is missing at {CLIENT_VENV}: "
-                    "run scripts/client-venv.sh")
+        pytest.fail(
+            f"the client virtualenv is missing at {CLIENT_VENV}: run scripts/client-venv.sh"
+        )
     return CLIENT_VENV
-
-
-def processes_with(text):
-    """Pids of the live processes whose environment holds `text` (sandboxed ones included:
-    the pids an experiment sees are its own PID namespace's, these are the machine's)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if text.encode() in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found

@@ -10,8 +10,18 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Bookmark, Experiment
-from tests.factories import add_member, grid_yml, make_group, make_project, make_user
+from dashboard.models import Bookmark, Experiment, Project, Webhook
+from tests.factories import (
+    add_member,
+    finish,
+    grid_yml,
+    make_group,
+    make_project,
+    make_user,
+    move_experiments,
+    start_group,
+)
+from tests.support.webhooks import add_webhook
 
 ACTORS = ("anonymous", "outsider", "viewer", "member", "admin", "owner", "staff")
 PUBLIC, PRIVATE, NO_PROJECT = "public", "private", None
@@ -50,6 +60,7 @@ class Route:
     outcomes: dict
     query: str = ""  # appended to the URL; {id} is the group id
     bookmarked_first: bool = False  # the actor bookmarks the group before the call
+    prepare: object = None  # a function of the group, called before: a state the route needs
 
     def outcome(self, actor, scope):
         """OK or the error status the table gives this actor."""
@@ -64,8 +75,7 @@ class Route:
 def cases(routes, label):
     """A pytest param (row, actor, scope) per row x scope x actor, id `label(row)-actor-scope`."""
     return [
-        pytest.param(row, actor, scope,
-                     id=f"{label(row)}-{actor}" + (f"-{scope}" if scope else ""))
+        pytest.param(row, actor, scope, id=f"{label(row)}-{actor}" + (f"-{scope}" if scope else ""))
         for row in routes
         for scope in row.outcomes
         for actor in ACTORS
@@ -104,10 +114,57 @@ def case_world(row, actor, scope):
     if row.bookmarked_first and case.user is not None:
         db.session.add(Bookmark(user_id=case.user.id, group_id=case.group.id))
         db.session.commit()
+    if row.prepare is not None and case.group is not None:
+        row.prepare(case.group)
     return case
 
 
 def first_experiment(group):
     """The id of the group's first experiment."""
     return db.session.scalar(
-        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id))
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    )
+
+
+# States a route needs before it can succeed (Route.prepare), shared by the API and UI tables.
+
+
+def running(group):
+    start_group(group)
+
+
+def paused(group):
+    start_group(group)
+    group.status = "paused"
+    db.session.commit()
+
+
+def with_a_failed_experiment(group):
+    start_group(group)
+    move_experiments(group, 1, "failed")
+
+
+def with_combinations_left(group):
+    """The world's grid of one, as if its polyaxonfile had two more combinations to run."""
+    group.content = grid_yml(3).replace("  matrix:", "  grid_search: {n_experiments: 1}\n  matrix:")
+    db.session.commit()
+
+
+def with_a_best(group):
+    """The group finished, its experiments with a loss and its objective to minimise it."""
+    start_group(group)
+    finish(group)
+    group.objective = {"metric": "loss", "optimization": "minimize"}
+    db.session.commit()
+
+
+def with_a_webhook(group):
+    """A webhook in the group's project (the route's <int:webhook_id> is webhook_of it)."""
+    add_webhook(db.session.get(Project, group.project_id), "https://hooks.example.com/x")
+
+
+def webhook_of(project):
+    """The id of the project's first webhook."""
+    return db.session.scalar(
+        select(Webhook.id).where(Webhook.project_id == project.id).order_by(Webhook.id)
+    )

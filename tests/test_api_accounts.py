@@ -8,17 +8,36 @@ from sqlalchemy import func, select
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
 from dashboard.models import ApiToken, Project, User
-from dashboard.services import users
+from dashboard.services.user import users
 from tests.factories import add_member, auth, make_project, make_token, make_user
 
 PROJECT_KEYS = {
-    "id", "uuid", "name", "user", "unique_name", "description", "is_public", "tags",
-    "created_at", "updated_at",
+    "id",
+    "uuid",
+    "name",
+    "user",
+    "unique_name",
+    "description",
+    "is_public",
+    "tags",
+    "created_at",
+    "updated_at",
 }
 BAD_CREDENTIALS = {"detail": "Unable to log in with provided credentials."}
 RESERVED = [
-    "api", "app", "bookmarks", "healthz", "log_handler", "login", "logout", "projects",
-    "settings", "static", "tensorboard", "users", "versions",
+    "api",
+    "app",
+    "bookmarks",
+    "healthz",
+    "log_handler",
+    "login",
+    "logout",
+    "projects",
+    "settings",
+    "static",
+    "tensorboard",
+    "users",
+    "versions",
 ]
 
 
@@ -52,9 +71,9 @@ def test_login_with_json_answers_a_new_token(client):
 
 def test_login_token_authenticates_api_calls(client):
     make_user("alice", "secret")
-    key = client.post(
-        "/api/v1/users/token", data={"username": "alice", "password": "secret"}
-    ).json["token"]
+    key = client.post("/api/v1/users/token", data={"username": "alice", "password": "secret"}).json[
+        "token"
+    ]
 
     response = client.get("/api/v1/users", headers=auth(key))
 
@@ -291,7 +310,8 @@ def test_create_project_answers_201_owned_by_the_caller(client):
     alice = make_user("alice")
 
     response = client.post(
-        "/api/v1/projects", json={"name": "new-one", "description": "d", "is_public": False},
+        "/api/v1/projects",
+        json={"name": "new-one", "description": "d", "is_public": False},
         headers=auth(make_token(alice)),
     )
 
@@ -328,8 +348,9 @@ def test_create_project_with_a_bad_name_is_400(client):
 def test_create_project_with_a_name_ending_in_a_newline_is_400(client):
     alice = make_user("alice")
 
-    response = client.post("/api/v1/projects", json={"name": "demo\n"},
-                           headers=auth(make_token(alice)))
+    response = client.post(
+        "/api/v1/projects", json={"name": "demo\n"}, headers=auth(make_token(alice))
+    )
 
     assert response.status_code == 400
     assert list(response.json) == ["name"]

@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
 from dashboard.extensions import db
-from dashboard.services import users
+from dashboard.services.user import users
 from tests.factories import (
     RANDOM_YML,
     auth,
@@ -59,7 +59,9 @@ def test_malformed_json_is_400_and_changes_nothing(client, world):
     before = _row_counts()
 
     response = client.post(
-        f"{UP}/groups", data='{"content": "version: 1', content_type="application/json",
+        f"{UP}/groups",
+        data='{"content": "version: 1',
+        content_type="application/json",
         headers=world["headers"],
     )
 
@@ -83,7 +85,9 @@ def test_wrong_content_type_is_400_naming_it(client, world):
     before = _row_counts()
 
     response = client.post(
-        f"{UP}/groups", data=json.dumps({"content": RANDOM_YML}), content_type="text/plain",
+        f"{UP}/groups",
+        data=json.dumps({"content": RANDOM_YML}),
+        content_type="text/plain",
         headers=world["headers"],
     )
 
@@ -98,7 +102,9 @@ def test_patch_with_malformed_json_is_400_and_leaves_the_group(client, world):
     before = _group_state(client, world)
 
     response = client.patch(
-        f"{UP}/groups/{world['group'].id}", data="{name: x}", content_type="application/json",
+        f"{UP}/groups/{world['group'].id}",
+        data="{name: x}",
+        content_type="application/json",
         headers=world["headers"],
     )
 
@@ -107,15 +113,18 @@ def test_patch_with_malformed_json_is_400_and_leaves_the_group(client, world):
     assert _group_state(client, world) == before
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"tags": "abc"}, "tags"),
-    ({"tags": ["ok", 1]}, "tags.1"),
-    ({"name": 5}, "name"),
-    ({"description": ["x"]}, "description"),
-    ({"concurrency": "5"}, "concurrency"),
-    ({"concurrency": 1.5}, "concurrency"),
-    ({"merge": "yes", "tags": ["b"]}, "merge"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"tags": "abc"}, "tags"),
+        ({"tags": ["ok", 1]}, "tags.1"),
+        ({"name": 5}, "name"),
+        ({"description": ["x"]}, "description"),
+        ({"concurrency": "5"}, "concurrency"),
+        ({"concurrency": 1.5}, "concurrency"),
+        ({"merge": "yes", "tags": ["b"]}, "merge"),
+    ],
+)
 def test_patch_with_a_wrong_type_is_400_naming_the_field_and_leaves_the_group(
     client, world, body, field
 ):
@@ -167,7 +176,8 @@ def test_body_over_one_mebibyte_is_413(client, world):
     before = _row_counts()
 
     response = client.patch(
-        f"{UP}/groups/{world['group'].id}", json={"description": "x" * (1024 * 1024 + 1)},
+        f"{UP}/groups/{world['group'].id}",
+        json={"description": "x" * (1024 * 1024 + 1)},
         headers=world["headers"],
     )
 
@@ -221,35 +231,52 @@ def _spec(matrix, algorithm="", cmd="echo {{ lr }}"):
     )
 
 
-@pytest.mark.parametrize("content,message", [
-    pytest.param(YAML_BOMB, "content: the document expands to more than 20000 YAML nodes",
-                 id="yaml-bomb"),
-    pytest.param(_spec(["lr: {foo: [1, 2]}"]),
-                 "hptuning.matrix.lr: unknown option 'foo' (expected one of values, range, "
-                 "linspace, logspace, geomspace, pvalues, uniform, quniform, loguniform, "
-                 "qloguniform, normal, qnormal, lognormal, qlognormal)",
-                 id="unknown-matrix-option"),
-    pytest.param(_spec(["lr: {linspace: 0.1:0.001:5}"]),
-                 "hptuning.matrix.lr.linspace: stop (0.001) must be greater than start (0.1)",
-                 id="reversed-linspace"),
-    pytest.param(_spec(["lr: {values: [1, 2]}"], "random_search: {}"),
-                 "hptuning.random_search.n_experiments: is required",
-                 id="random-without-n_experiments"),
-    pytest.param(_spec(["a: {range: 0:1000:1}", "b: {range: 0:1000:1}"],
-                       cmd="echo {{ a }} {{ b }}"),
-                 "hptuning: the grid has 1000000 combinations, at most 10000 are allowed; "
-                 "set grid_search.n_experiments",
-                 id="million-point-grid"),
-    pytest.param(_spec(["lr: {values: [1, 2]}"],
-                       cmd="echo {{ lr.__class__.__mro__[1].__subclasses__() }}"),
-                 "run.cmd: the template sandbox refused an expression: access to attribute "
-                 "'__class__' of 'int' object is unsafe.",
-                 id="jinja-reaching-python-internals"),
-    pytest.param(_spec(["lr: {values: [1, 2]}"], cmd="echo {{ lerning_rate }}"),
-                 None, id="jinja-unknown-variable"),
-    pytest.param("version: 1\nkind: group\n  bad: [indent\n", None, id="invalid-yaml"),
-    pytest.param("- just\n- a list\n", None, id="not-a-mapping"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        pytest.param(
+            YAML_BOMB, "content: the document expands to more than 20000 YAML nodes", id="yaml-bomb"
+        ),
+        pytest.param(
+            _spec(["lr: {foo: [1, 2]}"]),
+            "hptuning.matrix.lr: unknown option 'foo' (expected one of values, range, "
+            "linspace, logspace, geomspace, pvalues, uniform, quniform, loguniform, "
+            "qloguniform, normal, qnormal, lognormal, qlognormal)",
+            id="unknown-matrix-option",
+        ),
+        pytest.param(
+            _spec(["lr: {linspace: 0.1:0.001:5}"]),
+            "hptuning.matrix.lr.linspace: stop (0.001) must be greater than start (0.1)",
+            id="reversed-linspace",
+        ),
+        pytest.param(
+            _spec(["lr: {values: [1, 2]}"], "random_search: {}"),
+            "hptuning.random_search.n_experiments: is required",
+            id="random-without-n_experiments",
+        ),
+        pytest.param(
+            _spec(["a: {range: 0:1000:1}", "b: {range: 0:1000:1}"], cmd="echo {{ a }} {{ b }}"),
+            "hptuning: the grid has 1000000 combinations, at most 10000 are allowed; "
+            "set grid_search.n_experiments",
+            id="million-point-grid",
+        ),
+        pytest.param(
+            _spec(
+                ["lr: {values: [1, 2]}"], cmd="echo {{ lr.__class__.__mro__[1].__subclasses__() }}"
+            ),
+            "run.cmd: the template sandbox refused an expression: access to attribute "
+            "'__class__' of 'int' object is unsafe.",
+            id="jinja-reaching-python-internals",
+        ),
+        pytest.param(
+            _spec(["lr: {values: [1, 2]}"], cmd="echo {{ lerning_rate }}"),
+            None,
+            id="jinja-unknown-variable",
+        ),
+        pytest.param("version: 1\nkind: group\n  bad: [indent\n", None, id="invalid-yaml"),
+        pytest.param("- just\n- a list\n", None, id="not-a-mapping"),
+    ],
+)
 def test_invalid_polyaxonfile_is_400_naming_the_path_and_creates_nothing(
     client, world, content, message
 ):
@@ -280,7 +307,8 @@ def test_unknown_template_variable_is_named(client, world):
 
 def test_million_point_grid_with_n_experiments_is_accepted_without_building_it(client, world):
     content = _spec(
-        ["a: {range: 0:1000:1}", "b: {range: 0:1000:1}"], "grid_search: {n_experiments: 10}",
+        ["a: {range: 0:1000:1}", "b: {range: 0:1000:1}"],
+        "grid_search: {n_experiments: 10}",
         cmd="echo {{ a }} {{ b }}",
     )
 
@@ -302,8 +330,9 @@ def test_unknown_group_id_is_404_and_changes_nothing(client, world):
         client.delete(f"{UP}/groups/999999", headers=world["headers"]),
         client.post(f"{UP}/groups/999999/stop", headers=world["headers"]),
         client.post(f"{UP}/groups/999999/bookmark", headers=world["headers"]),
-        client.post(f"{UP}/groups/999999/statuses", json={"status": "running"},
-                    headers=world["headers"]),
+        client.post(
+            f"{UP}/groups/999999/statuses", json={"status": "running"}, headers=world["headers"]
+        ),
     ]
 
     assert [r.status_code for r in responses] == [404] * 6
@@ -323,8 +352,9 @@ def test_another_users_private_project_is_404_for_reads_and_writes(client, world
         client.get(base, headers=world["headers"]),
         client.post(f"{base}/stop", headers=world["headers"]),
         client.delete(base, headers=world["headers"]),
-        client.post("/api/v1/alice/hidden/groups", json={"content": RANDOM_YML},
-                    headers=world["headers"]),
+        client.post(
+            "/api/v1/alice/hidden/groups", json={"content": RANDOM_YML}, headers=world["headers"]
+        ),
     ]
 
     assert [r.status_code for r in responses] == [404] * 5
@@ -358,11 +388,14 @@ def test_cookie_post_without_csrf_token_is_403_and_changes_nothing(app, client, 
     assert _row_counts() == before
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"username": 5, "password": "pw"}, "username"),
-    ({"username": "root", "password": ["pw"]}, "password"),
-    ({"username": "root"}, "password"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"username": 5, "password": "pw"}, "username"),
+        ({"username": "root", "password": ["pw"]}, "password"),
+        ({"username": "root"}, "password"),
+    ],
+)
 def test_login_with_wrong_types_is_400_naming_the_field_and_creates_no_token(
     client, world, body, field
 ):

@@ -5,15 +5,9 @@ from sqlalchemy import insert, select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentValue
-from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
+from tests.factories import grid_yml, make_group, make_project, owner_with_project
 
 UP = "/api/v1/root/quick-start"
-
-
-def _setup():
-    owner = make_user("root")
-    project = make_project(owner, "quick-start")
-    return project, auth(make_token(owner))
 
 
 def _statements(client, count_queries, url, headers):
@@ -33,19 +27,19 @@ def _statements(client, count_queries, url, headers):
 def test_group_detail_takes_at_most_four_statements_whatever_the_group_size(
     client, count_queries, size
 ):
-    project, headers = _setup()
-    group = make_group(project, content=grid_yml(size))
+    root = owner_with_project()
+    group = make_group(root.project, content=grid_yml(size))
 
-    statements = _statements(client, count_queries, f"{UP}/groups/{group.id}", headers)
+    statements = _statements(client, count_queries, f"{UP}/groups/{group.id}", root.headers)
 
     assert len(statements) <= 4, statements
 
 
 def test_group_detail_counts_every_experiment_of_a_big_group(client):
-    project, headers = _setup()
-    group = make_group(project, content=grid_yml(2000))
+    root = owner_with_project()
+    group = make_group(root.project, content=grid_yml(2000))
 
-    body = client.get(f"{UP}/groups/{group.id}", headers=headers).json
+    body = client.get(f"{UP}/groups/{group.id}", headers=root.headers).json
 
     assert body["num_experiments"] == 2000
     assert body["num_pending_experiments"] == 2000
@@ -54,40 +48,64 @@ def test_group_detail_counts_every_experiment_of_a_big_group(client):
 def test_experiments_list_takes_the_same_statements_for_a_small_and_a_big_group(
     client, count_queries
 ):
-    project, headers = _setup()
-    small = make_group(project, content=grid_yml(3))
-    big = make_group(project, content=grid_yml(2000))
+    root = owner_with_project()
+    small = make_group(root.project, content=grid_yml(3))
+    big = make_group(root.project, content=grid_yml(2000))
 
-    small_count = len(_statements(client, count_queries, f"{UP}/experiments?group={small.id}",
-                                  headers))
-    big_count = len(_statements(
-        client, count_queries, f"{UP}/experiments?group={big.id}&limit=1000", headers))
+    small_count = len(
+        _statements(client, count_queries, f"{UP}/experiments?group={small.id}", root.headers)
+    )
+    big_count = len(
+        _statements(
+            client, count_queries, f"{UP}/experiments?group={big.id}&limit=1000", root.headers
+        )
+    )
 
     assert small_count == big_count
 
 
 def test_experiments_list_sorted_by_a_metric_takes_the_same_statements(client, count_queries):
-    project, headers = _setup()
-    small = make_group(project, content=grid_yml(3))
-    big = make_group(project, content=grid_yml(2000))
+    root = owner_with_project()
+    small = make_group(root.project, content=grid_yml(3))
+    big = make_group(root.project, content=grid_yml(2000))
     query = "sort=-params.x&query=params.x:>1"
 
-    small_count = len(_statements(
-        client, count_queries, f"{UP}/experiments?group={small.id}&{query}", headers))
-    big_count = len(_statements(
-        client, count_queries, f"{UP}/experiments?group={big.id}&{query}&limit=1000", headers))
+    small_count = len(
+        _statements(
+            client, count_queries, f"{UP}/experiments?group={small.id}&{query}", root.headers
+        )
+    )
+    big_count = len(
+        _statements(
+            client,
+            count_queries,
+            f"{UP}/experiments?group={big.id}&{query}&limit=1000",
+            root.headers,
+        )
+    )
 
     assert small_count == big_count
 
 
 def _metric_in_pairs(group):
     """Metric m of the group's experiments: 0, 0, 1, 1, 2, 2... (ties of two, by id)."""
-    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                             .order_by(Experiment.id)).all()
-    db.session.execute(insert(ExperimentValue), [
-        {"experiment_id": i, "group_id": group.id, "kind": "metric", "name": "m",
-         "num_value": float(n // 2), "text_value": str(float(n // 2))}
-        for n, i in enumerate(ids)])
+    ids = db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
+    db.session.execute(
+        insert(ExperimentValue),
+        [
+            {
+                "experiment_id": i,
+                "group_id": group.id,
+                "kind": "metric",
+                "name": "m",
+                "num_value": float(n // 2),
+                "text_value": str(float(n // 2)),
+            }
+            for n, i in enumerate(ids)
+        ],
+    )
     db.session.commit()
 
 
@@ -96,17 +114,21 @@ def test_experiments_list_sorted_down_through_a_tie_takes_the_same_statements(
 ):
     """A page ending inside a tie of a descending sort reads that tie's lowest ids once more
     (read backwards, the index gives its highest first): for a small and a big group alike."""
-    project, headers = _setup()
-    small = make_group(project, content=grid_yml(4))
-    big = make_group(project, content=grid_yml(2000))
+    root = owner_with_project()
+    small = make_group(root.project, content=grid_yml(4))
+    big = make_group(root.project, content=grid_yml(2000))
     for group in (small, big):
         _metric_in_pairs(group)
     query = "sort=-metric.m&query=params.x:>=0&limit=3"
 
-    small_count = len(_statements(
-        client, count_queries, f"{UP}/experiments?group={small.id}&{query}", headers))
-    big_count = len(_statements(
-        client, count_queries, f"{UP}/experiments?group={big.id}&{query}", headers))
+    small_count = len(
+        _statements(
+            client, count_queries, f"{UP}/experiments?group={small.id}&{query}", root.headers
+        )
+    )
+    big_count = len(
+        _statements(client, count_queries, f"{UP}/experiments?group={big.id}&{query}", root.headers)
+    )
 
     assert small_count == big_count
 
@@ -114,57 +136,60 @@ def test_experiments_list_sorted_down_through_a_tie_takes_the_same_statements(
 def test_group_experiments_path_takes_the_same_statements_for_a_small_and_a_big_group(
     client, count_queries
 ):
-    project, headers = _setup()
-    small = make_group(project, content=grid_yml(3))
-    big = make_group(project, content=grid_yml(2000))
+    root = owner_with_project()
+    small = make_group(root.project, content=grid_yml(3))
+    big = make_group(root.project, content=grid_yml(2000))
 
-    small_count = len(_statements(client, count_queries, f"{UP}/groups/{small.id}/experiments",
-                                  headers))
-    big_count = len(_statements(client, count_queries,
-                                f"{UP}/groups/{big.id}/experiments?limit=1000", headers))
+    small_count = len(
+        _statements(client, count_queries, f"{UP}/groups/{small.id}/experiments", root.headers)
+    )
+    big_count = len(
+        _statements(
+            client, count_queries, f"{UP}/groups/{big.id}/experiments?limit=1000", root.headers
+        )
+    )
 
     assert small_count == big_count
 
 
 def test_group_list_takes_the_same_statements_for_few_and_many_groups(client, count_queries):
-    project, headers = _setup()
-    small = make_project(project.owner, "small")
+    root = owner_with_project()
+    small = make_project(root.project.owner, "small")
     make_group(small, content=grid_yml(2))
     for _ in range(24):
-        make_group(project, content=grid_yml(2))
-    make_group(project, content=grid_yml(2000))
+        make_group(root.project, content=grid_yml(2))
+    make_group(root.project, content=grid_yml(2000))
 
-    few = len(_statements(client, count_queries, "/api/v1/root/small/groups", headers))
-    many = len(_statements(client, count_queries, f"{UP}/groups?limit=100", headers))
+    few = len(_statements(client, count_queries, "/api/v1/root/small/groups", root.headers))
+    many = len(_statements(client, count_queries, f"{UP}/groups?limit=100", root.headers))
 
     assert few == many
 
 
-def test_bookmarks_list_takes_the_same_statements_for_few_and_many_bookmarks(
-    client, count_queries
-):
-    project, headers = _setup()
-    groups = [make_group(project, content=grid_yml(2)) for _ in range(12)]
-    client.post(f"{UP}/groups/{groups[0].id}/bookmark", headers=headers)
-    few = len(_statements(client, count_queries, "/api/v1/bookmarks/root/groups", headers))
+def test_bookmarks_list_takes_the_same_statements_for_few_and_many_bookmarks(client, count_queries):
+    root = owner_with_project()
+    groups = [make_group(root.project, content=grid_yml(2)) for _ in range(12)]
+    client.post(f"{UP}/groups/{groups[0].id}/bookmark", headers=root.headers)
+    few = len(_statements(client, count_queries, "/api/v1/bookmarks/root/groups", root.headers))
     for group in groups[1:]:
-        client.post(f"{UP}/groups/{group.id}/bookmark", headers=headers)
+        client.post(f"{UP}/groups/{group.id}/bookmark", headers=root.headers)
 
-    many = len(_statements(client, count_queries, "/api/v1/bookmarks/root/groups", headers))
+    many = len(_statements(client, count_queries, "/api/v1/bookmarks/root/groups", root.headers))
 
     assert few == many
 
 
-def test_statuses_list_takes_the_same_statements_for_a_small_and_a_big_group(
-    client, count_queries
-):
-    project, headers = _setup()
-    small = make_group(project, content=grid_yml(3))
-    big = make_group(project, content=grid_yml(2000))
-    client.post(f"{UP}/groups/{big.id}/stop", headers=headers)
+def test_statuses_list_takes_the_same_statements_for_a_small_and_a_big_group(client, count_queries):
+    root = owner_with_project()
+    small = make_group(root.project, content=grid_yml(3))
+    big = make_group(root.project, content=grid_yml(2000))
+    client.post(f"{UP}/groups/{big.id}/stop", headers=root.headers)
 
-    small_count = len(_statements(client, count_queries, f"{UP}/groups/{small.id}/statuses",
-                                  headers))
-    big_count = len(_statements(client, count_queries, f"{UP}/groups/{big.id}/statuses", headers))
+    small_count = len(
+        _statements(client, count_queries, f"{UP}/groups/{small.id}/statuses", root.headers)
+    )
+    big_count = len(
+        _statements(client, count_queries, f"{UP}/groups/{big.id}/statuses", root.headers)
+    )
 
     assert small_count == big_count

@@ -7,7 +7,8 @@ def test_create_reference_group_matches_the_reference_page(client):
     owner = make_user("root", staff=False)
     make_project(owner, "quick-start")
     response = client.post(
-        "/api/v1/root/quick-start/groups", json={"content": RANDOM_YML},
+        "/api/v1/root/quick-start/groups",
+        json={"content": RANDOM_YML},
         headers=auth(make_token(owner)),
     )
     assert response.status_code == 201

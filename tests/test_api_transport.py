@@ -7,14 +7,15 @@ from flask import session
 from flask_wtf.csrf import generate_csrf
 
 from dashboard.extensions import db
-from dashboard.services import statuses, users
+from dashboard.services.group import statuses
+from dashboard.services.user import users
 from tests.factories import (
     auth,
     grid_yml,
     make_group,
     make_project,
     make_token,
-    make_user,
+    owner_with_group,
     sign_in_cookie,
 )
 
@@ -56,13 +57,6 @@ GLOBAL_ROUTES = [
 ]
 
 
-def _setup():
-    owner = make_user("root")
-    project = make_project(owner, "quick-start")
-    group = make_group(project, content=grid_yml(2))
-    return owner, project, group, auth(make_token(owner))
-
-
 def _slash_variants(path):
     """The path without and with a trailing slash (the query string kept after it)."""
     base, question, query = path.partition("?")
@@ -93,15 +87,15 @@ def test_every_api_rule_is_registered_with_and_without_its_trailing_slash(app):
 def test_project_route_answers_the_same_with_and_without_trailing_slash(
     client, method, path, body, code
 ):
-    owner, project, group, headers = _setup()
-    twin = make_group(project, content=grid_yml(2))
+    root = owner_with_group(grid_yml(2))
+    twin = make_group(root.project, content=grid_yml(2))
     answers = []
-    for target, variant in zip((group, twin), _slash_variants(UP + path), strict=True):
+    for target, variant in zip((root.group, twin), _slash_variants(UP + path), strict=True):
         if path.endswith("unbookmark"):
-            client.post(f"{UP}/groups/{target.id}/bookmark", headers=headers)
+            client.post(f"{UP}/groups/{target.id}/bookmark", headers=root.headers)
         if path.endswith("restore"):
-            client.post(f"{UP}/groups/{target.id}/archive", headers=headers)
-        response = _call(client, method, variant.format(g=target.id), body, headers)
+            client.post(f"{UP}/groups/{target.id}/archive", headers=root.headers)
+        response = _call(client, method, variant.format(g=target.id), body, root.headers)
         answers.append(response.status_code)
 
     assert answers == [code, code]
@@ -113,20 +107,20 @@ def test_project_route_answers_the_same_with_and_without_trailing_slash(
 def test_global_route_answers_the_same_with_and_without_trailing_slash(
     client, method, path, body, code
 ):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
     answers = []
     for n, variant in enumerate(_slash_variants(path)):
         filled = {k: v.format(n=n) for k, v in body.items()} if body else None
-        answers.append(_call(client, method, variant, filled, headers).status_code)
+        answers.append(_call(client, method, variant, filled, root.headers).status_code)
 
     assert answers == [code, code]
 
 
 def test_group_detail_without_slash_is_the_same_body_as_with_slash(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    without = client.get(f"{UP}/groups/{group.id}", headers=headers)
-    with_slash = client.get(f"{UP}/groups/{group.id}/", headers=headers)
+    without = client.get(f"{UP}/groups/{root.group.id}", headers=root.headers)
+    with_slash = client.get(f"{UP}/groups/{root.group.id}/", headers=root.headers)
 
     assert without.json == with_slash.json
 
@@ -134,16 +128,19 @@ def test_group_detail_without_slash_is_the_same_body_as_with_slash(client):
 # ---- authentication --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/api/v1/root/quick-start/groups/1"),
-    ("POST", "/api/v1/root/quick-start/groups/1/stop"),
-    ("GET", "/api/v1/root/quick-start/groups"),
-    ("GET", "/api/v1/users"),
-    ("GET", "/api/v1/bookmarks/root/groups"),
-    ("GET", "/api/v1/nobody/nothing"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/api/v1/root/quick-start/groups/1"),
+        ("POST", "/api/v1/root/quick-start/groups/1/stop"),
+        ("GET", "/api/v1/root/quick-start/groups"),
+        ("GET", "/api/v1/users"),
+        ("GET", "/api/v1/bookmarks/root/groups"),
+        ("GET", "/api/v1/nobody/nothing"),
+    ],
+)
 def test_anonymous_request_is_401_with_the_exact_detail_and_www_authenticate(client, method, path):
-    _setup()
+    owner_with_group(grid_yml(2))
 
     response = client.open(path, method=method)
 
@@ -153,9 +150,9 @@ def test_anonymous_request_is_401_with_the_exact_detail_and_www_authenticate(cli
 
 
 def test_unknown_token_is_401_invalid_token(client):
-    owner, project, group, _ = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    response = client.get(f"{UP}/groups/{group.id}", headers=auth("0" * 40))
+    response = client.get(f"{UP}/groups/{root.group.id}", headers=auth("0" * 40))
 
     assert response.status_code == 401
     assert response.json == INVALID_TOKEN
@@ -163,11 +160,11 @@ def test_unknown_token_is_401_invalid_token(client):
 
 
 def test_revoked_token_is_401_invalid_token(client):
-    owner, project, group, _ = _setup()
-    token, key = users.create_token(owner, "soon revoked")
-    users.revoke_token(token.id, actor=owner)
+    root = owner_with_group(grid_yml(2))
+    token, key = users.create_token(root.user, "soon revoked")
+    users.revoke_token(token.id, actor=root.user)
 
-    response = client.get(f"{UP}/groups/{group.id}", headers=auth(key))
+    response = client.get(f"{UP}/groups/{root.group.id}", headers=auth(key))
 
     assert response.status_code == 401
     assert response.json == INVALID_TOKEN
@@ -175,9 +172,9 @@ def test_revoked_token_is_401_invalid_token(client):
 
 @pytest.mark.parametrize("header", ["Basic cm9vdDpwdw==", "token", "Token   ", "tokenabc"])
 def test_malformed_authorization_header_is_401_invalid_token(client, header):
-    owner, project, group, _ = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    response = client.get(f"{UP}/groups/{group.id}", headers={"Authorization": header})
+    response = client.get(f"{UP}/groups/{root.group.id}", headers={"Authorization": header})
 
     assert response.status_code == 401
     assert response.json == INVALID_TOKEN
@@ -185,10 +182,12 @@ def test_malformed_authorization_header_is_401_invalid_token(client, header):
 
 @pytest.mark.parametrize("keyword", ["token", "Token", "TOKEN", "Bearer", "bearer"])
 def test_token_and_bearer_keywords_are_accepted_in_any_case(client, keyword):
-    owner, project, group, _ = _setup()
-    key = make_token(owner)
+    root = owner_with_group(grid_yml(2))
+    key = make_token(root.user)
 
-    response = client.get(f"{UP}/groups/{group.id}", headers={"Authorization": f"{keyword} {key}"})
+    response = client.get(
+        f"{UP}/groups/{root.group.id}", headers={"Authorization": f"{keyword} {key}"}
+    )
 
     assert response.status_code == 200
 
@@ -206,60 +205,60 @@ def _log_in_with_cookie(app, client, user):
 
 
 def test_session_cookie_authenticates_a_get(app, client):
-    owner, project, group, _ = _setup()
-    _log_in_with_cookie(app, client, owner)
+    root = owner_with_group(grid_yml(2))
+    _log_in_with_cookie(app, client, root.user)
 
-    response = client.get(f"{UP}/groups/{group.id}")
+    response = client.get(f"{UP}/groups/{root.group.id}")
 
     assert response.status_code == 200
-    assert response.json["id"] == group.id
+    assert response.json["id"] == root.group.id
 
 
 def test_cookie_authenticated_post_without_csrf_token_is_403(app, client):
-    owner, project, group, _ = _setup()
-    _log_in_with_cookie(app, client, owner)
+    root = owner_with_group(grid_yml(2))
+    _log_in_with_cookie(app, client, root.user)
 
-    response = client.post(f"{UP}/groups/{group.id}/stop")
+    response = client.post(f"{UP}/groups/{root.group.id}/stop")
 
     assert response.status_code == 403
     assert set(response.json) == {"detail"}
     assert response.json["detail"].startswith("CSRF Failed")
-    assert db.session.get(type(group), group.id).status == "created"
+    assert db.session.get(type(root.group), root.group.id).status == "created"
 
 
 def test_cookie_authenticated_post_with_a_wrong_csrf_token_is_403(app, client):
-    owner, project, group, _ = _setup()
-    _log_in_with_cookie(app, client, owner)
+    root = owner_with_group(grid_yml(2))
+    _log_in_with_cookie(app, client, root.user)
 
-    response = client.post(f"{UP}/groups/{group.id}/stop", headers={"X-CSRFToken": "forged"})
+    response = client.post(f"{UP}/groups/{root.group.id}/stop", headers={"X-CSRFToken": "forged"})
 
     assert response.status_code == 403
 
 
 def test_cookie_authenticated_post_with_csrf_token_is_allowed(app, client):
-    owner, project, group, _ = _setup()
-    csrf_token = _log_in_with_cookie(app, client, owner)
+    root = owner_with_group(grid_yml(2))
+    csrf_token = _log_in_with_cookie(app, client, root.user)
 
-    response = client.post(f"{UP}/groups/{group.id}/stop", headers={"X-CSRFToken": csrf_token})
+    response = client.post(f"{UP}/groups/{root.group.id}/stop", headers={"X-CSRFToken": csrf_token})
 
     assert response.status_code == 200
-    assert db.session.get(type(group), group.id).status == "stopped"
+    assert db.session.get(type(root.group), root.group.id).status == "stopped"
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
 def test_cookie_authenticated_patch_and_delete_need_the_csrf_token(app, client, method):
-    owner, project, group, _ = _setup()
-    _log_in_with_cookie(app, client, owner)
+    root = owner_with_group(grid_yml(2))
+    _log_in_with_cookie(app, client, root.user)
 
-    response = client.open(f"{UP}/groups/{group.id}", method=method, json={"name": "x"})
+    response = client.open(f"{UP}/groups/{root.group.id}", method=method, json={"name": "x"})
 
     assert response.status_code == 403
 
 
 def test_token_authenticated_post_needs_no_csrf_token(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    response = client.post(f"{UP}/groups/{group.id}/stop", headers=headers)
+    response = client.post(f"{UP}/groups/{root.group.id}/stop", headers=root.headers)
 
     assert response.status_code == 200
 
@@ -268,9 +267,9 @@ def test_token_authenticated_post_needs_no_csrf_token(client):
 
 
 def test_unknown_api_path_is_a_json_404(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    response = client.get("/api/v1/root/quick-start/groups/1/nothing/here", headers=headers)
+    response = client.get("/api/v1/root/quick-start/groups/1/nothing/here", headers=root.headers)
 
     assert response.status_code == 404
     assert response.is_json
@@ -278,18 +277,18 @@ def test_unknown_api_path_is_a_json_404(client):
 
 
 def test_non_integer_group_id_is_a_json_404(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    response = client.get(f"{UP}/groups/abc", headers=headers)
+    response = client.get(f"{UP}/groups/abc", headers=root.headers)
 
     assert response.status_code == 404
     assert response.json == {"detail": "Not found."}
 
 
 def test_wrong_method_is_a_json_405_with_the_exact_message(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    response = client.get(f"{UP}/groups/{group.id}/stop", headers=headers)
+    response = client.get(f"{UP}/groups/{root.group.id}/stop", headers=root.headers)
 
     assert response.status_code == 405
     assert response.is_json
@@ -308,23 +307,25 @@ def test_wrong_method_names_the_method_used(client):
 
 
 def test_group_datetimes_are_iso_with_microseconds_and_utc_offset(client):
-    owner, project, group, headers = _setup()
-    statuses.set_group_status(group, "running")
-    statuses.set_group_status(group, "succeeded")
+    root = owner_with_group(grid_yml(2))
+    statuses.set_group_status(root.group, "running")
+    statuses.set_group_status(root.group, "succeeded")
     db.session.commit()
 
-    body = client.get(f"{UP}/groups/{group.id}", headers=headers).json
+    body = client.get(f"{UP}/groups/{root.group.id}", headers=root.headers).json
 
     for key in ("created_at", "updated_at", "started_at", "finished_at"):
         assert ISO.fullmatch(body[key]), (key, body[key])
 
 
 def test_status_project_and_experiment_datetimes_are_iso(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    status_row = client.get(f"{UP}/groups/{group.id}/statuses", headers=headers).json["results"][0]
-    project_body = client.get(UP, headers=headers).json
-    experiments = client.get(f"{UP}/experiments?group={group.id}", headers=headers).json
+    status_row = client.get(f"{UP}/groups/{root.group.id}/statuses", headers=root.headers).json[
+        "results"
+    ][0]
+    project_body = client.get(UP, headers=root.headers).json
+    experiments = client.get(f"{UP}/experiments?group={root.group.id}", headers=root.headers).json
     experiment = experiments["results"][0]
 
     assert ISO.fullmatch(status_row["created_at"])
@@ -333,12 +334,14 @@ def test_status_project_and_experiment_datetimes_are_iso(client):
 
 
 def test_uuids_are_32_lowercase_hex_characters(client):
-    owner, project, group, headers = _setup()
+    root = owner_with_group(grid_yml(2))
 
-    group_body = client.get(f"{UP}/groups/{group.id}", headers=headers).json
-    status_row = client.get(f"{UP}/groups/{group.id}/statuses", headers=headers).json["results"][0]
-    project_body = client.get(UP, headers=headers).json
-    experiments = client.get(f"{UP}/experiments?group={group.id}", headers=headers).json
+    group_body = client.get(f"{UP}/groups/{root.group.id}", headers=root.headers).json
+    status_row = client.get(f"{UP}/groups/{root.group.id}/statuses", headers=root.headers).json[
+        "results"
+    ][0]
+    project_body = client.get(UP, headers=root.headers).json
+    experiments = client.get(f"{UP}/experiments?group={root.group.id}", headers=root.headers).json
     experiment = experiments["results"][0]
 
     for value in (group_body["uuid"], status_row["uuid"], project_body["uuid"], experiment["uuid"]):
@@ -346,11 +349,11 @@ def test_uuids_are_32_lowercase_hex_characters(client):
 
 
 def test_ids_are_global_integers_not_per_project(client):
-    owner, project, group, headers = _setup()
-    other = make_group(make_project(owner, "other"), content=grid_yml(1))
+    root = owner_with_group(grid_yml(2))
+    other = make_group(make_project(root.user, "other"), content=grid_yml(1))
 
-    body = client.get(f"/api/v1/root/other/groups/{other.id}", headers=headers).json
+    body = client.get(f"/api/v1/root/other/groups/{other.id}", headers=root.headers).json
 
     assert isinstance(body["id"], int)
-    assert body["id"] != group.id
+    assert body["id"] != root.group.id
     assert body["unique_name"] == f"root.other.{other.id}"

@@ -9,19 +9,13 @@ from sqlalchemy import func, select
 
 from dashboard.extensions import db
 from dashboard.models import RepoUpload
-from dashboard.runner import paths
-from dashboard.runner.unpack import UnsafeArchive, unpack_tarball
-from dashboard.services.uploads import latest_repo
-from tests.factories import add_member, auth, make_project, make_token, make_user
+from dashboard.services.project.uploads import latest_repo
+from dashboard.storage import paths
+from dashboard.storage.unpack import UnsafeArchive, unpack_tarball
+from tests.factories import add_member, auth, make_token, make_user, owner_with_project
 
 URL = "/api/v1/root/quick-start/repo/upload/"
 UPLOAD_KEYS = {"id", "project", "user", "size", "created_at"}
-
-
-def _setup():
-    owner = make_user("root")
-    project = make_project(owner, "quick-start")
-    return project, auth(make_token(owner))
 
 
 def _tarball(files=None, *, mode="w:gz", extra=()):
@@ -47,13 +41,16 @@ def _member(name, kind, linkname=""):
 
 def _form(data, field="repo"):
     # As the CLI sends it: the file part typed text/plain, plus a `json` field.
-    return {field: (io.BytesIO(data), "/tmp/polyaxon_quick-start.tar.gz", "text/plain"),
-            "json": '{"sync": true}'}
+    return {
+        field: (io.BytesIO(data), "/tmp/polyaxon_quick-start.tar.gz", "text/plain"),
+        "json": '{"sync": true}',
+    }
 
 
 def _put(client, headers, data, field="repo"):
-    return client.put(URL, headers=headers, data=_form(data, field),
-                      content_type="multipart/form-data")
+    return client.put(
+        URL, headers=headers, data=_form(data, field), content_type="multipart/form-data"
+    )
 
 
 def _uploads():
@@ -61,124 +58,149 @@ def _uploads():
 
 
 def test_upload_answers_201_with_the_upload(client):
-    _, headers = _setup()
+    root = owner_with_project()
 
-    response = _put(client, headers, _tarball({"train.py": b"print(1)\n"}))
+    response = _put(client, root.headers, _tarball({"train.py": b"print(1)\n"}))
 
     assert response.status_code == 201
     assert set(response.json) == UPLOAD_KEYS
     assert (response.json["project"], response.json["user"], response.json["size"]) == (
-        "root.quick-start", "root", 9)
+        "root.quick-start",
+        "root",
+        9,
+    )
 
 
 def test_upload_unpacks_into_the_repo_folder_of_the_upload(app, client):
-    project, headers = _setup()
+    root = owner_with_project()
 
-    response = _put(client, headers, _tarball({"./train.py": b"print(1)\n",
-                                               "./pkg/util.py": b"x = 1\n"}))
+    response = _put(
+        client, root.headers, _tarball({"./train.py": b"print(1)\n", "./pkg/util.py": b"x = 1\n"})
+    )
 
     folder = paths.repo_dir(app.config, "root", "quick-start", response.json["id"])
     outputs_root = Path(app.config["OUTPUTS_ROOT"]).resolve()
     assert folder.parent == outputs_root / "root" / "quick-start" / "code"
     assert (folder / "train.py").read_bytes() == b"print(1)\n"
     assert (folder / "pkg" / "util.py").read_bytes() == b"x = 1\n"
-    assert latest_repo(project).path == str(folder)
+    assert latest_repo(root.project).path == str(folder)
 
 
 def test_post_is_accepted_like_put(client):
-    _, headers = _setup()
+    root = owner_with_project()
 
-    response = client.post(URL, headers=headers, data=_form(_tarball({"a.py": b""})),
-                           content_type="multipart/form-data")
+    response = client.post(
+        URL,
+        headers=root.headers,
+        data=_form(_tarball({"a.py": b""})),
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 201
 
 
 def test_a_new_upload_becomes_the_latest_and_keeps_the_old_one(client):
-    project, headers = _setup()
-    first = _put(client, headers, _tarball({"v.txt": b"1"})).json["id"]
+    root = owner_with_project()
+    first = _put(client, root.headers, _tarball({"v.txt": b"1"})).json["id"]
 
-    second = _put(client, headers, _tarball({"v.txt": b"2"})).json["id"]
+    second = _put(client, root.headers, _tarball({"v.txt": b"2"})).json["id"]
 
-    upload = latest_repo(project)
+    upload = latest_repo(root.project)
     assert upload.id == second != first
     assert (Path(upload.path) / "v.txt").read_bytes() == b"2"
     assert (Path(db.session.get(RepoUpload, first).path) / "v.txt").read_bytes() == b"1"
 
 
 def test_a_project_without_uploads_has_no_latest_repo(app):
-    project, _ = _setup()
+    root = owner_with_project()
 
-    assert latest_repo(project) is None
+    assert latest_repo(root.project) is None
 
 
 def test_an_upload_larger_than_the_json_limit_is_accepted(client):
-    _, headers = _setup()
+    root = owner_with_project()
     data = _tarball({"data.bin": b"x" * (3 * 1024 * 1024 // 2)}, mode="w")  # uncompressed
 
-    response = _put(client, headers, data)
+    response = _put(client, root.headers, data)
 
     assert len(data) > 1024 * 1024
     assert response.status_code == 201
 
 
 def test_an_upload_over_the_body_limit_is_413(app, client):
-    _, headers = _setup()
+    root = owner_with_project()
     app.config["MAX_CONTENT_LENGTH"] = 10 * 1024
 
-    response = _put(client, headers, _tarball({"data.bin": b"x" * 20 * 1024}, mode="w"))
+    response = _put(client, root.headers, _tarball({"data.bin": b"x" * 20 * 1024}, mode="w"))
 
     assert response.status_code == 413
     assert response.json == {"detail": "Request body too large."}
 
 
 def test_upload_without_the_repo_field_is_400(client):
-    _, headers = _setup()
+    root = owner_with_project()
 
-    response = _put(client, headers, _tarball({"a.py": b""}), field="code")
+    response = _put(client, root.headers, _tarball({"a.py": b""}), field="code")
 
     assert response.status_code == 400
     assert response.json == {"repo": ["This field is required: the code as a .tar.gz file."]}
 
 
 def test_upload_as_json_is_400(client):
-    _, headers = _setup()
+    root = owner_with_project()
 
-    response = client.put(URL, headers=headers, json={"repo": "x"})
+    response = client.put(URL, headers=root.headers, json={"repo": "x"})
 
     assert response.status_code == 400
     assert "multipart/form-data" in response.json["detail"]
 
 
 def test_upload_of_something_else_than_a_tarball_is_400(client):
-    _, headers = _setup()
+    root = owner_with_project()
 
-    response = _put(client, headers, b"not a tarball at all")
+    response = _put(client, root.headers, b"not a tarball at all")
 
     assert response.status_code == 400
     assert response.json["repo"][0].startswith("The upload is not a readable tar archive")
     assert _uploads() == 0
 
 
-@pytest.mark.parametrize(("extra", "files", "message"), [
-    ((), {"/etc/passwd": b"x"}, "'/etc/passwd': absolute paths are not allowed."),
-    ((), {"../escape.py": b"x"}, "'../escape.py': '..' in a path is not allowed."),
-    ((), {"a/../../escape.py": b"x"}, "'a/../../escape.py': '..' in a path is not allowed."),
-    ((_member("link", tarfile.SYMTYPE, "/etc/passwd"),), {},
-     "'link': a symlink is not allowed."),
-    ((_member("hard", tarfile.LNKTYPE, "a.py"),), {"a.py": b""},
-     "'hard': a hardlink is not allowed."),
-    ((_member("dev", tarfile.CHRTYPE),), {}, "'dev': a device is not allowed."),
-    ((_member("blk", tarfile.BLKTYPE),), {}, "'blk': a device is not allowed."),
-    ((_member("pipe", tarfile.FIFOTYPE),), {}, "'pipe': a fifo is not allowed."),
-], ids=["absolute", "dotdot", "inner-dotdot", "symlink", "hardlink", "chardev", "blockdev",
-        "fifo"])
-def test_unsafe_members_are_refused_naming_the_member(app, client, tmp_path, extra, files,
-                                                      message):
+@pytest.mark.parametrize(
+    ("extra", "files", "message"),
+    [
+        ((), {"/etc/passwd": b"x"}, "'/etc/passwd': absolute paths are not allowed."),
+        ((), {"../escape.py": b"x"}, "'../escape.py': '..' in a path is not allowed."),
+        ((), {"a/../../escape.py": b"x"}, "'a/../../escape.py': '..' in a path is not allowed."),
+        (
+            (_member("link", tarfile.SYMTYPE, "/etc/passwd"),),
+            {},
+            "'link': a symlink is not allowed.",
+        ),
+        (
+            (_member("hard", tarfile.LNKTYPE, "a.py"),),
+            {"a.py": b""},
+            "'hard': a hardlink is not allowed.",
+        ),
+        ((_member("dev", tarfile.CHRTYPE),), {}, "'dev': a device is not allowed."),
+        ((_member("blk", tarfile.BLKTYPE),), {}, "'blk': a device is not allowed."),
+        ((_member("pipe", tarfile.FIFOTYPE),), {}, "'pipe': a fifo is not allowed."),
+    ],
+    ids=[
+        "absolute",
+        "dotdot",
+        "inner-dotdot",
+        "symlink",
+        "hardlink",
+        "chardev",
+        "blockdev",
+        "fifo",
+    ],
+)
+def test_unsafe_members_are_refused_naming_the_member(app, client, tmp_path, extra, files, message):
     app.config["OUTPUTS_ROOT"] = str(tmp_path / "outputs")
-    _, headers = _setup()
+    root = owner_with_project()
 
-    response = _put(client, headers, _tarball(files, extra=extra))
+    response = _put(client, root.headers, _tarball(files, extra=extra))
 
     assert response.status_code == 400
     assert response.json == {"repo": [message]}
@@ -224,9 +246,9 @@ def test_unpack_refuses_a_file_clashing_with_a_folder(tmp_path):
 
 
 def test_a_viewer_cannot_upload(client):
-    project, _ = _setup()
+    root = owner_with_project()
     viewer = make_user("viewer")
-    add_member(project, viewer, "viewer")
+    add_member(root.project, viewer, "viewer")
 
     response = _put(client, auth(make_token(viewer)), _tarball({"a.py": b""}))
 

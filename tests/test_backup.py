@@ -5,16 +5,10 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from config import TestingConfig
-from dashboard import create_app
 from dashboard.extensions import db
 from dashboard.models import (
     ApiToken,
@@ -29,9 +23,10 @@ from dashboard.models import (
     TensorboardStatus,
     User,
 )
-from dashboard.services import experiment_table, login_sessions, runs
-from dashboard.services.access import project_access
-from tests.conftest import ROOT
+from dashboard.services.experiment import experiment_table
+from dashboard.services.project.access import project_access
+from dashboard.services.run import advance, runs
+from dashboard.services.user import login_sessions
 from tests.factories import (
     RANDOM_YML,
     add_member,
@@ -43,6 +38,8 @@ from tests.factories import (
     make_user,
     sign_in_cookie,
 )
+from tests.support.backup import first_database_url, run_cli
+from tests.support.environment import ROOT
 
 HYPERBAND = """\
 version: 1
@@ -86,7 +83,7 @@ def _loss(params):
 def _run_groups(client, key):
     """Drive every group to its end in-process: the worker's own services, no processes."""
     for _ in range(60):
-        runs.advance_groups()
+        advance.advance_groups()
         claimed = runs.claim_experiments("backup-test", 100)
         for experiment_id in claimed:
             runs.mark(experiment_id, "starting")
@@ -95,9 +92,13 @@ def _run_groups(client, key):
             project = "private" if group.name == "bo" else "demo"
             url = f"/api/v1/alice/{project}/experiments/{experiment_id}/metrics/"
             loss = _loss(experiment.params)
-            reports = [{"values": {"loss": loss * 2, "accuracy": 0.5, "epoch": 0},
-                        "created_at": (START + timedelta(minutes=experiment_id)).isoformat()},
-                       {"values": {"loss": loss, "accuracy": 1 / (1 + loss), "epoch": 1}}]
+            reports = [
+                {
+                    "values": {"loss": loss * 2, "accuracy": 0.5, "epoch": 0},
+                    "created_at": (START + timedelta(minutes=experiment_id)).isoformat(),
+                },
+                {"values": {"loss": loss, "accuracy": 1 / (1 + loss), "epoch": 1}},
+            ]
             response = client.post(url, json=reports, headers=auth(key))
             assert response.status_code == 201, response.get_json()
             if experiment_id % 9 == 4:
@@ -106,7 +107,8 @@ def _run_groups(client, key):
                 runs.mark(experiment_id, "succeeded")
         db.session.expire_all()
         if not claimed and not db.session.scalar(
-            select(func.count()).select_from(ExperimentGroup)
+            select(func.count())
+            .select_from(ExperimentGroup)
             .where(ExperimentGroup.status.in_(("created", "running", "stopping")))
         ):
             return
@@ -129,94 +131,88 @@ def _fill(client):
     make_group(demo, content=HYPERBAND, name="hb")
     bo = make_group(private, content=BO, name="bo")
     stopped = make_group(demo, content=grid_yml(4), name="stopped-early")
-    assert client.post(f"/api/v1/alice/demo/groups/{stopped.id}/stop/",
-                       headers=auth(key)).status_code == 200
+    assert (
+        client.post(f"/api/v1/alice/demo/groups/{stopped.id}/stop/", headers=auth(key)).status_code
+        == 200
+    )
     _run_groups(client, key)
     for group in (random_group, bo):
         project = "private" if group is bo else "demo"
-        assert client.post(f"/api/v1/alice/{project}/groups/{group.id}/bookmark/",
-                           headers=auth(key)).status_code == 201
-    assert client.put(f"/api/v1/alice/demo/groups/{grid.id}/objective/", headers=auth(key),
-                      json={"metric": "accuracy", "optimization": "maximize"}).status_code == 200
-    experiment_table.save_columns(project_access("alice", "demo", actor=alice), random_group.id,
-                                  ["status", "params.dropout", "metric.loss", "finished_at"])
-    job = TensorboardJob(group_id=random_group.id, user_id=alice.id, status="stopped",
-                         host="127.0.0.1", port=6006, path_secret="x" * 43, started_at=START,
-                         finished_at=START + timedelta(hours=1), last_used_at=START)
+        assert (
+            client.post(
+                f"/api/v1/alice/{project}/groups/{group.id}/bookmark/", headers=auth(key)
+            ).status_code
+            == 201
+        )
+    assert (
+        client.put(
+            f"/api/v1/alice/demo/groups/{grid.id}/objective/",
+            headers=auth(key),
+            json={"metric": "accuracy", "optimization": "maximize"},
+        ).status_code
+        == 200
+    )
+    experiment_table.save_columns(
+        project_access("alice", "demo", actor=alice),
+        random_group.id,
+        ["status", "params.dropout", "metric.loss", "finished_at"],
+    )
+    job = TensorboardJob(
+        group_id=random_group.id,
+        user_id=alice.id,
+        status="stopped",
+        host="127.0.0.1",
+        port=6006,
+        path_secret="x" * 43,
+        started_at=START,
+        finished_at=START + timedelta(hours=1),
+        last_used_at=START,
+    )
     db.session.add(job)
     db.session.flush()
     for status, message in (("created", None), ("running", None), ("stopped", "Idle.")):
-        db.session.add(TensorboardStatus(job_id=job.id, status=status, message=message,
-                                         created_at=START))
-    db.session.add(GroupEvent(group_id=random_group.id, user_id=alice.id, kind="tensorboard",
-                              message="Started TensorBoard.", created_at=START))
+        db.session.add(
+            TensorboardStatus(job_id=job.id, status=status, message=message, created_at=START)
+        )
+    db.session.add(
+        GroupEvent(
+            group_id=random_group.id,
+            user_id=alice.id,
+            kind="tensorboard",
+            message="Started TensorBoard.",
+            created_at=START,
+        )
+    )
     db.session.commit()
     login_sessions.start_session(alice)
     # Every kind of row is there.
-    for model in (SearchIteration, TablePreference, TensorboardJob, GroupEvent, ApiToken,
-                  LoginSession):
+    for model in (
+        SearchIteration,
+        TablePreference,
+        TensorboardJob,
+        GroupEvent,
+        ApiToken,
+        LoginSession,
+    ):
         assert db.session.scalar(select(func.count()).select_from(model))
     failed = db.session.scalars(select(Experiment).where(Experiment.status == "failed")).all()
     assert failed
     return alice
 
 
-class _Database:
-    """A second, empty database: a SQLite file, or a PostgreSQL database in the same cluster."""
-
-    def __init__(self, tmp_path):
-        url = make_url(_first_url())
-        self.admin = None
-        if url.get_backend_name() == "sqlite":
-            self.url = f"sqlite:///{tmp_path / 'restored.db'}"
-        else:
-            self.name = f"restored_{uuid.uuid4().hex[:12]}"
-            self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
-            with self.admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-            self.url = url.set(database=self.name).render_as_string(hide_password=False)
-
-    def drop(self):
-        if self.admin is not None:
-            with self.admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            self.admin.dispose()
-
-
-def _first_url():
-    # Not conftest's DATABASE_URL: importing tests.conftest again would make a new temp folder.
-    return db.engine.url.render_as_string(hide_password=False)
-
-
 def _flask(url, *args, check=True):
     env = dict(os.environ, DATABASE_URL=url, FLASK_CONFIG="testing", SECRET_KEY="test-secret")
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-@pytest.fixture
-def restored(app, tmp_path):
-    """An empty, upgraded second database and an app over it."""
-    database = _Database(tmp_path)
-    try:
-        class RestoredConfig(TestingConfig):
-            SQLALCHEMY_DATABASE_URI = database.url
-            SECRET_KEY = "test-secret"
-
-        second = create_app(RestoredConfig)
-        second.config["OUTPUTS_ROOT"] = app.config["OUTPUTS_ROOT"]
-        second.database_url = database.url
-        with second.app_context():
-            upgrade()
-        yield second
-        with second.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        database.drop()
 
 
 def _signed_in(flask_app, user_id):
@@ -231,27 +227,48 @@ def _urls():
     experiments = db.session.execute(select(Experiment.id, Experiment.group_id)).all()
     private_ids = {gid for gid, pid in groups if db.session.get(ExperimentGroup, gid).name == "bo"}
     project_of = {gid: "private" if gid in private_ids else "demo" for gid, _ in groups}
-    api = ["/api/v1/alice/", "/api/v1/alice/demo/", "/api/v1/alice/private/",
-           "/api/v1/users/", "/api/v1/bookmarks/alice/groups/",
-           "/api/v1/alice/demo/groups/?limit=100", "/api/v1/alice/private/groups/"]
+    api = [
+        "/api/v1/alice/",
+        "/api/v1/alice/demo/",
+        "/api/v1/alice/private/",
+        "/api/v1/users/",
+        "/api/v1/bookmarks/alice/groups/",
+        "/api/v1/alice/demo/groups/?limit=100",
+        "/api/v1/alice/private/groups/",
+    ]
     pages = ["/", "/alice/demo/", "/alice/private/"]
     for gid, _ in groups:
         base = f"/api/v1/alice/{project_of[gid]}/groups/{gid}"
-        api += [f"{base}/", f"{base}/experiments/?limit=100", f"{base}/statuses/",
-                f"{base}/timeline/", f"{base}/objective/", f"{base}/plots/",
-                *(f"{base}/plots/{name}/" for name in
-                  ("metric", "parallel", "scatter", "hyperband", "bo", "importance"))]
+        api += [
+            f"{base}/",
+            f"{base}/experiments/?limit=100",
+            f"{base}/statuses/",
+            f"{base}/timeline/",
+            f"{base}/objective/",
+            f"{base}/plots/",
+            *(
+                f"{base}/plots/{name}/"
+                for name in ("metric", "parallel", "scatter", "hyperband", "bo", "importance")
+            ),
+        ]
         page = f"/alice/{project_of[gid]}/groups/{gid}"
-        pages += [f"{page}/", f"{page}/?sort=-metric.loss&query=status:succeeded", f"{page}/plots",
-                  f"{page}/timeline", f"{page}/coverage"]
+        pages += [
+            f"{page}/",
+            f"{page}/?sort=-metric.loss&query=status:succeeded",
+            f"{page}/plots",
+            f"{page}/timeline",
+            f"{page}/coverage",
+        ]
     for eid, gid in experiments:
         base = f"/api/v1/alice/{project_of[gid]}/experiments/{eid}"
         api += [f"{base}/", f"{base}/statuses/", f"{base}/metrics/"]
     # The pages of the first and the last experiment of each group (every page costs time).
     for gid, _ in groups:
         ids = sorted(eid for eid, g in experiments if g == gid)
-        pages += [f"/alice/{project_of[gid]}/groups/{gid}/experiments/{eid}/"
-                  for eid in sorted({ids[0], ids[-1]})]
+        pages += [
+            f"/alice/{project_of[gid]}/groups/{gid}/experiments/{eid}/"
+            for eid in sorted({ids[0], ids[-1]})
+        ]
     return api, pages
 
 
@@ -266,19 +283,24 @@ def _answers(client, urls):
 
 
 def test_export_then_import_into_an_empty_database_gives_the_same_api_and_pages(
-        app, client, restored, tmp_path):
+    app, client, restored, tmp_path
+):
     alice = _fill(client)
     backup = tmp_path / "backup.jsonl"
-    _flask(_first_url(), "export", str(backup))
+    _flask(first_database_url(), "export", str(backup))
     lines = backup.read_text().splitlines()
     header = json.loads(lines[0])
     assert header["format"] == "dashboard-backup" and header["version"] == 1
     # Signed-in sessions are left out whole: a restored database has nobody signed in; the
     # counters the database keeps are rebuilt by its triggers as the experiments come in.
-    left_out = ("alembic_version", "login_sessions", "group_status_changes",
-                "group_status_counts", "group_versions")
-    assert header["tables"] == [t.name for t in db.metadata.sorted_tables
-                                if t.name not in left_out]
+    left_out = (
+        "alembic_version",
+        "login_sessions",
+        "group_status_changes",
+        "group_status_counts",
+        "group_versions",
+    )
+    assert header["tables"] == [t.name for t in db.metadata.sorted_tables if t.name not in left_out]
     records = [json.loads(line) for line in lines[1:]]
     assert {"table", "row"} == set(records[0])
     assert not [r for r in records if r["table"] == "login_sessions"]
@@ -300,12 +322,15 @@ def test_export_then_import_into_an_empty_database_gives_the_same_api_and_pages(
         after_api = _answers(_signed_in(restored, alice.id), api)
         after_pages = _answers(_signed_in(restored, alice.id), pages)
         imported = db.session.scalars(select(User).order_by(User.id)).all()
-        assert not any(u.check_password(p) for u, p in zip(
-            imported, ("pw-alice", "pw-bob", "pw-root"), strict=True))
+        assert not any(
+            u.check_password(p)
+            for u, p in zip(imported, ("pw-alice", "pw-bob", "pw-root"), strict=True)
+        )
         # Ids go on after the imported ones (PostgreSQL sequences were moved past them).
         last = db.session.scalar(select(func.max(ExperimentStatus.id)))
-        row = ExperimentStatus(experiment_id=db.session.scalar(select(func.min(Experiment.id))),
-                               status="running")
+        row = ExperimentStatus(
+            experiment_id=db.session.scalar(select(func.min(Experiment.id))), status="running"
+        )
         db.session.add(row)
         db.session.commit()
         assert row.id > last
@@ -317,18 +342,12 @@ def test_export_then_import_into_an_empty_database_gives_the_same_api_and_pages(
         assert after_pages[url] == before_pages[url], url
 
 
-def _cli(flask_app, *args, stdin=None):
-    """A command run in-process through the app's own CLI (same code as `flask --app wsgi`)."""
-    with flask_app.app_context():
-        return flask_app.test_cli_runner().invoke(args=list(args), input=stdin)
-
-
 def test_import_refuses_a_database_that_is_not_empty(app, restored, tmp_path):
     make_user("alice")
     backup = tmp_path / "backup.jsonl"
-    assert _cli(app, "export", str(backup)).exit_code == 0
-    assert _cli(restored, "import", str(backup)).exit_code == 0
-    second = _cli(restored, "import", str(backup))
+    assert run_cli(app, "export", str(backup)).exit_code == 0
+    assert run_cli(restored, "import", str(backup)).exit_code == 0
+    second = run_cli(restored, "import", str(backup))
     assert second.exit_code == 1
     assert "The database is not empty" in second.stderr
     with restored.app_context():
@@ -338,16 +357,16 @@ def test_import_refuses_a_database_that_is_not_empty(app, restored, tmp_path):
 def test_import_refuses_another_format_version_and_changes_nothing(app, restored, tmp_path):
     make_user("alice")
     backup = tmp_path / "backup.jsonl"
-    assert _cli(app, "export", str(backup)).exit_code == 0
+    assert run_cli(app, "export", str(backup)).exit_code == 0
     lines = backup.read_text().splitlines()
     header = json.loads(lines[0])
     backup.write_text("\n".join([json.dumps({**header, "version": 99}), *lines[1:]]) + "\n")
-    result = _cli(restored, "import", str(backup))
+    result = run_cli(restored, "import", str(backup))
     assert result.exit_code == 1
     assert "format version 99 is not supported" in result.stderr
     # A broken row half-way rolls the whole import back.
     backup.write_text("\n".join([lines[0], *lines[1:], '{"table": "users", "row": 7}']) + "\n")
-    result = _cli(restored, "import", str(backup))
+    result = run_cli(restored, "import", str(backup))
     assert result.exit_code == 1 and "the row is not an object" in result.stderr
     with restored.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0

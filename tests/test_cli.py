@@ -7,10 +7,10 @@ from sqlalchemy import select
 from dashboard.extensions import db
 from dashboard.models import ApiToken, Membership, Project, User
 from dashboard.models.users import hash_key
-from dashboard.services import users
+from dashboard.services.user import users
 from tests.factories import make_user
-from tests.test_backup import _cli, restored  # noqa: F401 (a fixture)
-from tests.test_ui_auth import sign_in
+from tests.support.backup import run_cli
+from tests.support.web import sign_in
 
 
 def test_create_user_hashes_the_password_and_sets_staff(app):
@@ -31,8 +31,9 @@ def test_create_user_follows_the_password_rule_of_the_settings_form(app):
 
 
 def test_create_user_refuses_a_reserved_name(app):
-    result = app.test_cli_runner().invoke(args=["create-user", "tensorboard", "--password",
-                                                 "long-enough-pw"])
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "tensorboard", "--password", "long-enough-pw"]
+    )
     assert result.exit_code != 0
     assert "reserved" in result.output
     assert db.session.execute(select(User)).first() is None
@@ -92,7 +93,7 @@ def _has_password(user, password):
 
 def test_set_password_lets_the_user_sign_in_with_the_new_password_only(app):
     make_user("alice", "old-password")
-    result = _cli(app, "set-password", "alice", stdin="new-password\nnew-password\n")
+    result = run_cli(app, "set-password", "alice", stdin="new-password\nnew-password\n")
     assert result.exit_code == 0, result.output
     assert result.stderr == "Set a new password for alice.\n"
     assert "new-password" not in result.output
@@ -103,34 +104,36 @@ def test_set_password_lets_the_user_sign_in_with_the_new_password_only(app):
 
 def test_set_password_reads_one_line_from_stdin_with_password_stdin(app):
     alice = make_user("alice", "old-password")
-    result = _cli(app, "set-password", "alice", "--password-stdin", stdin="from a script\n")
+    result = run_cli(app, "set-password", "alice", "--password-stdin", stdin="from a script\n")
     assert result.exit_code == 0, result.output
     assert "New password" not in result.output
     assert _has_password(alice, "from a script")
 
 
-@pytest.mark.parametrize(("name", "password", "message"), [
-    pytest.param("bob", "new-password", "No user named 'bob'.", id="unknown-user"),
-    # The rule of the Settings password form, not a copy of it.
-    pytest.param("alice", "short", users.password_problem("short"), id="too-short"),
-])
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        pytest.param("bob", "new-password", "No user named 'bob'.", id="unknown-user"),
+        # The rule of the Settings password form, not a copy of it.
+        pytest.param("alice", "short", users.password_problem("short"), id="too-short"),
+    ],
+)
 def test_set_password_refuses_and_changes_nothing(app, name, password, message):
     alice = make_user("alice", "old-password")
-    result = _cli(app, "set-password", name, stdin=f"{password}\n{password}\n")
+    result = run_cli(app, "set-password", name, stdin=f"{password}\n{password}\n")
     assert result.exit_code == 1
     assert message in result.stderr
     assert _has_password(alice, "old-password")
 
 
-def test_set_password_lets_an_imported_user_sign_in(
-        app, restored, tmp_path):  # noqa: F811 (the fixture imported above)
+def test_set_password_lets_an_imported_user_sign_in(app, restored, tmp_path):
     make_user("alice", "old-password")
     backup = tmp_path / "backup.jsonl"
-    assert _cli(app, "export", str(backup)).exit_code == 0
-    assert _cli(restored, "import", str(backup)).exit_code == 0
+    assert run_cli(app, "export", str(backup)).exit_code == 0
+    assert run_cli(restored, "import", str(backup)).exit_code == 0
     with restored.app_context():
         assert sign_in(restored.test_client(), "alice", "old-password").status_code == 401
-    result = _cli(restored, "set-password", "alice", "--password-stdin", stdin="restored-pw\n")
+    result = run_cli(restored, "set-password", "alice", "--password-stdin", stdin="restored-pw\n")
     assert result.exit_code == 0, result.output
     with restored.app_context():
         assert sign_in(restored.test_client(), "alice", "restored-pw").status_code == 302

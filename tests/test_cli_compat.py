@@ -3,6 +3,7 @@
 The command sequence (config, login, project create, run, then each `polyaxon group` command)
 runs once, with its own HOME; each subtest asserts one command's exit code and output.
 """
+
 import importlib.util
 import re
 import sys
@@ -26,21 +27,30 @@ def run_session(live_server, client_venv, home):
     (cli.workdir / "polyaxonfile.yml").write_text(h.POLYAXONFILE.read_text())
     out = {"username": username, "results": {}}
     results = out["results"]
-    results["config_set"] = cli("config", "set", "--host=" + live_server.host,
-                                f"--port={live_server.port}", "--use_https=false")
+    results["config_set"] = cli(
+        "config",
+        "set",
+        "--host=" + live_server.host,
+        f"--port={live_server.port}",
+        "--use_https=false",
+    )
     results["login_wrong_password"] = cli("login", "-u", username, "-p", "wrong")
     results["login"] = cli("login", "-u", username, "-p", h.PASSWORD)
     results["whoami"] = cli("whoami")
-    results["project_create"] = cli("project", "create", f"--name={PROJECT}",
-                                    "--description=made by the cli")
+    results["project_create"] = cli(
+        "project", "create", f"--name={PROJECT}", "--description=made by the cli"
+    )
     for name in ("config_set", "login", "project_create"):
         assert results[name].returncode == 0, (
             f"polyaxon {' '.join(results[name].args[1:])} exited {results[name].returncode}\n"
-            f"stdout: {results[name].stdout}\nstderr: {results[name].stderr}")
+            f"stdout: {results[name].stdout}\nstderr: {results[name].stderr}"
+        )
     results["run"] = cli("run", "-p", f"{username}/{PROJECT}", "-f", "polyaxonfile.yml")
     created = re.search(r"Experiment group (\d+) was created", results["run"].stdout)
-    assert created, (f"`polyaxon run` did not report a group id\nstdout: "
-                     f"{results['run'].stdout}\nstderr: {results['run'].stderr}")
+    assert created, (
+        f"`polyaxon run` did not report a group id\nstdout: "
+        f"{results['run'].stdout}\nstderr: {results['run'].stderr}"
+    )
     out["group_id"] = gid = int(created.group(1))
     group = ("group", "-p", f"{username}/{PROJECT}", "-g", str(gid))
     tensorboard = ("tensorboard", "-p", f"{username}/{PROJECT}", "-g", str(gid))
@@ -57,6 +67,14 @@ def run_session(live_server, client_venv, home):
     results["tensorboard_start_again"] = cli(*tensorboard, "start")
     results["tensorboard_stop"] = cli(*tensorboard, "stop", "-y")
     results["stop"] = cli(*group, "stop", "-y")
+    # Restart (with a file of declarations: the CLI sends its dict's repr), copy, resume.
+    out["experiment_id"] = first = _first_experiment(gid)
+    experiment = ("experiment", "-p", f"{username}/{PROJECT}", "-xp", str(first))
+    (cli.workdir / "override.yml").write_text("declarations: {num_steps: 7}\n")
+    results["xp_restart"] = cli(*experiment, "restart", "-f", "override.yml")
+    results["xp_copy"] = cli(*experiment, "restart", "--copy")
+    results["xp_resume"] = cli(*experiment, "resume")
+    out["clones"] = _clones(gid)  # before the group is deleted
     results["delete_declined"] = cli(*group, "delete", input="n\n")
     results["get_after_decline"] = cli(*group, "get")
     results["delete"] = cli(*group, "delete", input="y\n")
@@ -64,12 +82,39 @@ def run_session(live_server, client_venv, home):
     return out
 
 
+def _first_experiment(group_id):
+    from sqlalchemy import func, select
+
+    from dashboard.extensions import db
+    from dashboard.models import Experiment
+
+    return db.session.scalar(select(func.min(Experiment.id)).where(Experiment.group_id == group_id))
+
+
+def _clones(group_id):
+    """{id: (original, strategy, params)} of the group's clones."""
+    from sqlalchemy import select
+
+    from dashboard.extensions import db
+    from dashboard.models import Experiment
+
+    db.session.expire_all()
+    rows = db.session.scalars(
+        select(Experiment).where(
+            Experiment.group_id == group_id, Experiment.cloning_strategy.is_not(None)
+        )
+    )
+    return {e.id: (e.original_experiment_id, e.cloning_strategy, e.params) for e in rows}
+
+
 def ok(session, name):
     """stdout of a command that must have exited 0."""
     result = session["results"][name]
-    assert result.returncode == 0, (f"polyaxon {' '.join(result.args[1:])} exited "
-                                    f"{result.returncode}\nstdout: {result.stdout}\n"
-                                    f"stderr: {result.stderr}")
+    assert result.returncode == 0, (
+        f"polyaxon {' '.join(result.args[1:])} exited "
+        f"{result.returncode}\nstdout: {result.stdout}\n"
+        f"stderr: {result.stderr}"
+    )
     return result.stdout
 
 
@@ -177,6 +222,22 @@ def check_cli_group_stop(session):
     assert "Experiments in group are being stopped." in ok(session, "stop")
 
 
+def check_cli_experiment_restart_copy_and_resume(session):
+    said = {
+        "restart": ("xp_restart", "restarted"),
+        "copy": ("xp_copy", "copied"),
+        "resume": ("xp_resume", "resumed"),
+    }
+    first = session["experiment_id"]
+    for strategy, (name, verb) in said.items():
+        found = re.search(rf"Experiment was {verb} with id (\d+)", ok(session, name))
+        assert found, session["results"][name].stdout
+        original, done, params = session["clones"][int(found.group(1))]
+        assert (original, done) == (first, strategy)
+        # The file's declarations (sent as a dict's repr) override the restart's params.
+        assert params["num_steps"] == (7 if strategy == "restart" else 500)
+
+
 def check_cli_group_delete_declined_keeps_the_group(session):
     assert "Existing without deleting experiment group." in ok(session, "delete_declined")
     assert "Experiment group info:" in ok(session, "get_after_decline")
@@ -199,5 +260,5 @@ def test_cli_manages_a_group(live_server, client_venv, tmp_path, subtests):
     """One command sequence (it is expensive), one subtest per command's behaviour."""
     session = run_session(live_server, client_venv, tmp_path)
     for check in CHECKS:
-        with subtests.test(msg=check.__name__[len("check_"):]):
+        with subtests.test(msg=check.__name__[len("check_") :]):
             check(session)

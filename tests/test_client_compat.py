@@ -3,11 +3,14 @@
 tests/client/driver.py runs in the client's own venv (scripts/client-venv.sh) and performs the
 whole scenario once; each subtest asserts one behaviour on the steps it recorded.
 """
+
 import importlib.util
 import json
 import re
 import sys
 from pathlib import Path
+
+from tests.support.contract import GROUP_DETAIL_KEYS
 
 _HELPERS_PATH = Path(__file__).resolve().parent / "client" / "conftest_helpers.py"
 if "client_compat_helpers" not in sys.modules:
@@ -20,7 +23,8 @@ PROJECT = "demo"
 MATRIX = ("learning_rate", "dropout", "activation")
 UPDATED_DESCRIPTION = "updated by the client harness"  # as in driver.py
 ISO_WITH_OFFSET = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+)
 
 
 def run_scenario(live_server, client_venv, home):
@@ -45,11 +49,14 @@ def group_path(scenario, suffix=""):
 
 
 def paths(step_result):
-    return [(method, url.split("?")[0].split(":", 2)[2].split("/", 1)[1]) for method, url, _ in
-            step_result["calls"]]
+    return [
+        (method, url.split("?")[0].split(":", 2)[2].split("/", 1)[1])
+        for method, url, _ in step_result["calls"]
+    ]
 
 
 # --- bootstrap routes -------------------------------------------------------------------------
+
 
 def check_client_reads_the_authenticated_user(scenario):
     user = step(scenario, "user")["value"]
@@ -58,13 +65,18 @@ def check_client_reads_the_authenticated_user(scenario):
 
 
 def check_client_reads_cli_versions(scenario):
-    assert step(scenario, "cli_version")["value"] == {"latest_version": "0.6.1",
-                                                       "min_version": "0.6.0"}
+    assert step(scenario, "cli_version")["value"] == {
+        "latest_version": "0.6.1",
+        "min_version": "0.6.0",
+    }
 
 
 def check_client_reads_log_handler_without_dsn(scenario):
-    assert step(scenario, "log_handler")["value"] == {"dsn": None, "environment": "production",
-                                                      "tags": {}}
+    assert step(scenario, "log_handler")["value"] == {
+        "dsn": None,
+        "environment": "production",
+        "tags": {},
+    }
 
 
 def check_client_gets_the_project(scenario):
@@ -80,6 +92,7 @@ def check_client_lists_the_owners_projects(scenario):
 
 
 # --- groups -----------------------------------------------------------------------------------
+
 
 def check_client_creates_group_with_201(scenario):
     created = step(scenario, "create")
@@ -110,13 +123,7 @@ def check_client_gets_group_detail(scenario):
 
 def check_group_detail_json_has_the_reference_fields(scenario):
     group = step(scenario, "raw_get")["value"]
-    assert set(group) == {
-        "id", "uuid", "name", "unique_name", "user", "description", "last_status", "project",
-        "created_at", "updated_at", "started_at", "finished_at", "tags", "concurrency",
-        "search_algorithm", "current_iteration", "content", "hptuning", "has_tensorboard",
-        "num_experiments", "num_pending_experiments", "num_running_experiments",
-        "num_scheduled_experiments", "num_succeeded_experiments", "num_failed_experiments",
-        "num_stopped_experiments", "bookmarked"}
+    assert set(group) == GROUP_DETAIL_KEYS
     assert re.fullmatch(r"[0-9a-f]{32}", group["uuid"])
     assert ISO_WITH_OFFSET.match(group["created_at"]), group["created_at"]
     assert group["current_iteration"] == 0
@@ -192,7 +199,9 @@ def check_client_lists_ten_distinct_experiments_of_the_group(scenario):
     listed = step(scenario, "experiments")
     method, url, _ = listed["calls"][-1]
     assert (method, url.split(":", 2)[2].split("/", 1)[1]) == (
-        "GET", f"api/v1/{scenario[1]}/{PROJECT}/experiments/?group={group_id(scenario)}")
+        "GET",
+        f"api/v1/{scenario[1]}/{PROJECT}/experiments/?group={group_id(scenario)}",
+    )
     experiments = listed["value"]
     assert experiments["count"] == 10
     rows = experiments["results"]
@@ -204,8 +213,10 @@ def check_client_lists_ten_distinct_experiments_of_the_group(scenario):
         assert set(MATRIX) <= set(row["params"])
         assert row["params"]["dropout"] in (0.25, 0.3)
         assert row["params"]["activation"] in ("relu", "sigmoid")
-        assert any(abs(row["params"]["learning_rate"] - v) < 1e-9
-                   for v in (0.001, 0.02575, 0.0505, 0.07525, 0.1))
+        assert any(
+            abs(row["params"]["learning_rate"] - v) < 1e-9
+            for v in (0.001, 0.02575, 0.0505, 0.07525, 0.1)
+        )
     assert len({tuple(r["params"][name] for name in MATRIX) for r in rows}) == 10
 
 
@@ -250,6 +261,19 @@ def check_client_stops_tensorboard(scenario):
     assert paths(stopped) == [("POST", group_path(scenario, "tensorboard/stop/"))]
 
 
+def check_client_restarts_resumes_and_copies_an_experiment(scenario):
+    first = min(e["id"] for e in step(scenario, "experiments")["value"]["results"])
+    for strategy in ("restart", "resume", "copy"):
+        done = step(scenario, strategy)
+        assert done["status"] == 201
+        experiments = f"api/v1/{scenario[1]}/{PROJECT}/experiments/"
+        assert paths(done)[-1] == ("POST", f"{experiments}{first}/{strategy}/")
+        assert done["value"]["is_clone"] is True  # (0.6.1 reads no original nor strategy)
+    # The client's content (a dict's repr) overrides a declared param, an exponent float too.
+    assert step(scenario, "restart")["value"]["params"]["num_steps"] == 1e-05
+    assert step(scenario, "get_after_restart")["value"]["last_status"] == "running"
+
+
 def check_client_deletes_group_with_204_then_404(scenario):
     assert step(scenario, "delete")["status"] == 204
     gone = scenario[0]["steps"]["get_after_delete"]
@@ -264,14 +288,20 @@ def test_client_drives_the_group_scenario(live_server, client_venv, tmp_path, su
     """One scenario run (it is expensive), one subtest per behaviour."""
     scenario = run_scenario(live_server, client_venv, tmp_path)
     for check in CHECKS:
-        with subtests.test(msg=check.__name__[len("check_"):]):
+        with subtests.test(msg=check.__name__[len("check_") :]):
             check(scenario)
 
 
 def test_client_with_a_bad_token_gets_401(live_server, client_venv, tmp_path):
-    output = h.run_driver(client_venv, live_server, "not-a-token", "nobody", PROJECT, tmp_path,
-                          steps=[{"name": "user", "op": "user"},
-                                 {"name": "project_get", "op": "project_get"}])
+    output = h.run_driver(
+        client_venv,
+        live_server,
+        "not-a-token",
+        "nobody",
+        PROJECT,
+        tmp_path,
+        steps=[{"name": "user", "op": "user"}, {"name": "project_get", "op": "project_get"}],
+    )
     for name in ("user", "project_get"):
         result = output["steps"][name]
         assert not result["ok"]

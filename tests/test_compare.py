@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from dashboard.ui.compare_svg import colour, line_chart, tick_text, y_range
+from dashboard.ui.charts import report_lines
+from dashboard.ui.charts.kit import colour, nice_ticks, tick_labels, widen
 from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
-from tests.test_ui_auth import sign_in
+from tests.support.web import sign_in
 
 RANDOM_2 = (
     "version: 1\nkind: group\nhptuning:\n  concurrency: 4\n  random_search: {n_experiments: 2}\n"
@@ -30,8 +31,11 @@ def _world():
 def _report(client, alice, experiment_id, *values):
     headers = auth(make_token(alice))
     for report in values:
-        response = client.post(f"/api/v1/alice/demo/experiments/{experiment_id}/metrics/",
-                               json={"values": report}, headers=headers)
+        response = client.post(
+            f"/api/v1/alice/demo/experiments/{experiment_id}/metrics/",
+            json={"values": report},
+            headers=headers,
+        )
         assert response.status_code == 201
 
 
@@ -51,11 +55,15 @@ def test_compare_experiments_shows_params_and_metrics_with_differences_highlight
     assert response.status_code == 200
     headers = [th.get_text(strip=True) for th in page.select("#compare-params thead th")]
     assert headers == ["Name", f"Experiment {ids[0]}", f"Experiment {ids[1]}"]
-    params = {tr.th.get_text(" ", strip=True): tr["class"] for tr in
-              page.select("#compare-params tbody tr")}
+    params = {
+        tr.th.get_text(" ", strip=True): tr["class"]
+        for tr in page.select("#compare-params tbody tr")
+    }
     assert params == {"x ≠": ["differs"]}
-    metrics = {tr.th.get_text(" ", strip=True): tr["class"]
-               for tr in page.select("#compare-metrics tbody tr")}
+    metrics = {
+        tr.th.get_text(" ", strip=True): tr["class"]
+        for tr in page.select("#compare-metrics tbody tr")
+    }
     assert metrics == {"accuracy": ["same"], "loss ≠": ["differs"]}
     values = [td.get_text(strip=True) for td in page.select("#compare-metrics tbody tr")[1]("td")]
     assert values == ["0.5", "0.4"]
@@ -72,8 +80,10 @@ def test_compare_experiments_draws_one_chart_per_metric_with_a_line_per_experime
     charts = page.select("#compare-charts figure")
     assert [f.figcaption.get_text(strip=True) for f in charts] == ["loss"]
     lines = charts[0].select("polyline")
-    assert [line["data-series"] for line in lines] == [f"Experiment {ids[0]}",
-                                                      f"Experiment {ids[1]}"]
+    assert [line["data-series"] for line in lines] == [
+        f"Experiment {ids[0]}",
+        f"Experiment {ids[1]}",
+    ]
     assert [line["stroke"] for line in lines] == [colour(0), colour(1)]
     assert [len(line["points"].split()) for line in lines] == [3, 2]
     legend = [li.get_text(" ", strip=True) for li in page.select("#compare-legend li")]
@@ -130,9 +140,12 @@ def test_compare_groups_diffs_specs_counts_and_best_shared_metric(app, client):
     assert response.status_code == 200
 
     def table(section):
-        return {tr.th.get_text(" ", strip=True).rstrip(" ≠"): [td.get_text(strip=True)
-                                                            for td in tr("td")]
-                for tr in page.select(f"#{section} tbody tr")}
+        return {
+            tr.th.get_text(" ", strip=True).rstrip(" ≠"): [
+                td.get_text(strip=True) for td in tr("td")
+            ]
+            for tr in page.select(f"#{section} tbody tr")
+        }
 
     spec = table("compare-spec")
     assert spec["algorithm"] == ["grid", "random"]
@@ -166,8 +179,8 @@ def test_group_page_has_a_compare_form_that_gets_the_compare_page(app, client):
     assert form.select_one("input")["name"] == "experiments"
 
 
-def test_line_chart_scales_every_series_into_the_plot():
-    svg = line_chart("loss", [("a", [1.0, 2.0, 3.0]), ("b", []), ("c", [2.0])])
+def test_report_lines_scale_every_series_into_the_plot():
+    svg = report_lines("loss", [("a", [1.0, 2.0, 3.0]), ("b", []), ("c", [2.0])])
 
     soup = BeautifulSoup(str(svg), "html.parser")
     assert soup.title.get_text() == "loss"
@@ -175,9 +188,12 @@ def test_line_chart_scales_every_series_into_the_plot():
     points = [tuple(map(float, p.split(","))) for p in line["points"].split()]
     assert points[0][1] > points[-1][1]  # higher values are drawn higher
     assert soup.select_one("circle")["fill"] == colour(2)  # b keeps its colour slot
-    assert line_chart("empty", [("a", [])]) == ""
+    assert report_lines("empty", [("a", [])]) == ""
 
 
-def test_flat_series_get_a_padded_range_and_short_ticks():
-    assert y_range([("a", [2.0, 2.0])]) == (1.8, 2.2)
-    assert tick_text(3.0) == "3" and tick_text(0.123456) == "0.1235"
+def test_flat_series_get_a_padded_range_and_round_ticks():
+    assert widen(2.0, 2.0) == (1.8, 2.2)
+    assert tick_labels(nice_ticks(2.0, 2.0)) == ["1.8", "1.9", "2.0", "2.1", "2.2"]
+    assert tick_labels(nice_ticks(0.4, 2.6)) == ["0.5", "1.0", "1.5", "2.0", "2.5"]
+    # Report numbers are counted: whole ticks only, never 1.5.
+    assert tick_labels(nice_ticks(1, 3, 6, whole=True)) == ["1", "2", "3"]

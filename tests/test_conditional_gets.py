@@ -7,10 +7,17 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from dashboard.services import statuses
-from tests.factories import add_member, auth, grid_yml, make_token, make_user
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import HTMX, alice_group, start_group
+from dashboard.services.group import statuses
+from tests.factories import (
+    add_member,
+    alice_group,
+    auth,
+    grid_yml,
+    make_token,
+    make_user,
+    start_group,
+)
+from tests.support.web import HTMX, sign_in
 
 API = "/api/v1/alice/demo"
 # Every fragment the group page polls while the group runs, with the headers htmx sends.
@@ -28,8 +35,7 @@ def running(client):
     alice, project, group = alice_group(grid_yml(4))
     start_group(group)
     sign_in(client, "alice")
-    return {"alice": alice, "project": project, "group": group,
-            "headers": auth(make_token(alice))}
+    return {"alice": alice, "project": project, "group": group, "headers": auth(make_token(alice))}
 
 
 def _again(client, url, response, headers):
@@ -47,11 +53,13 @@ def _fragment_url(group, name):
 
 
 def _experiment_ids(group):
-    return db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                              .order_by(Experiment.id)).all()
+    return db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
 
 
 # ---- 304 for each answer, with its own ETag ------------------------------------------------
+
 
 def test_get_group_answers_304_without_a_body_to_its_own_etag(client, running):
     url, headers = _group_url(running["group"]), running["headers"]
@@ -85,8 +93,9 @@ def test_no_answer_takes_another_ones_etag(client, running):
         tags[name] = client.get(_fragment_url(group, name), headers=htmx).headers["ETag"]
     assert len(set(tags.values())) == len(tags)
     g.pop("_login_user", None)
-    response = client.get(_fragment_url(group, "header"),
-                          headers={**HTMX, "If-None-Match": tags["table"]})
+    response = client.get(
+        _fragment_url(group, "header"), headers={**HTMX, "If-None-Match": tags["table"]}
+    )
     assert response.status_code == 200
 
 
@@ -94,12 +103,15 @@ def test_another_query_string_is_another_etag(client, running):
     group = running["group"]
     first = client.get(f"/alice/demo/groups/{group.id}/coverage?colour=status", headers=HTMX)
     g.pop("_login_user", None)
-    other = client.get(f"/alice/demo/groups/{group.id}/coverage?colour=metric",
-                       headers={**HTMX, "If-None-Match": first.headers["ETag"]})
+    other = client.get(
+        f"/alice/demo/groups/{group.id}/coverage?colour=metric",
+        headers={**HTMX, "If-None-Match": first.headers["ETag"]},
+    )
     assert other.status_code == 200
 
 
 # ---- what costs a 304 ---------------------------------------------------------------------
+
 
 def test_a_304_of_get_group_takes_two_statements(client, count_queries, running):
     url, headers = _group_url(running["group"]), running["headers"]
@@ -127,6 +139,7 @@ def test_a_304_of_a_fragment_takes_three_statements(client, count_queries, runni
 
 # ---- every change that alters an answer changes its ETag -------------------------------------
 
+
 def _status_change(client, running):
     statuses.set_group_status(running["group"], "stopping")
     db.session.commit()
@@ -134,26 +147,30 @@ def _status_change(client, running):
 
 def _metric_report(client, running):
     first = _experiment_ids(running["group"])[0]
-    response = client.post(f"{API}/experiments/{first}/metrics", headers=running["headers"],
-                           json={"values": {"loss": 0.5}})
+    response = client.post(
+        f"{API}/experiments/{first}/metrics",
+        headers=running["headers"],
+        json={"values": {"loss": 0.5}},
+    )
     assert response.status_code == 201
 
 
 def _bookmark(client, running):
-    response = client.post(f"{_group_url(running['group'])}/bookmark",
-                           headers=running["headers"])
+    response = client.post(f"{_group_url(running['group'])}/bookmark", headers=running["headers"])
     assert response.status_code == 201
 
 
 def _description_edit(client, running):
-    response = client.patch(_group_url(running["group"]), headers=running["headers"],
-                            json={"description": "tuned"})
+    response = client.patch(
+        _group_url(running["group"]), headers=running["headers"], json={"description": "tuned"}
+    )
     assert response.status_code == 200
 
 
 def _tensorboard_start(client, running):
-    response = client.post(f"{_group_url(running['group'])}/tensorboard/start",
-                           headers=running["headers"])
+    response = client.post(
+        f"{_group_url(running['group'])}/tensorboard/start", headers=running["headers"]
+    )
     assert response.status_code in (200, 201)
 
 
@@ -173,8 +190,11 @@ def test_a_changed_group_answers_200_with_a_new_etag(client, running, change):
 
 
 @pytest.mark.parametrize("name", FRAGMENTS)
-@pytest.mark.parametrize("change", [_status_change, _metric_report, _description_edit],
-                         ids=lambda change: change.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "change",
+    [_status_change, _metric_report, _description_edit],
+    ids=lambda change: change.__name__.strip("_"),
+)
 def test_a_changed_group_answers_each_fragment_anew(client, running, name, change):
     url, headers = _fragment_url(running["group"], name), FRAGMENTS[name][1]
     first = client.get(url, headers=headers)
@@ -197,6 +217,7 @@ def test_another_users_bookmark_keeps_alices_etag(client, running):
 
 
 # ---- access first --------------------------------------------------------------------------
+
 
 def test_another_user_gets_the_answer_not_a_304(client, running):
     url = _group_url(running["group"])

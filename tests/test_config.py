@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from config import DevelopmentConfig, ProductionConfig, TestingConfig
 from dashboard import create_app
 from dashboard.extensions import db
-from tests.conftest import DATABASE_URL, ROOT
+from tests.support.environment import DATABASE_URL, ROOT
 
 
 def test_production_refuses_to_start_without_secret_key_and_database_url(monkeypatch):
@@ -32,9 +32,17 @@ def test_every_config_honours_database_url(config, tmp_path):
     url = f"sqlite:///{tmp_path / 'x.db'}"
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="s", FLASK_CONFIG=config)
     out = subprocess.run(
-        [sys.executable, "-c",
-         "from dashboard import create_app; print(create_app().config['SQLALCHEMY_DATABASE_URI'])"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "from dashboard import create_app; "
+            "print(create_app().config['SQLALCHEMY_DATABASE_URI'])",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == url
 
@@ -56,12 +64,28 @@ def test_sqlite_opens_with_wal_busy_timeout_and_foreign_keys(app):
 def test_db_upgrade_builds_an_empty_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     env = dict(os.environ, DATABASE_URL=url, DASHBOARD_INSTANCE=str(tmp_path))
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-                   cwd=ROOT, env=env, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
     tables = set(inspect(create_engine(url)).get_table_names())
-    assert {"users", "api_tokens", "projects", "memberships", "experiment_groups",
-            "group_statuses", "experiments", "experiment_statuses", "search_iterations",
-            "tensorboard_jobs", "tensorboard_statuses", "bookmarks"} <= tables
+    assert {
+        "users",
+        "api_tokens",
+        "projects",
+        "memberships",
+        "experiment_groups",
+        "group_statuses",
+        "experiments",
+        "experiment_statuses",
+        "search_iterations",
+        "tensorboard_jobs",
+        "tensorboard_statuses",
+        "bookmarks",
+    } <= tables
 
 
 def test_migrations_match_the_models(tmp_path):

@@ -6,19 +6,24 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import HTMX, alice_group, soup, url
+from tests.factories import alice_group
+from tests.support.web import HTMX, sign_in, soup, url
 
-GRID_3X4 = ("version: 1\nkind: group\nhptuning:\n  matrix:\n    a: {values: [1, 2, 3]}\n"
-            "    b: {linspace: 0:1:4}\nrun:\n  cmd: echo\n")
-RANDOM_MIXED = ("version: 1\nkind: group\nhptuning:\n  random_search: {n_experiments: 6}\n"
-                "  matrix:\n    lr: {loguniform: -7:-1}\n    act: {values: [relu, tanh, elu]}\n"
-                "run:\n  cmd: echo\n")
+GRID_3X4 = (
+    "version: 1\nkind: group\nhptuning:\n  matrix:\n    a: {values: [1, 2, 3]}\n"
+    "    b: {linspace: 0:1:4}\nrun:\n  cmd: echo\n"
+)
+RANDOM_MIXED = (
+    "version: 1\nkind: group\nhptuning:\n  random_search: {n_experiments: 6}\n"
+    "  matrix:\n    lr: {loguniform: -7:-1}\n    act: {values: [relu, tanh, elu]}\n"
+    "run:\n  cmd: echo\n"
+)
 
 
 def set_statuses(group, statuses):
-    experiments = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                                     .order_by(Experiment.id)).all()
+    experiments = db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
     for experiment, status in zip(experiments, statuses, strict=False):
         experiment.status = status
         experiment.last_metric = {"loss": float(experiment.id)}
@@ -46,16 +51,25 @@ def test_coverage_of_a_3x4_grid_shows_12_cells_with_their_statuses(client):
     for row, a in zip(rows, (1, 2, 3), strict=True):
         row_cells = row.select("td.coverage-cell")
         for cell, b in zip(row_cells, b_values, strict=True):
-            expected = next(s for (pa, pb), s in by_params.items()
-                            if pa == a and abs(pb - b) < 1e-9)
+            expected = next(
+                s for (pa, pb), s in by_params.items() if pa == a and abs(pb - b) < 1e-9
+            )
             assert cell["data-status"] == expected
     assert "12 of 12 cells visited" in html.text
 
 
 def test_unvisited_cells_are_shown(client):
     _, _, group = alice_group(GRID_3X4)
-    db.session.execute(Experiment.__table__.delete().where(Experiment.id.in_(
-        select(Experiment.id).where(Experiment.group_id == group.id).limit(2).scalar_subquery())))
+    db.session.execute(
+        Experiment.__table__.delete().where(
+            Experiment.id.in_(
+                select(Experiment.id)
+                .where(Experiment.group_id == group.id)
+                .limit(2)
+                .scalar_subquery()
+            )
+        )
+    )
     db.session.commit()
 
     html = coverage(client, group)
@@ -91,7 +105,8 @@ def test_coverage_by_metric_without_an_objective_says_which_metric_it_shades(cli
     html = coverage(client, group, "?colour=metric")
 
     assert html.select_one("#coverage-note").text.startswith(
-        "No objective set: colouring by loss, darker = higher.")
+        "No objective set: colouring by loss, darker = higher."
+    )
 
 
 def test_coverage_by_metric_shades_the_objective_best_darkest(client):
@@ -123,9 +138,11 @@ def test_coverage_takes_a_constant_number_of_queries(client, count_queries, size
 
 
 def test_coverage_shows_values_as_the_matrix_card_does(client):
-    _, _, group = alice_group("version: 1\nkind: group\nhptuning:\n  matrix:\n"
-                              "    lr: {linspace: 0.001:0.1:5}\n    act: {values: [relu, tanh]}\n"
-                              "    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n")
+    _, _, group = alice_group(
+        "version: 1\nkind: group\nhptuning:\n  matrix:\n"
+        "    lr: {linspace: 0.001:0.1:5}\n    act: {values: [relu, tanh]}\n"
+        "    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n"
+    )
 
     text = coverage(client, group).select_one("#group-coverage").text
 

@@ -6,11 +6,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from dashboard.extensions import db
-from tests.conftest import DATABASE_URL
 from tests.factories import auth, make_project, make_token, make_user
+from tests.support.environment import DATABASE_URL
 
-POSTGRES = pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
-                              reason="PostgreSQL connections only")
+POSTGRES = pytest.mark.skipif(
+    not DATABASE_URL.startswith("postgresql"), reason="PostgreSQL connections only"
+)
 
 
 def _probe(app):
@@ -34,8 +35,9 @@ def test_a_get_reads_in_autocommit_and_a_post_in_a_transaction(fresh_app):
 @POSTGRES
 def test_a_get_streaming_rows_reads_them_in_a_transaction(fresh_app):
     def stream():
-        rows = db.session.execute(text("SELECT generate_series(1, 5)")
-                                  .execution_options(yield_per=2))
+        rows = db.session.execute(
+            text("SELECT generate_series(1, 5)").execution_options(yield_per=2)
+        )
         return {"rows": [row[0] for row in rows]}
 
     fresh_app.add_url_rule("/_stream", "stream", stream)
@@ -65,9 +67,12 @@ def test_a_request_after_its_pooled_connection_was_killed_is_answered(client):
     killer = create_engine(DATABASE_URL, poolclass=NullPool)
     with killer.connect() as other:
         # Kill every other backend of this database: the pooled one is among them.
-        other.execute(text(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        other.execute(
+            text(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
     killer.dispose()
 
     assert client.get("/api/v1/users", headers=auth(key)).status_code == 200

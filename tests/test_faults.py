@@ -20,8 +20,9 @@ from dashboard.models import (
     TensorboardJob,
     TensorboardStatus,
 )
-from dashboard.runner import paths
-from dashboard.tensorboard_process import free_port, stop_process, wait_until_serving
+from dashboard.processes.control import stop_process
+from dashboard.processes.tensorboard import free_port, wait_until_serving
+from dashboard.storage import paths
 from tests.factories import (
     auth,
     grid_yml,
@@ -31,12 +32,7 @@ from tests.factories import (
     make_user,
     sign_in_cookie,
 )
-from tests.test_runner import (  # noqa: F401  (fixtures)
-    experiments_of,
-    group_status,
-    project_with_code,
-    wait_for,
-)
+from tests.support.runs import experiments_of, group_status, wait_for
 
 BIG = 4000  # experiments in the group created while the server is killed
 
@@ -54,20 +50,31 @@ def _group_is_whole_or_absent(n):
     groups = db.session.scalars(select(ExperimentGroup)).all()
     for group in groups:
         experiments = db.session.scalar(
-            select(func.count()).select_from(Experiment).where(Experiment.group_id == group.id))
+            select(func.count()).select_from(Experiment).where(Experiment.group_id == group.id)
+        )
         statuses = db.session.scalar(
-            select(func.count()).select_from(ExperimentStatus).join(Experiment)
-            .where(Experiment.group_id == group.id))
+            select(func.count())
+            .select_from(ExperimentStatus)
+            .join(Experiment)
+            .where(Experiment.group_id == group.id)
+        )
         group_statuses = db.session.scalars(
-            select(GroupStatus.status).where(GroupStatus.group_id == group.id)).all()
+            select(GroupStatus.status).where(GroupStatus.group_id == group.id)
+        ).all()
         assert (experiments, statuses, group_statuses) == (n, n, ["created"]), group.id
     return len(groups)
 
 
 def _post_group(server, key, content, outcomes):
     try:
-        outcomes.append(requests.post(server.url + "/api/v1/alice/demo/groups/", timeout=120,
-                                      json={"content": content}, headers=auth(key)))
+        outcomes.append(
+            requests.post(
+                server.url + "/api/v1/alice/demo/groups/",
+                timeout=120,
+                json={"content": content},
+                headers=auth(key),
+            )
+        )
     except requests.ConnectionError as exc:
         outcomes.append(exc)
 
@@ -103,8 +110,9 @@ def test_server_killed_mid_group_creation_leaves_the_whole_group_or_nothing(live
             server = _restart(server)
         assert killed_mid_request >= 2, f"only {killed_mid_request} kills during a request"
         # The restarted server serves what is there.
-        listed = requests.get(server.url + "/api/v1/alice/demo/groups/", headers=auth(key),
-                              timeout=30).json()
+        listed = requests.get(
+            server.url + "/api/v1/alice/demo/groups/", headers=auth(key), timeout=30
+        ).json()
         assert listed["count"] == _group_is_whole_or_absent(BIG)
     finally:
         if server is not live_server:
@@ -114,19 +122,28 @@ def test_server_killed_mid_group_creation_leaves_the_whole_group_or_nothing(live
 def _start_tensorboard(server, key, group):
     response = requests.post(
         f"{server.url}/api/v1/alice/demo/groups/{group.id}/tensorboard/start/",
-        headers=auth(key), timeout=120)
+        headers=auth(key),
+        timeout=120,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def _latest_job(group):
     db.session.expire_all()
-    return db.session.scalars(select(TensorboardJob).where(TensorboardJob.group_id == group.id)
-                              .order_by(TensorboardJob.id.desc())).first()
+    return db.session.scalars(
+        select(TensorboardJob)
+        .where(TensorboardJob.group_id == group.id)
+        .order_by(TensorboardJob.id.desc())
+    ).first()
 
 
 def test_a_crashed_tensorboard_is_shown_failed_and_starts_again(
-        app, live_server, project_with_code, workers):  # noqa: F811 (the fixtures imported above)
+    app,
+    live_server,
+    project_with_code,
+    workers,
+):
     alice = project_with_code.owner
     key = make_token(alice)
     group = make_group(project_with_code, content=grid_yml(1))
@@ -136,12 +153,15 @@ def test_a_crashed_tensorboard_is_shown_failed_and_starts_again(
     os.kill(first.pid, signal.SIGKILL)  # the crash
     workers()
     wait_for(lambda: _latest_job(group).status == "failed", "the crash to be noticed")
-    message = db.session.scalars(select(TensorboardStatus.message)
-                                 .where(TensorboardStatus.job_id == first.id)
-                                 .order_by(TensorboardStatus.id.desc())).first()
+    message = db.session.scalars(
+        select(TensorboardStatus.message)
+        .where(TensorboardStatus.job_id == first.id)
+        .order_by(TensorboardStatus.id.desc())
+    ).first()
     assert message == "The TensorBoard process exited."
-    shown = requests.get(f"{live_server.url}/api/v1/alice/demo/groups/{group.id}/",
-                         headers=auth(key), timeout=30).json()
+    shown = requests.get(
+        f"{live_server.url}/api/v1/alice/demo/groups/{group.id}/", headers=auth(key), timeout=30
+    ).json()
     assert shown["has_tensorboard"] is False
     page = app.test_client()
     sign_in_cookie(page, alice)
@@ -156,7 +176,8 @@ def test_a_crashed_tensorboard_is_shown_failed_and_starts_again(
         served = requests.get(
             f"http://127.0.0.1:{second.port}/{second.path_secret}"
             f"/tensorboard/alice/demo/groups/{group.id}/",
-            timeout=60)
+            timeout=60,
+        )
         assert served.status_code == 200
     finally:
         stop_process(second.pid)
@@ -167,8 +188,11 @@ def full_disk(tmp_path):
     """A 1 MiB tmpfs, unmounted afterwards. Tests run as root in CI: no mount is a failure."""
     mountpoint = tmp_path / "tiny"
     mountpoint.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.fail(f"cannot mount a 1 MiB tmpfs (the tests need root): {result.stderr.strip()}")
     try:
@@ -179,8 +203,10 @@ def full_disk(tmp_path):
 
 def _failed_message(experiment_id):
     return db.session.scalars(
-        select(ExperimentStatus.message).where(ExperimentStatus.experiment_id == experiment_id,
-                                               ExperimentStatus.status == "failed")).first()
+        select(ExperimentStatus.message).where(
+            ExperimentStatus.experiment_id == experiment_id, ExperimentStatus.status == "failed"
+        )
+    ).first()
 
 
 WRITE_3_MIB = """\
@@ -205,7 +231,10 @@ run:
 
 
 def test_a_full_outputs_disk_fails_the_experiment_not_the_worker(
-        project_with_code, workers, full_disk):  # noqa: F811 (the fixtures imported above)
+    project_with_code,
+    workers,
+    full_disk,
+):
     group = make_group(project_with_code, content=WRITE_3_MIB)
     worker = workers(OUTPUTS_ROOT=str(full_disk))
     wait_for(lambda: group_status(group.id) == "failed", "the group to fail")
@@ -222,7 +251,10 @@ def test_a_full_outputs_disk_fails_the_experiment_not_the_worker(
 
 
 def test_an_outputs_folder_that_cannot_be_created_fails_the_experiment(
-        project_with_code, workers, tmp_path):  # noqa: F811 (the fixtures imported above)
+    project_with_code,
+    workers,
+    tmp_path,
+):
     outputs_root = tmp_path / "outputs-root"
     group = make_group(project_with_code, content=QUICK)
     first, second = experiments_of(group.id)

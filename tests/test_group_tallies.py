@@ -10,8 +10,8 @@ from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, GroupStatusCount
 from dashboard.models.statuses import EXPERIMENT_STATUSES, IllegalTransition
 from dashboard.models.types import utcnow
-from dashboard.services import experiments as experiment_service
-from dashboard.services import statuses, tallies
+from dashboard.services.experiment import experiments as experiment_service
+from dashboard.services.group import statuses, tallies
 from tests.factories import grid_yml, make_group, make_project, make_user
 
 THREADS = 6
@@ -66,16 +66,16 @@ def _one_change(group_ids, rng):
             statuses.set_experiment_status(experiment, to)
     elif kind == "bulk":  # stopping a group: its row, then its experiments in one UPDATE
         to = rng.choice(("stopped", "failed", "created"))
-        from_statuses = [s for s in rng.sample(EXPERIMENT_STATUSES.statuses, 3)
-                         if _allowed(s, to)]
+        from_statuses = [s for s in rng.sample(EXPERIMENT_STATUSES.statuses, 3) if _allowed(s, to)]
         _locked_group(group_id)
         statuses.set_experiment_statuses(group_id, from_statuses, to)
     elif kind == "claim":  # the scheduler: the group's row, then a conditional UPDATE each
         _locked_group(group_id)
         pending = db.session.scalars(
-            select(Experiment.id).where(Experiment.group_id == group_id,
-                                        Experiment.status == "created")
-            .order_by(Experiment.id).limit(3)
+            select(Experiment.id)
+            .where(Experiment.group_id == group_id, Experiment.status == "created")
+            .order_by(Experiment.id)
+            .limit(3)
         ).all()
         for experiment_id in pending:
             db.session.execute(
@@ -84,8 +84,9 @@ def _one_change(group_ids, rng):
                 .values(status="scheduled", updated_at=utcnow())
             )
     elif kind == "insert":
-        experiment_service.create_experiments(_locked_group(group_id),
-                                              [{"x": rng.random()}] * rng.randint(1, 5))
+        experiment_service.create_experiments(
+            _locked_group(group_id), [{"x": rng.random()}] * rng.randint(1, 5)
+        )
     else:
         experiment = _locked_experiment([group_id], rng)
         if experiment is not None:
@@ -114,8 +115,10 @@ def test_random_concurrent_changes_leave_the_counts_equal_to_a_recount(app):
     db.session.remove()
 
     errors = []
-    threads = [threading.Thread(target=_worker, args=(app, group_ids, seed, errors))
-               for seed in range(THREADS)]
+    threads = [
+        threading.Thread(target=_worker, args=(app, group_ids, seed, errors))
+        for seed in range(THREADS)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -145,8 +148,9 @@ def test_a_metric_update_moves_the_version_but_not_the_counts(app):
     owner = make_user("owner")
     group = make_group(make_project(owner), content=grid_yml(2))
     before = tallies.experiments_version(group.id)
-    db.session.execute(update(Experiment).where(Experiment.group_id == group.id)
-                       .values(last_metric={"loss": 0.5}))
+    db.session.execute(
+        update(Experiment).where(Experiment.group_id == group.id).values(last_metric={"loss": 0.5})
+    )
     db.session.commit()
 
     assert tallies.experiments_version(group.id) > before

@@ -62,3 +62,20 @@ def test_early_stopping_example_parses_and_samples():
         ("loss", 0.05, "minimize"),
     ]
     assert len(list(suggestions(spec))) == spec.num_experiments == 30
+
+
+def test_asha_tpe_cmaes_and_policies_examples_parse():
+    asha, tpe, cmaes = load("asha.yml"), load("tpe.yml"), load("cmaes.yml")
+    assert (asha.search_algorithm, tpe.search_algorithm, cmaes.search_algorithm) == (
+        "asha",
+        "tpe",
+        "cmaes",
+    )
+    assert asha.algorithm_block["reduction_factor"] == 3
+    assert (tpe.num_experiments, tpe.algorithm_block["n_initial_trials"]) == (50, 10)
+    assert cmaes.num_experiments == 50
+    policies = load("policies.yml").hptuning["early_stopping"]
+    assert [(rule["value"], rule["policy"]["kind"]) for rule in policies] == [
+        (None, "median"),
+        (0.99, "truncation"),
+    ]

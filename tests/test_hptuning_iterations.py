@@ -5,7 +5,8 @@ import json
 import numpy as np
 
 from dashboard.hptuning import Iteration, first_iteration, next_iteration, parse_group_spec
-from dashboard.hptuning.iterations import iteration_of, iteration_rng, sample_configs, work_out
+from dashboard.hptuning.base import iteration_rng, sample_configs
+from dashboard.hptuning.iterations import iteration_of, work_out
 from tests.factories import EXAMPLES
 
 RANDOM = """\
@@ -110,7 +111,8 @@ def test_a_search_request_is_answered_as_the_iteration_interface_answers():
     expected = next_iteration(spec, first, full, full)
     assert iteration_of(answer) == expected
     assert [list(p) for p in iteration_of(answer).suggestions] == [
-        list(p) for p in expected.suggestions]
+        list(p) for p in expected.suggestions
+    ]
 
 
 def test_a_complete_search_answers_none():
@@ -118,6 +120,7 @@ def test_a_complete_search_answers_none():
     spec = parse_group_spec(content)
     first = first_iteration(spec)
     results = [[p, 1.0, 0] for p in first.suggestions]
-    answer = work_out({"content": content, "last": {"number": 0, "data": first.data},
-                       "results": results})
+    answer = work_out(
+        {"content": content, "last": {"number": 0, "data": first.data}, "results": results}
+    )
     assert answer == {"ok": None} and iteration_of(answer) is None

@@ -326,10 +326,12 @@ def test_hyperband_eta_must_exceed_one():
 def test_hyperband_past_the_experiment_cap_is_refused_naming_max_iter():
     assert errors_of(hyperband(max_iter=10**9)) == [
         "hptuning.hyperband.max_iter: 1000000000 with eta 3 makes more than 10000 experiments "
-        "(every rung of every bracket counts), at most 10000 are allowed; lower max_iter"]
+        "(every rung of every bracket counts), at most 10000 are allowed; lower max_iter"
+    ]
     assert errors_of(hyperband(max_iter=81), max_experiments=205) == [
         "hptuning.hyperband.max_iter: 81 with eta 3 makes more than 205 experiments "
-        "(every rung of every bracket counts), at most 205 are allowed; lower max_iter"]
+        "(every rung of every bracket counts), at most 205 are allowed; lower max_iter"
+    ]
     assert parse_group_spec(hyperband(max_iter=81), max_experiments=206)
 
 
@@ -338,7 +340,8 @@ def test_hyperband_with_eta_barely_above_one_is_refused_at_once():
     assert errors == [
         "hptuning.hyperband.max_iter: 10000000... (401 digits) with eta 1.0000000000000002 makes "
         "more than 10000 experiments (every rung of every bracket counts), at most 10000 are "
-        "allowed; lower max_iter"]
+        "allowed; lower max_iter"
+    ]
 
 
 def test_a_group_accepted_before_is_read_again_without_the_cap():
@@ -346,12 +349,16 @@ def test_a_group_accepted_before_is_read_again_without_the_cap():
     assert spec.hptuning["hyperband"]["max_iter"] == 10**9
 
 
-@pytest.mark.parametrize(("key", "limit"), [
-    ("n_warmup", 100_000), ("n_iter", 250), ("gaussian_process: {n_restarts_optimizer", 10)])
+@pytest.mark.parametrize(
+    ("key", "limit"),
+    [("n_warmup", 100_000), ("n_iter", 250), ("gaussian_process: {n_restarts_optimizer", 10)],
+)
 def test_bo_work_per_suggestion_is_bounded(key, limit):
     value = f"{key}: {limit + 1}" + ("}" if "{" in key else "")
-    body = ("bo:\n  n_initial_trials: 1\n  n_iterations: 1\n  metric: {name: acc}\n"
-            f"  utility_function: {{{value}}}\nmatrix:\n  a: {{uniform: 0:1}}")
+    body = (
+        "bo:\n  n_initial_trials: 1\n  n_iterations: 1\n  metric: {name: acc}\n"
+        f"  utility_function: {{{value}}}\nmatrix:\n  a: {{uniform: 0:1}}"
+    )
     path = "hptuning.bo.utility_function." + key.replace(": {", ".")
     assert errors_of(group(body)) == [f"{path}: must be <= {limit:,}, got {limit + 1}"]
     assert parse_group_spec(group(body.replace(str(limit + 1), str(limit))))
@@ -412,15 +419,18 @@ def test_concurrency_must_be_at_least_one():
 
 
 def test_concurrency_is_at_most_ten_thousand():
-    assert parse_group_spec(group("concurrency: 10000\nmatrix:\n  a: {values: [1]}")
-                            ).concurrency == 10000
+    assert (
+        parse_group_spec(group("concurrency: 10000\nmatrix:\n  a: {values: [1]}")).concurrency
+        == 10000
+    )
     errors = errors_of(group("concurrency: 10001\nmatrix:\n  a: {values: [1]}"))
     assert errors == ["hptuning.concurrency: must be <= 10,000, got 10001"]
 
 
 def test_a_concurrency_past_any_integer_column_names_the_bound():
-    errors = errors_of(group("concurrency: 1000000000000000000000000000000\n"
-                             "matrix:\n  a: {values: [1]}"))
+    errors = errors_of(
+        group("concurrency: 1000000000000000000000000000000\nmatrix:\n  a: {values: [1]}")
+    )
     assert errors == ["hptuning.concurrency: must be <= 10,000, got 10000000... (31 digits)"]
 
 

@@ -15,8 +15,8 @@ from dashboard.runner import cgroups, executor
 from dashboard.runner.limits import Limits
 from dashboard.runner.process import end_experiment, exit_message, start_experiment
 from dashboard.runner.sandbox import Sandbox
-from tests.conftest import processes_with
 from tests.factories import make_group, make_project, make_user
+from tests.support.processes import processes_with
 
 DEADLINE = 60  # the hang guard of every wait below
 # A uid of this run's own: RLIMIT_NPROC counts every process of the uid, and other test runs
@@ -84,6 +84,15 @@ def test_a_memory_hog_fails_with_the_memory_message_while_another_projects_runs_
     assert final_message(calm)[0] == "succeeded"
 
 
+def _left(marker, grace=5):
+    """What of a run is still alive once the kernel has had `grace` seconds to reap what its
+    end killed (on a loaded machine, the dozens of a fork bomb's processes die one by one)."""
+    end = time.monotonic() + grace
+    while (left := processes_with(marker)) and time.monotonic() < end:
+        time.sleep(0.1)
+    return left
+
+
 @pytest.fixture
 def run(tmp_path):
     """Runs a command in a sandbox with these limits until it ends (60 s at the most), and
@@ -107,7 +116,7 @@ def run(tmp_path):
         finally:
             end_experiment(process, timeout=1)
         message = exit_message(code, folder / "logs" / "output.log", process.limits)
-        return message, folders, processes_with(marker)
+        return message, folders, _left(marker)
 
     yield start
     for process in started:  # a failed assertion mid-run leaves nothing either

@@ -10,19 +10,32 @@ from dashboard.models.statuses import (
 )
 
 
-@pytest.mark.parametrize("current,new", [
-    ("created", "running"), ("running", "succeeded"), ("running", "failed"),
-    ("created", "stopping"), ("running", "stopping"), ("stopping", "stopped"),
-    ("created", "stopped"),
-])
+@pytest.mark.parametrize(
+    "current,new",
+    [
+        ("created", "running"),
+        ("running", "succeeded"),
+        ("running", "failed"),
+        ("created", "stopping"),
+        ("running", "stopping"),
+        ("stopping", "stopped"),
+        ("created", "stopped"),
+    ],
+)
 def test_group_transitions_of_the_contract_are_allowed(current, new):
     assert GROUP_STATUSES.check(current, new) is True
 
 
-@pytest.mark.parametrize("current,new", [
-    ("succeeded", "running"), ("stopped", "running"), ("created", "succeeded"),
-    ("stopping", "running"), ("failed", "stopping"),
-])
+@pytest.mark.parametrize(
+    "current,new",
+    [
+        ("succeeded", "running"),
+        ("stopped", "running"),
+        ("created", "succeeded"),
+        ("stopping", "running"),
+        ("failed", "stopping"),
+    ],
+)
 def test_group_transitions_outside_the_table_are_refused_naming_both(current, new):
     with pytest.raises(IllegalTransition, match=f"from {current} to {new}"):
         GROUP_STATUSES.check(current, new)

@@ -6,15 +6,20 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup
-from dashboard.services.objective import Objective, best_experiment, direction_of, objective_of
-from tests.factories import EXAMPLES, auth, grid_yml, make_token
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import HTMX, alice_group, csrf_of, report_metric, soup, url
+from dashboard.services.group.objective import (
+    Objective,
+    best_experiment,
+    direction_of,
+    objective_of,
+)
+from tests.factories import EXAMPLES, alice_group, auth, grid_yml, make_token, report_metric
+from tests.support.web import HTMX, csrf_of, sign_in, signed_in_as, soup, url
 
 
 def ids_of(group):
-    return db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                              .order_by(Experiment.id)).all()
+    return db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
 
 
 def api_url(group):
@@ -96,19 +101,25 @@ def test_api_get_objective_is_null_without_one(client):
 def test_api_put_objective_sets_the_users_choice(client):
     alice, _, group = alice_group((EXAMPLES / "hyperband.yml").read_text())
     headers = auth(make_token(alice))
-    response = client.put(api_url(group), headers=headers,
-                          json={"metric": "accuracy", "optimization": "maximize"})
+    response = client.put(
+        api_url(group), headers=headers, json={"metric": "accuracy", "optimization": "maximize"}
+    )
     assert response.status_code == 200
     assert response.json == {"metric": "accuracy", "optimization": "maximize", "source": "user"}
     assert client.get(api_url(group), headers=headers).json["source"] == "user"
     assert db.session.get(ExperimentGroup, group.id).objective == {
-        "metric": "accuracy", "optimization": "maximize"}
+        "metric": "accuracy",
+        "optimization": "maximize",
+    }
 
 
 def test_api_put_objective_rejects_a_bad_direction_with_field_errors(client):
     alice, _, group = alice_group(grid_yml(2))
-    response = client.put(api_url(group), headers=auth(make_token(alice)),
-                          json={"metric": "loss", "optimization": "sideways"})
+    response = client.put(
+        api_url(group),
+        headers=auth(make_token(alice)),
+        json={"metric": "loss", "optimization": "sideways"},
+    )
     assert response.status_code == 400
     assert list(response.json) == ["optimization"]
 
@@ -132,7 +143,8 @@ def test_page_header_pins_the_best_experiment_and_the_table_highlights_it(client
     assert best.select_one("#best-link")["href"] == url(group, f"experiments/{ids[1]}/")
     assert best.select_one("#best-value").text == "loss = 0.2"
     assert [tr["data-id"] for tr in page.select("#group-experiments tbody tr.best")] == [
-        str(ids[1])]
+        str(ids[1])
+    ]
 
 
 def test_header_says_when_there_is_no_objective(client):
@@ -152,47 +164,67 @@ def test_objective_form_offers_known_metrics_and_both_directions(client):
     assert [o["value"] for o in form.select("select[name=metric] option")] == ["accuracy", "loss"]
     assert form.select_one("select[name=metric] option[selected]")["value"] == "loss"
     assert [o.text for o in form.select("select[name=optimization] option")] == [
-        "maximize", "minimize"]
+        "maximize",
+        "minimize",
+    ]
 
 
 def test_changing_the_objective_on_the_page_moves_the_best_and_the_highlight(client):
     group = grid_with_losses((0.7, 0.2, 0.9))
     ids = ids_of(group)
     sign_in(client, "alice")
-    response = client.post(url(group, "objective"), headers=HTMX, data={
-        "csrf_token": csrf_of(client, group), "metric": "loss", "optimization": "maximize",
-        "sort": "-metric.loss"})
+    response = client.post(
+        url(group, "objective"),
+        headers=HTMX,
+        data={
+            "csrf_token": csrf_of(client, group),
+            "metric": "loss",
+            "optimization": "maximize",
+            "sort": "-metric.loss",
+        },
+    )
     assert response.status_code == 200
     page = soup(response)
     assert [tr["data-id"] for tr in page.select("#group-experiments tbody tr")][:3] == [
-        str(ids[2]), str(ids[0]), str(ids[1])]
+        str(ids[2]),
+        str(ids[0]),
+        str(ids[1]),
+    ]
     assert page.select_one("tbody tr.best")["data-id"] == str(ids[2])
     best = page.select_one("#group-best")
     assert best["hx-swap-oob"] == "true"
     assert best.select_one("#best-link")["href"].endswith(f"/experiments/{ids[2]}/")
     assert db.session.get(ExperimentGroup, group.id).objective == {
-        "metric": "loss", "optimization": "maximize"}
+        "metric": "loss",
+        "optimization": "maximize",
+    }
 
 
 def test_changing_the_objective_without_javascript_redirects_to_the_same_view(client):
     group = grid_with_losses((0.7,))
     sign_in(client, "alice")
-    response = client.post(url(group, "objective"), data={
-        "csrf_token": csrf_of(client, group), "metric": "loss", "optimization": "maximize",
-        "query": "metric.loss:>0"})
+    response = client.post(
+        url(group, "objective"),
+        data={
+            "csrf_token": csrf_of(client, group),
+            "metric": "loss",
+            "optimization": "maximize",
+            "query": "metric.loss:>0",
+        },
+    )
     assert response.status_code == 302
     path, _, query = response.headers["Location"].partition("?")
     assert (path, parse_qs(query)) == (url(group), {"query": ["metric.loss:>0"]})
 
 
 def test_a_viewer_cannot_change_the_objective_and_sees_no_form(client):
-    from tests.test_ui_group_page import signed_in_as
-
     _, project, group = alice_group(grid_yml(2))
     signed_in_as(client, "victor", project, "viewer")
     assert soup(client.get(url(group))).select_one("#objective-form") is None
-    response = client.post(url(group, "objective"), data={
-        "csrf_token": csrf_of(client, group), "metric": "loss", "optimization": "maximize"})
+    response = client.post(
+        url(group, "objective"),
+        data={"csrf_token": csrf_of(client, group), "metric": "loss", "optimization": "maximize"},
+    )
     assert response.status_code == 403
     assert db.session.get(ExperimentGroup, group.id).objective is None
 
@@ -201,5 +233,8 @@ def test_the_polled_header_carries_the_best_box(client):
     group = grid_with_losses((0.7, 0.2))
     sign_in(client, "alice")
     response = client.get(url(group, "live") + "?status=created", headers=HTMX)
-    assert soup(response).select_one("#group-header #group-best #best-link")["href"].endswith(
-        f"/experiments/{ids_of(group)[1]}/")
+    assert (
+        soup(response)
+        .select_one("#group-header #group-best #best-link")["href"]
+        .endswith(f"/experiments/{ids_of(group)[1]}/")
+    )

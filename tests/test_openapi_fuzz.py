@@ -25,8 +25,9 @@ experiment's metrics, statuses, logs ...), with the same checks plus use_after_f
 ensure_resource_availability. Positive cases get what generation never lands on: a group
 creation a real polyaxonfile, a list no generated filter, sort or offset. It must reach group
 and experiment operations through links, answered 2xx. Budget: 25 scenarios on SQLite (about
-400 to 900 requests, 10 s on an idle machine, 25 s on a loaded one), 5 on PostgreSQL (about
-300 requests, 5 to 12 s).
+400 to 900 requests, 10 s on an idle machine, 25 s on a loaded one), 10 on PostgreSQL (about
+500 requests, 10 to 20 s; 5 no longer reached an experiment once the search plots gave a group
+more operations to go to).
 """
 
 import contextlib
@@ -56,25 +57,31 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Experiment
+from dashboard.models import Experiment, Webhook, WebhookAttempt, WebhookDelivery
 from dashboard.models.types import utcnow
 from tests.factories import add_member, grid_yml, make_group, make_project, make_token, make_user
 
 FULL_RUN = not os.environ.get("DATABASE_URL")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 100 if FULL_RUN else 5))
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance,
-          content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 # The stateful phase: scenarios of up to STEPS requests, under ~40 s on SQLite.
-SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", 25 if FULL_RUN else 5))
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", 25 if FULL_RUN else 10))
 STEPS = 40
 MAX_SUITES = 20
 STATEFUL_CHECKS = [*CHECKS, use_after_free, ensure_resource_availability]
 STEERED_QUERY = {"query", "sort", "columns", "offset"}
 GROUPS_PER_OPERATION = 3
-GRID = ("version: 1\nkind: group\nhptuning:\n  concurrency: 2\n  matrix:\n"
-        "    lr: {values: [0.1, 0.01, 0.001]}\n    act: {values: [relu, tanh]}\n"
-        "run:\n  cmd: echo {{ lr }}\n")
+GRID = (
+    "version: 1\nkind: group\nhptuning:\n  concurrency: 2\n  matrix:\n"
+    "    lr: {values: [0.1, 0.01, 0.001]}\n    act: {values: [relu, tanh]}\n"
+    "run:\n  cmd: echo {{ lr }}\n"
+)
 
 
 def _seed_groups(project, owner):
@@ -98,11 +105,36 @@ def _seed_groups(project, owner):
     return seeded
 
 
-def _real_path(operation, owner, project, seeded, pick):
+def _seed_webhook(project, group_id):
+    """A webhook of the project with one delivery attempted (its deliveries answer a row);
+    made directly, past the project's cap (one per operation)."""
+    webhook = Webhook(
+        project_id=project.id, url="https://hooks.example.com/f", events=["group.failed"]
+    )
+    db.session.add(webhook)
+    db.session.flush()
+    delivery = WebhookDelivery(
+        webhook_id=webhook.id, event="group.failed", group_id=group_id, status="failed"
+    )
+    db.session.add(delivery)
+    db.session.flush()
+    db.session.add(
+        WebhookAttempt(delivery_id=delivery.id, webhook_id=webhook.id, number=1, status_code=404)
+    )
+    db.session.commit()
+    return webhook.id
+
+
+def _real_path(operation, owner, project, seeded, pick, webhook_id):
     """Path parameters naming seeded rows (for the names the operation's path has)."""
     group_id, experiment_ids = seeded[pick % len(seeded)]
-    values = {"username": owner, "project_name": project, "group_id": group_id,
-              "experiment_id": experiment_ids[pick % len(experiment_ids)]}
+    values = {
+        "username": owner,
+        "project_name": project,
+        "group_id": group_id,
+        "experiment_id": experiment_ids[pick % len(experiment_ids)],
+        "webhook_id": webhook_id,
+    }
     names = [p.name for p in operation.path_parameters]
     return {name: values[name] for name in names}
 
@@ -111,17 +143,27 @@ def _fuzz_operation(operation, mode, base_url, tokens, real_path, report):
     strategy = operation.as_strategy(generation_mode=mode)
     session = requests.Session()
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(case=strategy, use_real=st.booleans(), pick=st.integers(0, 5),
-           token=st.sampled_from(tokens))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        case=strategy, use_real=st.booleans(), pick=st.integers(0, 5), token=st.sampled_from(tokens)
+    )
     def run(case, use_real, pick, token):
         if use_real and operation.path_parameters:
             case.path_parameters = {**(case.path_parameters or {}), **real_path(pick)}
         try:
-            response = case.call(base_url=base_url, session=session,
-                                 headers={"Authorization": f"token {token}"}, timeout=30)
+            response = case.call(
+                base_url=base_url,
+                session=session,
+                headers={"Authorization": f"token {token}"},
+                timeout=30,
+            )
         except requests.RequestException as exc:
             report.error(operation.label, mode, f"request failed: {exc!r}")
             return
@@ -163,8 +205,9 @@ class Report:
 
     def details(self, live_server):
         """Every failure, then the end of the server's log."""
-        failures = "\n\n".join(f"{label} [{mode}]\n{text}"
-                               for (label, mode, _), text in self.failures.items())
+        failures = "\n\n".join(
+            f"{label} [{mode}]\n{text}" for (label, mode, _), text in self.failures.items()
+        )
         return f"{failures}\n\nserver log:\n{live_server.tail()}"
 
 
@@ -174,8 +217,7 @@ def fuzz_world(live_server):
     member = make_user("member", "member-pw")
     project = make_project(owner, "fuzz", public=False)
     add_member(project, member, "member")
-    return {"owner": owner, "project": project,
-            "tokens": [make_token(member), make_token(owner)]}
+    return {"owner": owner, "project": project, "tokens": [make_token(member), make_token(owner)]}
 
 
 def test_schemathesis_finds_no_failure_on_any_operation(live_server, fuzz_world, capsys):
@@ -185,26 +227,30 @@ def test_schemathesis_finds_no_failure_on_any_operation(live_server, fuzz_world,
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
         seeded = _seed_groups(project, owner)
+        webhook_id = _seed_webhook(project, seeded[0][0])
 
-        def real_path(pick, operation=operation, seeded=seeded):
-            return _real_path(operation, owner.username, project.name, seeded, pick)
+        def real_path(pick, operation=operation, seeded=seeded, webhook_id=webhook_id):
+            return _real_path(operation, owner.username, project.name, seeded, pick, webhook_id)
 
         for mode in MODES:
-            _fuzz_operation(operation, mode, live_server.url, fuzz_world["tokens"], real_path,
-                            report)
+            _fuzz_operation(
+                operation, mode, live_server.url, fuzz_world["tokens"], real_path, report
+            )
     elapsed = time.monotonic() - started
-    with_inputs = {label: n for label, n in report.by_operation.items()
-                   if label not in report.no_negative}
+    with_inputs = {
+        label: n for label, n in report.by_operation.items() if label not in report.no_negative
+    }
     with capsys.disabled():
-        print(f"\nschemathesis: {report.requests} requests over {len(operations)} operations, "
-              f"{EXAMPLES} examples per mode (positive, negative); fewest requests for an "
-              f"operation with inputs: {min(with_inputs.values())}; {elapsed:.0f} s; statuses "
-              f"{dict(sorted(report.statuses.items()))}; {len(report.failures)} failures; "
-              f"operations without inputs (positive only): {report.no_negative}")
+        print(
+            f"\nschemathesis: {report.requests} requests over {len(operations)} operations, "
+            f"{EXAMPLES} examples per mode (positive, negative); fewest requests for an "
+            f"operation with inputs: {min(with_inputs.values())}; {elapsed:.0f} s; statuses "
+            f"{dict(sorted(report.statuses.items()))}; {len(report.failures)} failures; "
+            f"operations without inputs (positive only): {report.no_negative}"
+        )
     assert not report.failures, report.details(live_server)
     assert len(report.by_operation) == len(operations)
     assert min(with_inputs.values()) >= len(MODES) * EXAMPLES
-
 
 
 # ---- the stateful phase: operations chained through the document's links ------------------
@@ -222,11 +268,13 @@ def _steer(case):
     list its first page in the default order with no filter (random text is never a filter).
     The per-operation phase fuzzes both."""
     if case.operation.definition.raw["operationId"] == "create_group" and isinstance(
-            case.body, dict):
+        case.body, dict
+    ):
         case.body = {**case.body, "content": grid_yml(2)}
     if case.query:
-        case.query = {name: value for name, value in case.query.items()
-                      if name not in STEERED_QUERY}
+        case.query = {
+            name: value for name, value in case.query.items() if name not in STEERED_QUERY
+        }
 
 
 def _run_suites(workflow, report):
@@ -240,10 +288,16 @@ def _run_suites(workflow, report):
     while report.scenarios < SCENARIOS and suite < MAX_SUITES:
         workflow.rule_order_seed = suite
         with contextlib.suppress(Flaky):
-            hypothesis.seed(suite)(workflow).run(settings=settings(
-                max_examples=SCENARIOS - report.scenarios, stateful_step_count=STEPS,
-                deadline=None, database=None, phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck)))
+            hypothesis.seed(suite)(workflow).run(
+                settings=settings(
+                    max_examples=SCENARIOS - report.scenarios,
+                    stateful_step_count=STEPS,
+                    deadline=None,
+                    database=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )
+            )
         suite += 1
     return suite
 
@@ -255,15 +309,19 @@ def test_schemathesis_stateful_phase_chains_operations_through_links(live_server
     headers = {"Authorization": f"token {make_token(make_user('owner', 'owner-pw'))}"}
     # The document's links only: schemathesis would otherwise add links of its own inference.
     config = SchemathesisConfig.from_dict(
-        {"phases": {"stateful": {"inference": {"algorithms": []}}}})
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json",
-                                           config=config)
+        {"phases": {"stateful": {"inference": {"algorithms": []}}}}
+    )
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json", config=config)
     report, followed, session = Report(), Counter(), requests.Session()
 
     class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case):
-            return {"base_url": live_server.url, "session": session, "headers": headers,
-                    "timeout": 30}
+            return {
+                "base_url": live_server.url,
+                "session": session,
+                "headers": headers,
+                "timeout": 30,
+            }
 
         def before_call(self, case):
             if case.meta.generation.mode is GenerationMode.POSITIVE:
@@ -274,12 +332,18 @@ def test_schemathesis_stateful_phase_chains_operations_through_links(live_server
                 output = super().step(input)
             except requests.RequestException as exc:
                 # Reported with the rest; the scenario goes on without this answer.
-                report.error(input.case.operation.label, input.case.meta.generation.mode,
-                             f"request failed: {exc!r}\n{input.case.as_curl_command()}")
+                report.error(
+                    input.case.operation.label,
+                    input.case.meta.generation.mode,
+                    f"request failed: {exc!r}\n{input.case.as_curl_command()}",
+                )
                 return None
             target = input.case.operation
-            applied = {name for location, name in input.applied_parameters
-                       if location is ParameterLocation.PATH}
+            applied = {
+                name
+                for location, name in input.applied_parameters
+                if location is ParameterLocation.PATH
+            }
             if input.transition and applied == {p.name for p in target.path_parameters}:
                 followed[_level(target), output.response.status_code < 300] += 1
             return output
@@ -287,8 +351,12 @@ def test_schemathesis_stateful_phase_chains_operations_through_links(live_server
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             report.count(case.operation.label, response.status_code)
             try:
-                case.validate_response(response, checks=STATEFUL_CHECKS, transport_kwargs=kwargs,
-                                       recorder=self.recorder)
+                case.validate_response(
+                    response,
+                    checks=STATEFUL_CHECKS,
+                    transport_kwargs=kwargs,
+                    recorder=self.recorder,
+                )
             except (AssertionError, BaseExceptionGroup) as exc:
                 report.error(case.operation.label, case.meta.generation.mode, str(exc))
 
@@ -303,10 +371,12 @@ def test_schemathesis_stateful_phase_chains_operations_through_links(live_server
         session.close()
     elapsed = time.monotonic() - started
     with capsys.disabled():
-        print(f"\nschemathesis stateful: {report.requests} requests, {report.scenarios} "
-              f"scenarios ({suites} suites), {sum(followed.values())} links followed (2xx: "
-              f"{followed['group', True]} on groups, {followed['experiment', True]} on "
-              f"experiments); {elapsed:.0f} s; statuses "
-              f"{dict(sorted(report.statuses.items()))}; {len(report.failures)} failures")
+        print(
+            f"\nschemathesis stateful: {report.requests} requests, {report.scenarios} "
+            f"scenarios ({suites} suites), {sum(followed.values())} links followed (2xx: "
+            f"{followed['group', True]} on groups, {followed['experiment', True]} on "
+            f"experiments); {elapsed:.0f} s; statuses "
+            f"{dict(sorted(report.statuses.items()))}; {len(report.failures)} failures"
+        )
     assert not report.failures, report.details(live_server)
     assert followed["group", True] and followed["experiment", True], dict(followed)

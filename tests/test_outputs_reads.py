@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from dashboard.runner import paths
 from dashboard.runner.process import tail
-from dashboard.safe_files import open_regular, regular_files
+from dashboard.storage import paths
+from dashboard.storage.safe_files import open_regular, regular_files
 from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
+from tests.support.web import HTMX
 
 HANG_GUARD = 30  # seconds: far beyond any real answer, only a blocked open() reaches it
-HTMX = {"HX-Request": "true"}
 
 
 def _finishes(call, fifo=None):

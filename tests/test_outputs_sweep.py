@@ -3,10 +3,10 @@
 import os
 import time
 
-from dashboard.runner import paths
 from dashboard.runner.sweep import STAGING_TIMEOUT, Sweeper
-from dashboard.services.access import project_access
-from dashboard.services.groups import delete_group
+from dashboard.services.group.groups import delete_group
+from dashboard.services.project.access import project_access
+from dashboard.storage import paths
 from tests.factories import grid_yml, make_group, make_project, make_user
 
 

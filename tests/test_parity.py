@@ -5,11 +5,10 @@ from sqlalchemy import func, select
 
 from dashboard.extensions import db
 from dashboard.models import Bookmark, Experiment, ExperimentGroup, GroupStatus
-from dashboard.services import bookmarks
-from dashboard.services.access import project_access
-from tests.factories import auth, make_group, make_token
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import alice_group, csrf_of, move_experiments, start_group
+from dashboard.services.group import bookmarks
+from dashboard.services.project.access import project_access
+from tests.factories import alice_group, auth, make_group, make_token, move_experiments, start_group
+from tests.support.web import csrf_of, sign_in
 
 API = "/api/v1/alice/demo/groups/{id}/"
 UI = "/alice/demo/groups/{id}/"
@@ -19,19 +18,33 @@ def state(group_id):
     """What an operation may change, without ids: the group, its rows, its bookmarks."""
     db.session.expire_all()
     group = db.session.get(ExperimentGroup, group_id)
-    experiments = db.session.scalars(select(Experiment.status).where(
-        Experiment.group_id == group_id).order_by(Experiment.status)).all()
-    history = db.session.execute(select(GroupStatus.status, GroupStatus.message).where(
-        GroupStatus.group_id == group_id).order_by(GroupStatus.id)).all()
-    bookmarked_by = db.session.scalars(select(Bookmark.user_id).where(
-        Bookmark.group_id == group_id).order_by(Bookmark.user_id)).all()
-    rows = {"experiments": experiments, "history": [tuple(row) for row in history],
-            "bookmarked_by": bookmarked_by}
+    experiments = db.session.scalars(
+        select(Experiment.status).where(Experiment.group_id == group_id).order_by(Experiment.status)
+    ).all()
+    history = db.session.execute(
+        select(GroupStatus.status, GroupStatus.message)
+        .where(GroupStatus.group_id == group_id)
+        .order_by(GroupStatus.id)
+    ).all()
+    bookmarked_by = db.session.scalars(
+        select(Bookmark.user_id).where(Bookmark.group_id == group_id).order_by(Bookmark.user_id)
+    ).all()
+    rows = {
+        "experiments": experiments,
+        "history": [tuple(row) for row in history],
+        "bookmarked_by": bookmarked_by,
+    }
     if group is None:
         return {"exists": False, **rows}
-    return {"exists": True, "status": group.status, "description": group.description,
-            "tags": group.tags, "archived": group.is_archived,
-            "finished": group.finished_at is not None, **rows}
+    return {
+        "exists": True,
+        "status": group.status,
+        "description": group.description,
+        "tags": group.tags,
+        "archived": group.is_archived,
+        "finished": group.finished_at is not None,
+        **rows,
+    }
 
 
 def bookmark_first(group, user):
@@ -41,34 +54,47 @@ def bookmark_first(group, user):
 
 # name: (setup, API call, UI form post); every call gets (client, group id, token or csrf).
 OPERATIONS = {
-    "stop": (None,
-             lambda c, gid, key: c.post(API.format(id=gid) + "stop/", json={}, headers=auth(key)),
-             lambda c, gid, csrf: c.post(UI.format(id=gid) + "stop", data={"csrf_token": csrf})),
+    "stop": (
+        None,
+        lambda c, gid, key: c.post(API.format(id=gid) + "stop/", json={}, headers=auth(key)),
+        lambda c, gid, csrf: c.post(UI.format(id=gid) + "stop", data={"csrf_token": csrf}),
+    ),
     "stop pending": (
         None,
-        lambda c, gid, key: c.post(API.format(id=gid) + "stop/", json={"pending": True},
-                                   headers=auth(key)),
-        lambda c, gid, csrf: c.post(UI.format(id=gid) + "stop",
-                                    data={"csrf_token": csrf, "pending": "1"})),
+        lambda c, gid, key: c.post(
+            API.format(id=gid) + "stop/", json={"pending": True}, headers=auth(key)
+        ),
+        lambda c, gid, csrf: c.post(
+            UI.format(id=gid) + "stop", data={"csrf_token": csrf, "pending": "1"}
+        ),
+    ),
     "bookmark": (
         None,
         lambda c, gid, key: c.post(API.format(id=gid) + "bookmark/", headers=auth(key)),
-        lambda c, gid, csrf: c.post(UI.format(id=gid) + "bookmark", data={"csrf_token": csrf})),
+        lambda c, gid, csrf: c.post(UI.format(id=gid) + "bookmark", data={"csrf_token": csrf}),
+    ),
     "unbookmark": (
         bookmark_first,
         lambda c, gid, key: c.delete(API.format(id=gid) + "unbookmark/", headers=auth(key)),
-        lambda c, gid, csrf: c.post(UI.format(id=gid) + "unbookmark",
-                                    data={"csrf_token": csrf})),
+        lambda c, gid, csrf: c.post(UI.format(id=gid) + "unbookmark", data={"csrf_token": csrf}),
+    ),
     "description edit": (
         None,
-        lambda c, gid, key: c.patch(API.format(id=gid), headers=auth(key),
-                                    json={"description": "Tuned by hand", "tags": ["lr", "v2"]}),
-        lambda c, gid, csrf: c.post(UI.format(id=gid) + "edit", data={
-            "csrf_token": csrf, "description": "Tuned by hand", "tags": "lr, v2"})),
+        lambda c, gid, key: c.patch(
+            API.format(id=gid),
+            headers=auth(key),
+            json={"description": "Tuned by hand", "tags": ["lr", "v2"]},
+        ),
+        lambda c, gid, csrf: c.post(
+            UI.format(id=gid) + "edit",
+            data={"csrf_token": csrf, "description": "Tuned by hand", "tags": "lr, v2"},
+        ),
+    ),
     "delete": (
         None,
         lambda c, gid, key: c.delete(API.format(id=gid), headers=auth(key)),
-        lambda c, gid, csrf: c.post(UI.format(id=gid) + "delete", data={"csrf_token": csrf})),
+        lambda c, gid, csrf: c.post(UI.format(id=gid) + "delete", data={"csrf_token": csrf}),
+    ),
 }
 
 
@@ -102,4 +128,5 @@ def test_api_and_ui_leave_the_same_state(client, name):
     assert after != before
     assert state(by_ui.id) == after
     assert db.session.scalar(select(func.count()).select_from(ExperimentGroup)) == (
-        1 if name == "delete" else 3)
+        1 if name == "delete" else 3
+    )

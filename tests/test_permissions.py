@@ -18,6 +18,8 @@ API = "/api/v1"
 UP = f"{API}/<username>/<project_name>"
 GROUP = f"{UP}/groups/<int:group_id>"
 EXPERIMENT = f"{UP}/experiments/<int:experiment_id>"
+WEBHOOK_URL = f"{UP}/webhooks/<int:webhook_id>/"
+WEBHOOK = {"url": "https://hooks.example.com/x", "events": ["group.failed"]}
 
 DETAILS = {
     401: "Authentication credentials were not provided.",
@@ -65,8 +67,14 @@ ROUTES = (
     Row("GET", f"{API}/users/", "read own user", 200, SIGNED_IN),
     Row("POST", f"{API}/projects/", "create a project", 201, SIGNED_IN, body={"name": "fresh"}),
     Row("GET", f"{API}/<username>/", "list visible projects", 200, SIGNED_IN),
-    Row("GET", f"{API}/bookmarks/<username>/groups/", "list own bookmarks", 200, SIGNED_IN,
-        username="actor"),
+    Row(
+        "GET",
+        f"{API}/bookmarks/<username>/groups/",
+        "list own bookmarks",
+        200,
+        SIGNED_IN,
+        username="actor",
+    ),
     # the project and its groups (section 2)
     Row("GET", f"{UP}/", "read", 200, VIEWER_UP),
     Row("GET", f"{UP}/groups/", "read", 200, VIEWER_UP),
@@ -78,51 +86,149 @@ ROUTES = (
     Row("DELETE", f"{GROUP}/", "delete group", 204, ADMIN_UP),
     Row("GET", f"{GROUP}/experiments/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/statuses/", "read", 200, VIEWER_UP),
-    Row("POST", f"{GROUP}/statuses/", "post a group status", 201, ADMIN_UP,
-        body={"status": "running"}),
+    Row(
+        "POST",
+        f"{GROUP}/statuses/",
+        "post a group status",
+        201,
+        ADMIN_UP,
+        body={"status": "running"},
+    ),
     Row("POST", f"{GROUP}/stop/", "stop group", 200, MEMBER_UP),
+    # control of a search (EXTENSIONS.md section 2)
+    Row("POST", f"{GROUP}/pause/", "pause", 200, MEMBER_UP, prepare=matrix.running),
+    Row("POST", f"{GROUP}/resume/", "resume", 200, MEMBER_UP, prepare=matrix.paused),
+    Row(
+        "POST", f"{GROUP}/retry/", "retry", 201, MEMBER_UP, prepare=matrix.with_a_failed_experiment
+    ),
+    Row(
+        "POST",
+        f"{GROUP}/extend/",
+        "extend",
+        201,
+        MEMBER_UP,
+        body={"n_experiments": 1},
+        prepare=matrix.with_combinations_left,
+    ),
+    Row("POST", f"{GROUP}/clone/", "create group", 201, MEMBER_UP),
+    Row("GET", f"{GROUP}/around-best/", "read", 200, VIEWER_UP, prepare=matrix.with_a_best),
     Row("POST", f"{GROUP}/archive/", "archive", 200, MEMBER_UP),
     Row("POST", f"{GROUP}/restore/", "restore", 200, MEMBER_UP),
     Row("POST", f"{GROUP}/bookmark/", "bookmark", 201, VIEWER_UP),
     Row("DELETE", f"{GROUP}/unbookmark/", "unbookmark", 204, VIEWER_UP, bookmarked_first=True),
-    Row("POST", f"{GROUP}/tensorboard/start/", "start TensorBoard", 201, MEMBER_UP,
-        body={"content": None, "is_managed": True}),
+    Row(
+        "POST",
+        f"{GROUP}/tensorboard/start/",
+        "start TensorBoard",
+        201,
+        MEMBER_UP,
+        body={"content": None, "is_managed": True},
+    ),
     Row("POST", f"{GROUP}/tensorboard/stop/", "stop TensorBoard", 200, MEMBER_UP),
     # one experiment (the group's first) and the project's code
     Row("GET", f"{EXPERIMENT}/", "read", 200, VIEWER_UP),
     Row("PATCH", f"{EXPERIMENT}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
     Row("POST", f"{EXPERIMENT}/_heartbeat/", "report metrics", 200, MEMBER_UP),
     Row("POST", f"{EXPERIMENT}/stop/", "stop experiment", 200, MEMBER_UP),
+    Row("POST", f"{EXPERIMENT}/restart/", "clone experiment", 201, MEMBER_UP),
+    Row(
+        "POST",
+        f"{EXPERIMENT}/resume/",
+        "clone experiment",
+        201,
+        MEMBER_UP,
+        prepare=matrix.with_a_failed_experiment,
+    ),
+    Row("POST", f"{EXPERIMENT}/copy/", "clone experiment", 201, MEMBER_UP),
     Row("GET", f"{EXPERIMENT}/statuses/", "read", 200, VIEWER_UP),
-    Row("POST", f"{EXPERIMENT}/statuses/", "post an experiment status", 201, ADMIN_UP,
-        body={"status": "scheduled"}),
+    Row(
+        "POST",
+        f"{EXPERIMENT}/statuses/",
+        "post an experiment status",
+        201,
+        ADMIN_UP,
+        body={"status": "scheduled"},
+    ),
     Row("GET", f"{EXPERIMENT}/metrics/", "read", 200, VIEWER_UP),
-    Row("POST", f"{EXPERIMENT}/metrics/", "report metrics", 201, MEMBER_UP,
-        body={"values": {"loss": 0.5}}),
+    Row(
+        "POST",
+        f"{EXPERIMENT}/metrics/",
+        "report metrics",
+        201,
+        MEMBER_UP,
+        body={"values": {"loss": 0.5}},
+    ),
     Row("GET", f"{EXPERIMENT}/logs/", "read", 200, VIEWER_UP),
-    Row("POST", f"{EXPERIMENT}/_runner/start/", "report as its worker", 200, RUNNER_ONLY,
-        body={"worker": "w@h", "host": "h"}),
-    Row("POST", f"{EXPERIMENT}/_runner/heartbeat/", "report as its worker", 200, RUNNER_ONLY,
-        body={"worker": "w@h", "host": "h"}),
-    Row("PUT", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,
-        multipart=True),
-    Row("POST", f"{UP}/repo/upload/", "upload repo", 201, MEMBER_UP, body=_repo_upload,
-        multipart=True),
+    Row(
+        "POST",
+        f"{EXPERIMENT}/_runner/start/",
+        "report as its worker",
+        200,
+        RUNNER_ONLY,
+        body={"worker": "w@h", "host": "h"},
+    ),
+    Row(
+        "POST",
+        f"{EXPERIMENT}/_runner/heartbeat/",
+        "report as its worker",
+        200,
+        RUNNER_ONLY,
+        body={"worker": "w@h", "host": "h"},
+    ),
+    Row(
+        "PUT",
+        f"{UP}/repo/upload/",
+        "upload repo",
+        201,
+        MEMBER_UP,
+        body=_repo_upload,
+        multipart=True,
+    ),
+    Row(
+        "POST",
+        f"{UP}/repo/upload/",
+        "upload repo",
+        201,
+        MEMBER_UP,
+        body=_repo_upload,
+        multipart=True,
+    ),
     # group plots and experiment outputs
     Row("GET", f"{GROUP}/plots/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/metric/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/parallel/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/scatter/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/hyperband/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/asha/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/bo/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/tpe/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/cmaes/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/importance/", "read", 200, VIEWER_UP),
     Row("GET", f"{EXPERIMENT}/outputs/", "read", 200, VIEWER_UP),
     # the group's objective (results)
     Row("GET", f"{GROUP}/objective/", "read", 200, VIEWER_UP),
-    Row("PUT", f"{GROUP}/objective/", "edit", 200, MEMBER_UP,
-        body={"metric": "loss", "optimization": "minimize"}),
+    Row(
+        "PUT",
+        f"{GROUP}/objective/",
+        "edit",
+        200,
+        MEMBER_UP,
+        body={"metric": "loss", "optimization": "minimize"},
+    ),
     # the group's timeline
     Row("GET", f"{GROUP}/timeline/", "read", 200, VIEWER_UP),
+    # the project's webhooks (EXTENSIONS.md section 2)
+    Row("GET", f"{UP}/webhooks/", "manage webhooks", 200, ADMIN_UP),
+    Row("POST", f"{UP}/webhooks/", "manage webhooks", 201, ADMIN_UP, body=WEBHOOK),
+    Row("DELETE", WEBHOOK_URL, "manage webhooks", 204, ADMIN_UP, prepare=matrix.with_a_webhook),
+    Row(
+        "GET",
+        f"{WEBHOOK_URL}deliveries/",
+        "manage webhooks",
+        200,
+        ADMIN_UP,
+        prepare=matrix.with_a_webhook,
+    ),
 )
 
 
@@ -130,7 +236,7 @@ def _label(row):
     """A short readable route name: `groups/{id}/stop`, `U/P`, `versions/cli`."""
     path = row.pattern.removeprefix(f"{API}/").rstrip("/")
     path = path.replace("<username>/<project_name>", "U/P").replace("<int:group_id>", "{id}")
-    path = path.replace("<int:experiment_id>", "{xp}")
+    path = path.replace("<int:experiment_id>", "{xp}").replace("<int:webhook_id>", "{webhook}")
     path = path.replace("<username>", "{username}").removeprefix("U/P/")
     return f"{row.method} {path}{row.query}"
 
@@ -145,6 +251,8 @@ def _url(row, user, project, group):
         url = url.replace("<project_name>", project.name).replace("<int:group_id>", str(group.id))
         if "<int:experiment_id>" in url:
             url = url.replace("<int:experiment_id>", str(matrix.first_experiment(group)))
+        if "<int:webhook_id>" in url:
+            url = url.replace("<int:webhook_id>", str(matrix.webhook_of(project)))
     else:
         name = user.username if user is not None and row.username == "actor" else "owner"
         url = url.replace("<username>", name)

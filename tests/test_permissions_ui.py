@@ -19,11 +19,11 @@ from sqlalchemy import select
 from dashboard import create_app
 from dashboard.extensions import db, limiter
 from dashboard.models import ApiToken
-from dashboard.services import users as user_service
+from dashboard.services.user import users as user_service
 from tests import permissions_matrix as matrix
 from tests.factories import grid_yml
 from tests.permissions_matrix import ADMIN_UP, ANYONE, MEMBER_UP, SIGNED_IN, VIEWER_UP
-from tests.test_ui_auth import _csrf, sign_in
+from tests.support.web import form_csrf, sign_in
 
 UP = "/<owner>/<project>"
 GROUP = f"{UP}/groups/<int:group_id>"
@@ -79,9 +79,18 @@ ROUTES = (
     Row("GET", "/app/token", "read own tokens", 302, SIGNED_IN),
     Row("POST", "/projects", "create a project", 302, SIGNED_IN, data={"name": "fresh"}),
     Row("GET", "/settings/password", "change own password", 200, SIGNED_IN),
-    Row("POST", "/settings/password", "change own password", 302, SIGNED_IN,
-        data={"current_password": "pw", "new_password": "new-secret-pw",
-              "confirm_password": "new-secret-pw"}),
+    Row(
+        "POST",
+        "/settings/password",
+        "change own password",
+        302,
+        SIGNED_IN,
+        data={
+            "current_password": "pw",
+            "new_password": "new-secret-pw",
+            "confirm_password": "new-secret-pw",
+        },
+    ),
     Row("GET", "/settings/tokens", "read own tokens", 200, SIGNED_IN),
     Row("POST", "/settings/tokens", "create own token", 200, SIGNED_IN, data={"name": "laptop"}),
     Row("POST", "/settings/tokens/<int:token_id>/revoke", "revoke own token", 302, SIGNED_IN),
@@ -92,37 +101,104 @@ ROUTES = (
     Row("GET", f"{UP}/compare", "read", 200, VIEWER_UP, query="?groups={id}"),
     Row("POST", f"{UP}/groups", "create group", 302, MEMBER_UP, data={"content": grid_yml(1)}),
     Row("GET", f"{UP}/settings", "manage members", 200, ADMIN_UP),
-    Row("POST", f"{UP}/settings/members", "manage members", 302, ADMIN_UP,
-        data={"username": "outsider", "role": "viewer"}),
-    Row("POST", f"{UP}/settings/members/<username>/role", "manage members", 302, ADMIN_UP,
-        data={"role": "member"}),
+    Row(
+        "POST",
+        f"{UP}/settings/members",
+        "manage members",
+        302,
+        ADMIN_UP,
+        data={"username": "outsider", "role": "viewer"},
+    ),
+    Row(
+        "POST",
+        f"{UP}/settings/members/<username>/role",
+        "manage members",
+        302,
+        ADMIN_UP,
+        data={"role": "member"},
+    ),
     Row("POST", f"{UP}/settings/members/<username>/remove", "manage members", 302, ADMIN_UP),
-    Row("POST", f"{UP}/settings/visibility", "change project visibility", 302, ADMIN_UP,
-        data={"visibility": "public"}),
+    Row(
+        "POST",
+        f"{UP}/settings/webhooks",
+        "manage webhooks",
+        302,
+        ADMIN_UP,
+        data={"url": "https://hooks.example.com/x", "events": "group.failed"},
+    ),
+    Row(
+        "POST",
+        f"{UP}/settings/webhooks/<int:webhook_id>/delete",
+        "manage webhooks",
+        302,
+        ADMIN_UP,
+        prepare=matrix.with_a_webhook,
+    ),
+    Row(
+        "POST",
+        f"{UP}/settings/visibility",
+        "change project visibility",
+        302,
+        ADMIN_UP,
+        data={"visibility": "public"},
+    ),
     # a group: pages and fragments
     Row("GET", GROUP, "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/live", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/experiments", "read", 200, VIEWER_UP, htmx=True),
-    Row("GET", f"{GROUP}/experiments/count", "read", 200, VIEWER_UP, htmx=True,
-        query="?query=metric.loss:<1"),
+    Row(
+        "GET",
+        f"{GROUP}/experiments/count",
+        "read",
+        200,
+        VIEWER_UP,
+        htmx=True,
+        query="?query=metric.loss:<1",
+    ),
     Row("GET", f"{GROUP}/experiments.csv", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/experiments.json", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/coverage", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/timeline", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/clone", "create group", 200, MEMBER_UP),
+    Row("GET", f"{GROUP}/around-best", "create group", 200, MEMBER_UP, prepare=matrix.with_a_best),
     # a group: actions
     Row("POST", f"{GROUP}/bookmark", "bookmark", 302, VIEWER_UP),
     Row("POST", f"{GROUP}/unbookmark", "unbookmark", 302, VIEWER_UP, bookmarked_first=True),
     Row("POST", f"{GROUP}/star", "bookmark", 302, VIEWER_UP, data={"on": "1"}),
-    Row("POST", f"{GROUP}/columns", "choose own columns", 302, VIEWER_UP,
-        data={"columns": ["status"]}),
+    Row(
+        "POST",
+        f"{GROUP}/columns",
+        "choose own columns",
+        302,
+        VIEWER_UP,
+        data={"columns": ["status"]},
+    ),
     Row("POST", f"{GROUP}/edit", "edit", 302, MEMBER_UP, data={"description": "x"}),
     Row("POST", f"{GROUP}/concurrency", "edit", 302, MEMBER_UP, data={"concurrency": "3"}),
-    Row("POST", f"{GROUP}/objective", "edit", 302, MEMBER_UP,
-        data={"metric": "loss", "optimization": "minimize"}),
+    Row(
+        "POST",
+        f"{GROUP}/objective",
+        "edit",
+        302,
+        MEMBER_UP,
+        data={"metric": "loss", "optimization": "minimize"},
+    ),
     Row("POST", f"{GROUP}/archive", "archive", 302, MEMBER_UP),
     Row("POST", f"{GROUP}/restore", "restore", 302, MEMBER_UP),
     Row("POST", f"{GROUP}/stop", "stop group", 302, MEMBER_UP),
+    Row("POST", f"{GROUP}/pause", "pause", 302, MEMBER_UP, prepare=matrix.running),
+    Row("POST", f"{GROUP}/resume", "resume", 302, MEMBER_UP, prepare=matrix.paused),
+    Row("POST", f"{GROUP}/retry", "retry", 302, MEMBER_UP, prepare=matrix.with_a_failed_experiment),
+    Row(
+        "POST",
+        f"{GROUP}/extend",
+        "extend",
+        302,
+        MEMBER_UP,
+        data={"n_experiments": "1"},
+        prepare=matrix.with_combinations_left,
+    ),
     Row("POST", f"{GROUP}/tensorboard/start", "start TensorBoard", 302, MEMBER_UP),
     Row("POST", f"{GROUP}/tensorboard/stop", "stop TensorBoard", 302, MEMBER_UP),
     Row("POST", f"{GROUP}/delete", "delete group", 302, ADMIN_UP),
@@ -130,13 +206,25 @@ ROUTES = (
     Row("GET", EXPERIMENT, "read", 200, VIEWER_UP),
     Row("GET", f"{EXPERIMENT}/log", "read", 200, VIEWER_UP),
     Row("POST", f"{EXPERIMENT}/stop", "stop experiment", 302, MEMBER_UP),
+    Row("POST", f"{EXPERIMENT}/restart", "clone experiment", 302, MEMBER_UP),
+    Row("POST", f"{EXPERIMENT}/copy", "clone experiment", 302, MEMBER_UP),
+    Row(
+        "POST",
+        f"{EXPERIMENT}/resume",
+        "clone experiment",
+        302,
+        MEMBER_UP,
+        prepare=matrix.with_a_failed_experiment,
+    ),
     # the TensorBoard proxy: readers get past access, then hear that none is running
     Row("GET", PROXY, "read TensorBoard", 404, VIEWER_UP, ok_text="not running"),
     Row("POST", PROXY, "read TensorBoard", 404, VIEWER_UP, ok_text="not running"),
-    Row("GET", f"{PROXY}/<path:subpath>", "read TensorBoard", 404, VIEWER_UP,
-        ok_text="not running"),
-    Row("POST", f"{PROXY}/<path:subpath>", "read TensorBoard", 404, VIEWER_UP,
-        ok_text="not running"),
+    Row(
+        "GET", f"{PROXY}/<path:subpath>", "read TensorBoard", 404, VIEWER_UP, ok_text="not running"
+    ),
+    Row(
+        "POST", f"{PROXY}/<path:subpath>", "read TensorBoard", 404, VIEWER_UP, ok_text="not running"
+    ),
 )
 
 
@@ -154,6 +242,8 @@ def _url(row, user, project, group):
         url = url.replace("<int:group_id>", str(group.id)).replace("<username>", "viewer")
         url = url.replace("<int:experiment_id>", str(matrix.first_experiment(group)))
         url = url.replace("<path:subpath>", "data/runs")
+        if "<int:webhook_id>" in url:
+            url = url.replace("<int:webhook_id>", str(matrix.webhook_of(project)))
     if "<int:token_id>" in url:
         owner = user if user is not None else db.session.scalar(select(ApiToken.user_id))
         token, _ = user_service.create_token(owner, "to-revoke") if user else (None, None)
@@ -164,9 +254,9 @@ def _url(row, user, project, group):
 def _signed_in(client, user):
     """Sign the user in (or stay anonymous); returns the session's CSRF token."""
     if user is None:
-        return _csrf(client, "/login")
+        return form_csrf(client, "/login")
     assert sign_in(client, user.username).status_code == 302
-    return _csrf(client, "/settings/tokens")
+    return form_csrf(client, "/settings/tokens")
 
 
 @pytest.mark.parametrize(("row", "actor", "scope"), CASES)
@@ -177,8 +267,9 @@ def test_ui_route_answers_each_actor_as_section_7_says(client, row, actor, scope
     data = row.data(user or case.users["outsider"]) if callable(row.data) else row.data
 
     headers = {"X-CSRFToken": csrf, **({"HX-Request": "true"} if row.htmx else {})}
-    response = client.open(_url(row, user, case.project, case.group), method=row.method,
-                           data=data, headers=headers)
+    response = client.open(
+        _url(row, user, case.project, case.group), method=row.method, data=data, headers=headers
+    )
 
     outcome = row.outcome(actor, scope)
     expected = row.expected(actor, scope)
@@ -216,8 +307,11 @@ def test_every_ui_route_has_a_row_in_the_permission_table(app):
 
 
 def test_every_row_of_the_ui_permission_table_is_a_registered_ui_route(app):
-    unknown = [(row.method, row.pattern) for row in ROUTES
-               if (row.method, row.pattern) not in _ui_routes(app)]
+    unknown = [
+        (row.method, row.pattern)
+        for row in ROUTES
+        if (row.method, row.pattern) not in _ui_routes(app)
+    ]
 
     assert not unknown, f"rows for routes the ui blueprint does not register: {unknown}"
 
@@ -234,7 +328,6 @@ def test_nobody_revokes_another_users_token(app, client):
     for actor in ("outsider", "admin", "member"):
         client.get("/logout")
         csrf = _signed_in(client, users[actor])
-        response = client.post(f"/settings/tokens/{token.id}/revoke",
-                               headers={"X-CSRFToken": csrf})
+        response = client.post(f"/settings/tokens/{token.id}/revoke", headers={"X-CSRFToken": csrf})
         assert response.status_code == 404
     assert db.session.get(ApiToken, token.id).revoked_at is None

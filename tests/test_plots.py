@@ -1,7 +1,5 @@
 """The group's plots: their JSON data, their SVG, the fragment and its query budget."""
 
-from datetime import timedelta
-
 import pytest
 from bs4 import BeautifulSoup
 from flask import g
@@ -9,37 +7,20 @@ from sqlalchemy import select, update
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentGroup, ExperimentValue, SearchIteration
-from dashboard.models.experiments import value_columns
-from dashboard.models.types import utcnow
-from dashboard.services import plot_reads, versioned
-from dashboard.services.objective import Objective, objective_of
-from dashboard.ui import svg
-from tests.factories import EXAMPLES, auth, grid_yml, make_token
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import HTMX, alice_group, soup, url
+from dashboard.services.group import versioned
+from dashboard.services.group.objective import Objective, objective_of
+from dashboard.services.plots import plot_reads
+from dashboard.ui import charts
+from dashboard.ui.charts import kit, xy
+from tests.factories import EXAMPLES, alice_group, auth, finish, grid_yml, make_token
+from tests.support.web import HTMX, sign_in, soup, url
 
 API = "/api/v1/alice/demo/groups"
-GRID_2D = ("version: 1\nkind: group\nhptuning:\n  matrix:\n    lr: {values: [0.1, 0.01, 0.001]}\n"
-           "    act: {values: [relu, tanh]}\n    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n")
+GRID_2D = (
+    "version: 1\nkind: group\nhptuning:\n  matrix:\n    lr: {values: [0.1, 0.01, 0.001]}\n"
+    "    act: {values: [relu, tanh]}\n    depth: {values: [1, 2]}\nrun:\n  cmd: echo\n"
+)
 EARLY_STOPPING = (EXAMPLES / "early_stopping.yml").read_text()
-
-
-def finish(group, metric=lambda index, params: index / 10, name="loss", status="succeeded"):
-    """Give every experiment of the group a final status and a metric, in id order, stored as
-    a report stores it (last_metric and its typed value row)."""
-    ids = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                             .order_by(Experiment.id)).all()
-    start = utcnow() - timedelta(hours=1)
-    for index, experiment in enumerate(ids):
-        experiment.status = status
-        experiment.finished_at = start + timedelta(seconds=index)
-        experiment.last_metric = {name: metric(index, experiment.params)}
-        num, text = value_columns(experiment.last_metric[name])
-        db.session.merge(ExperimentValue(experiment_id=experiment.id, group_id=group.id,
-                                         kind="metric", name=name, num_value=num,
-                                         text_value=text))
-    db.session.commit()
-    return [e.id for e in ids]
 
 
 def api_plot(client, group, name, query=""):
@@ -82,8 +63,10 @@ def test_without_an_objective_the_plots_show_the_first_metric_and_say_so(client)
     data = api_plot(client, group, "metric").json
 
     assert (data["metric"], data["optimization_source"]) == ("accuracy", "assumed")
-    assert data["note"] == ("No objective set: showing accuracy. "
-                            "Choose one with “Objective” above the experiments table.")
+    assert data["note"] == (
+        "No objective set: showing accuracy. "
+        "Choose one with “Objective” above the experiments table."
+    )
 
 
 def test_plots_take_the_spec_objective_as_the_objective_box_does(client):
@@ -95,7 +78,10 @@ def test_plots_take_the_spec_objective_as_the_objective_box_does(client):
     # The first early-stopping rule (accuracy, maximize), as objective_of says, not "loss".
     assert objective_of(group) == Objective("accuracy", "maximize", "spec")
     assert (data["metric"], data["optimization"], data["optimization_source"]) == (
-        "accuracy", "maximize", "spec")
+        "accuracy",
+        "maximize",
+        "spec",
+    )
     assert data["note"] is None
 
 
@@ -121,15 +107,27 @@ def test_a_metric_with_no_known_direction_is_said_to_be_so(client):
     data = api_plot(client, group, "metric", "?metric=f1").json
 
     assert data["optimization_source"] == "assumed"
-    assert data["note"] == ("Showing f1, which is not the objective (loss): which way is better "
-                            "is unknown.")
+    assert data["note"] == (
+        "Showing f1, which is not the objective (loss): which way is better is unknown."
+    )
 
 
 def test_plot_names_are_listed_and_an_unknown_one_is_not_found(client):
     _, _, group = alice_group(grid_yml(2))
 
     assert client.get(f"{API}/{group.id}/plots/", headers=auth(make_token(group.user))).json == {
-        "plots": ["metric", "parallel", "scatter", "hyperband", "bo", "importance"]}
+        "plots": [
+            "metric",
+            "parallel",
+            "scatter",
+            "hyperband",
+            "asha",
+            "bo",
+            "tpe",
+            "cmaes",
+            "importance",
+        ]
+    }
     assert api_plot(client, group, "pie").status_code == 404
 
 
@@ -148,17 +146,19 @@ def test_scatter_and_parallel_handle_numeric_and_categorical_params(client):
     assert [a["name"] for a in parallel["axes"]] == ["lr", "act", "depth"]
 
 
-
 def test_a_param_past_64_bits_is_still_sent(client):
     """Plot data goes out through orjson, which refuses integers past 64 bits: json sends it."""
-    _, _, group = alice_group("version: 1\nkind: group\nhptuning:\n  matrix:\n"
-                              "    x: {values: [1, 100000000000000000000]}\nrun:\n  cmd: echo\n")
+    _, _, group = alice_group(
+        "version: 1\nkind: group\nhptuning:\n  matrix:\n"
+        "    x: {values: [1, 100000000000000000000]}\nrun:\n  cmd: echo\n"
+    )
     finish(group)
 
     response = api_plot(client, group, "parallel")
 
     assert response.status_code == 200
     assert [line["params"]["x"] for line in response.json["lines"]] == [1, 10**20]
+
 
 def test_importance_needs_five_finished_experiments(client):
     _, _, group = alice_group(grid_yml(4))
@@ -183,17 +183,26 @@ def test_importance_ranks_the_param_that_drives_the_metric_first(client):
 def test_hyperband_plot_counts_configs_and_promotions_per_rung(client):
     _, _, group = alice_group(grid_yml(4))
     group.search_algorithm = "hyperband"
-    db.session.add_all([
-        SearchIteration(group_id=group.id, number=0,
-                        data={"bracket": 1, "rung": 0, "resource": 3, "n_configs": 3}),
-        SearchIteration(group_id=group.id, number=1,
-                        data={"bracket": 1, "rung": 1, "resource": 9, "n_configs": 1}),
-    ])
+    db.session.add_all(
+        [
+            SearchIteration(
+                group_id=group.id,
+                number=0,
+                data={"bracket": 1, "rung": 0, "resource": 3, "n_configs": 3},
+            ),
+            SearchIteration(
+                group_id=group.id,
+                number=1,
+                data={"bracket": 1, "rung": 1, "resource": 9, "n_configs": 1},
+            ),
+        ]
+    )
     ids = finish(group)
     db.session.execute(update(Experiment).where(Experiment.id.in_(ids[:3])).values(iteration=0))
     # The rung-1 experiment reruns the first config with more resource.
-    db.session.execute(update(Experiment).where(Experiment.id == ids[3])
-                       .values(iteration=1, params={"x": 0}))
+    db.session.execute(
+        update(Experiment).where(Experiment.id == ids[3]).values(iteration=1, params={"x": 0})
+    )
     db.session.commit()
 
     rungs = api_plot(client, group, "hyperband").json["brackets"][0]["rungs"]
@@ -205,18 +214,26 @@ def test_hyperband_plot_counts_configs_and_promotions_per_rung(client):
 def test_bo_plot_orders_suggestions_by_iteration(client):
     _, _, group = alice_group(grid_yml(3))
     group.search_algorithm = "bo"
-    db.session.add_all([SearchIteration(group_id=group.id, number=0, data={"kind": "initial"}),
-                        SearchIteration(group_id=group.id, number=1, data={"kind": "gp"})])
+    db.session.add_all(
+        [
+            SearchIteration(group_id=group.id, number=0, data={"kind": "initial"}),
+            SearchIteration(group_id=group.id, number=1, data={"kind": "gp"}),
+        ]
+    )
     ids = finish(group)
     for experiment_id, iteration in zip(ids, (1, 0, 0), strict=True):
-        db.session.execute(update(Experiment).where(Experiment.id == experiment_id)
-                           .values(iteration=iteration))
+        db.session.execute(
+            update(Experiment).where(Experiment.id == experiment_id).values(iteration=iteration)
+        )
     db.session.commit()
 
     points = api_plot(client, group, "bo").json["points"]
 
     assert [(p["experiment"], p["kind"]) for p in points] == [
-        (ids[1], "initial"), (ids[2], "initial"), (ids[0], "gp")]
+        (ids[1], "initial"),
+        (ids[2], "initial"),
+        (ids[0], "gp"),
+    ]
 
 
 def test_hyperband_plot_of_a_grid_group_says_it_does_not_apply(client):
@@ -264,8 +281,7 @@ def test_plots_fragment_without_an_objective_says_so_and_draws_no_best_so_far(cl
 
     fragment = soup(client.get(url(group, "plots"), headers=HTMX))
 
-    assert fragment.select_one("#plots-note").text.startswith(
-        "No objective set: showing accuracy.")
+    assert fragment.select_one("#plots-note").text.startswith("No objective set: showing accuracy.")
     assert fragment.select_one(".plot-metric option[selected]").text == "accuracy"
     assert "unknown" in fragment.select_one(".plot-direction").text
     assert fragment.select("#plot-metric svg circle")  # the values are drawn
@@ -298,28 +314,34 @@ def test_fragments_refresh_while_the_group_runs_and_stop_once_it_is_final(client
     assert section["hx-get"].startswith(url(group, fragment)) and kept in section["hx-get"]
 
     finish(group)
-    db.session.execute(update(ExperimentGroup).where(ExperimentGroup.id == group.id)
-                       .values(status="succeeded"))
+    db.session.execute(
+        update(ExperimentGroup).where(ExperimentGroup.id == group.id).values(status="succeeded")
+    )
     db.session.commit()
     final = soup(client.get(url(group, fragment), headers=HTMX)).select_one(f"#group-{fragment}")
     assert not final.has_attr("hx-trigger") and "updates every" not in final.text
 
 
 def test_svg_escapes_labels():
-    chart = svg.xy_chart([{"label": "<b>", "points": [(1, 2), (2, 3)]},
-                          {"label": "x&y", "points": [(1, 1)]}],
-                         x_label="<i>step</i>", y_label="v", title="t\"")
+    chart = xy.xy_chart(
+        [{"label": "<b>", "points": [(1, 2), (2, 3)]}, {"label": "x&y", "points": [(1, 1)]}],
+        x_label="<i>step</i>",
+        y_label="v",
+        title='t"',
+    )
 
     assert "<b>" not in chart and "&lt;b&gt;" in chart and "&lt;i&gt;" in chart
     assert "x&amp;y" in chart
 
 
 def test_svg_draws_at_most_2000_points_of_10000():
-    data = {"metric": "loss", "optimization": "minimize",
-            "points": [{"experiment": i, "order": i, "value": i % 97, "best": 0}
-                       for i in range(10000)]}
+    data = {
+        "metric": "loss",
+        "optimization": "minimize",
+        "points": [{"experiment": i, "order": i, "value": i % 97, "best": 0} for i in range(10000)],
+    }
 
-    chart = svg.metric_chart(data)
+    chart = charts.metric_chart(data)
 
     assert chart.count("<circle") <= 2000
     assert "drawing 2,000 of 10,000" in chart
@@ -327,8 +349,9 @@ def test_svg_draws_at_most_2000_points_of_10000():
 
 @pytest.mark.parametrize("size", [10, 200])
 def test_plots_fragment_takes_a_constant_number_of_queries(client, count_queries, size):
-    _, _, group = alice_group(GRID_2D.replace("depth: {values: [1, 2]}",
-                                              f"depth: {{range: [0, {size // 6 + 1}, 1]}}"))
+    _, _, group = alice_group(
+        GRID_2D.replace("depth: {values: [1, 2]}", f"depth: {{range: [0, {size // 6 + 1}, 1]}}")
+    )
     finish(group)
     sign_in(client, "alice")
     g.pop("_login_user", None)
@@ -360,8 +383,7 @@ def test_plots_asked_again_at_the_same_version_are_not_worked_out_again(client, 
 def test_a_new_metric_value_shows_at_once(client):
     _, _, group = alice_group(grid_yml(3))
     ids = finish(group, lambda i, p: [0.5, 0.3, 0.4][i])
-    assert [p["value"] for p in api_plot(client, group, "metric").json["points"]] == [
-        0.5, 0.3, 0.4]
+    assert [p["value"] for p in api_plot(client, group, "metric").json["points"]] == [0.5, 0.3, 0.4]
 
     # A report changes the experiment's row: the group's version moves on.
     experiment = db.session.get(Experiment, ids[1])
@@ -369,8 +391,7 @@ def test_a_new_metric_value_shows_at_once(client):
     db.session.get(ExperimentValue, (ids[1], "metric", "loss")).num_value = 0.9
     db.session.commit()
 
-    assert [p["value"] for p in api_plot(client, group, "metric").json["points"]] == [
-        0.5, 0.9, 0.4]
+    assert [p["value"] for p in api_plot(client, group, "metric").json["points"]] == [0.5, 0.9, 0.4]
 
 
 CYCLE = [16, 32, 64, 128, 256]
@@ -379,12 +400,15 @@ CYCLE = [16, 32, 64, 128, 256]
 def cycle_grid(slow):
     """A grid whose experiments, in id order, cycle through the five values of `c`."""
     values = ", ".join(str(i) for i in range(slow))
-    return ("version: 1\nkind: group\nhptuning:\n  matrix:\n"
-            f"    x: {{values: [{values}]}}\n    c: {{values: {CYCLE}}}\nrun:\n  cmd: echo\n")
+    return (
+        "version: 1\nkind: group\nhptuning:\n  matrix:\n"
+        f"    x: {{values: [{values}]}}\n    c: {{values: {CYCLE}}}\nrun:\n  cmd: echo\n"
+    )
 
 
 def test_a_large_groups_plots_send_one_experiment_per_stretch_of_the_completion_order(
-        client, monkeypatch):
+    client, monkeypatch
+):
     """Past the sample size (20 here, 2,000 in use): the metric, parallel and scatter plots
     send the same sample, one experiment from each of 20 equal stretches of the completion
     order and the last one, with its exact order and best so far, and say of how many."""
@@ -407,11 +431,10 @@ def test_a_large_groups_plots_send_one_experiment_per_stretch_of_the_completion_
     assert orders[-1] == n  # the last experiment always
     for p in points["points"]:
         assert (p["experiment"], p["value"]) == scored[p["order"] - 1]
-        assert p["best"] == max(v for _, v in scored[:p["order"]])  # maximize (assumed)
+        assert p["best"] == max(v for _, v in scored[: p["order"]])  # maximize (assumed)
     sample = [p["experiment"] for p in points["points"]]
     assert [line["experiment"] for line in parallel["lines"]] == sample
-    assert all([p["experiment"] for p in param["points"]] == sample
-               for param in scatter["params"])
+    assert all([p["experiment"] for p in param["points"]] == sample for param in scatter["params"])
     assert (parallel["total"], scatter["total"], scatter["sampled"]) == (n, n, True)
     # Worked out afresh, the sample is the same: no flicker between polls.
     versioned.answers.clear()
@@ -419,14 +442,16 @@ def test_a_large_groups_plots_send_one_experiment_per_stretch_of_the_completion_
 
 
 def test_a_sample_of_a_grid_holds_each_value_of_its_fastest_param_about_as_often(
-        client, monkeypatch):
+    client, monkeypatch
+):
     """200 experiments cycling through 5 values of c, sampled to 40 (stretches of 5): every
     fifth experiment would hold one value of c only; the sample holds each about 8 times."""
     monkeypatch.setattr(plot_reads, "SAMPLE_SIZE", 40)
     _, _, group = alice_group(cycle_grid(40))
     finish(group, lambda i, p: i / 200)
-    experiments = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                                     .order_by(Experiment.id)).all()
+    experiments = db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
     assert [experiment.params["c"] for experiment in experiments[:5]] == CYCLE
 
     lines = api_plot(client, group, "parallel").json["lines"]
@@ -437,32 +462,60 @@ def test_a_sample_of_a_grid_holds_each_value_of_its_fastest_param_about_as_often
 
 
 def test_a_sampled_plot_says_of_how_many_it_draws():
-    points = [{"experiment": n, "order": n * 5 + 1, "value": n % 7, "best": 6}
-              for n in range(2000)]
-    data = {"metric": "loss", "optimization": "minimize", "optimization_source": "user",
-            "points": points, "total": 10000, "sampled": True}
+    points = [{"experiment": n, "order": n * 5 + 1, "value": n % 7, "best": 6} for n in range(2000)]
+    data = {
+        "metric": "loss",
+        "optimization": "minimize",
+        "optimization_source": "user",
+        "points": points,
+        "total": 10000,
+        "sampled": True,
+    }
     lines = [{"experiment": n, "value": n % 7, "params": {"lr": n}} for n in range(2000)]
-    parallel = {"metric": "loss", "optimization": "minimize", "optimization_source": "user",
-                "axes": [{"name": "lr", "kind": "numeric", "min": 0, "max": 1999}],
-                "lines": lines, "total": 10000, "sampled": True}
-    scatter = {"name": "lr", "kind": "numeric", "min": 0, "max": 1999,
-               "points": [{"experiment": n, "x": n, "value": n % 7} for n in range(2000)]}
+    parallel = {
+        "metric": "loss",
+        "optimization": "minimize",
+        "optimization_source": "user",
+        "axes": [{"name": "lr", "kind": "numeric", "min": 0, "max": 1999}],
+        "lines": lines,
+        "total": 10000,
+        "sampled": True,
+    }
+    scatter = {
+        "name": "lr",
+        "kind": "numeric",
+        "min": 0,
+        "max": 1999,
+        "points": [{"experiment": n, "x": n, "value": n % 7} for n in range(2000)],
+    }
 
-    assert "drawing 2,000 of 10,000 (evenly sampled)" in svg.metric_chart(data)
-    assert "drawing 1,000 of 10,000 (evenly sampled)" in svg.parallel_chart(parallel)
-    assert "drawing 2,000 of 10,000 (evenly sampled)" in svg.scatter_chart(scatter, "loss",
-                                                                            total=10000)
+    assert "drawing 2,000 of 10,000 (evenly sampled)" in charts.metric_chart(data)
+    assert "drawing 1,000 of 10,000 (evenly sampled)" in charts.parallel_chart(parallel)
+    assert "drawing 2,000 of 10,000 (evenly sampled)" in charts.scatter_chart(
+        scatter, "loss", total=10000
+    )
 
 
 def test_a_sampled_charts_note_has_its_own_line_under_the_axis_label():
     """The metric chart (wide) and a param's scatter (narrow) of 5,000 points: the note saying
     how many are drawn sits under the x axis's label, not on it, inside the picture."""
     points = [{"order": n, "value": n % 7, "best": 6} for n in range(5000)]
-    scatter = {"name": "lr", "kind": "numeric",
-               "points": [{"x": n / 5000, "value": n % 7} for n in range(5000)]}
-    for chart in (svg.metric_chart({"points": points, "metric": "loss",
-                                    "optimization": "minimize", "optimization_source": "user"}),
-                  svg.scatter_chart(scatter, "loss")):
+    scatter = {
+        "name": "lr",
+        "kind": "numeric",
+        "points": [{"x": n / 5000, "value": n % 7} for n in range(5000)],
+    }
+    for chart in (
+        charts.metric_chart(
+            {
+                "points": points,
+                "metric": "loss",
+                "optimization": "minimize",
+                "optimization_source": "user",
+            }
+        ),
+        charts.scatter_chart(scatter, "loss"),
+    ):
         chart = BeautifulSoup(chart, "html.parser")
         note, label = chart.select_one("text.chart-note"), chart.select("text.axis-label")[0]
         assert note.text == "drawing 2,000 of 5,000 (evenly sampled)"
@@ -474,9 +527,10 @@ def test_sampling_a_grid_keeps_every_value_of_its_fastest_param():
     """10,000 experiments of a grid whose last param cycles through 5 values: the 2,000
     drawn hold each value about as often (every 5th experiment would hold one value only)."""
     cycle = [16, 32, 64, 128, 256]
-    drawn = svg.thin([cycle[n % 5] for n in range(10000)])
-    assert len(drawn) == svg.MAX_DRAWN
+    drawn = kit.thin([cycle[n % 5] for n in range(10000)])
+    assert len(drawn) == kit.MAX_DRAWN
     assert all(300 <= drawn.count(value) <= 500 for value in cycle), {
-        value: drawn.count(value) for value in cycle}
-    assert svg.thin(list(range(10000))) == sorted(svg.thin(list(range(10000))))  # in order
-    assert svg.thin(list(range(10000)))[-1] == 9999
+        value: drawn.count(value) for value in cycle
+    }
+    assert kit.thin(list(range(10000))) == sorted(kit.thin(list(range(10000))))  # in order
+    assert kit.thin(list(range(10000)))[-1] == 9999

@@ -16,14 +16,15 @@ from config import TestingConfig, engine_options
 from dashboard import create_app, request_log
 from dashboard.extensions import db
 from dashboard.models.types import utcnow
-from dashboard.tensorboard_process import free_port
-from tests.conftest import DATABASE_URL, ROOT
+from dashboard.processes.tensorboard import free_port
 from tests.factories import auth, make_token, make_user
+from tests.support.environment import DATABASE_URL, ROOT
 
 IS_POSTGRES = DATABASE_URL.startswith("postgresql")
 
 
 # ---- engine settings ---------------------------------------------------------------------
+
 
 def test_postgresql_engine_gets_a_sized_pool_and_a_statement_timeout(monkeypatch):
     monkeypatch.setenv("DB_POOL_SIZE", "7")
@@ -62,6 +63,7 @@ def test_postgresql_sessions_run_with_the_statement_timeout(monkeypatch):
 
 # ---- /healthz ----------------------------------------------------------------------------
 
+
 def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -97,6 +99,7 @@ def test_healthz_is_503_with_the_reason_when_the_database_is_unreachable(tmp_pat
 
 # ---- request log -------------------------------------------------------------------------
 
+
 class _Lines(logging.Handler):
     def __init__(self):
         super().__init__()
@@ -128,7 +131,11 @@ def test_request_log_writes_one_json_line_per_request_with_the_user(logged_clien
     line = lines[0]
     assert set(line) == {"time", "request_id", "method", "path", "status", "duration_ms", "user"}
     assert (line["method"], line["path"], line["status"], line["user"]) == (
-        "GET", "/api/v1/users", 200, "ann")
+        "GET",
+        "/api/v1/users",
+        200,
+        "ann",
+    )
     assert line["duration_ms"] > 0
     assert response.headers["X-Request-ID"] == line["request_id"]
 
@@ -158,10 +165,10 @@ def test_request_log_is_off_unless_asked():
 
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 SYSTEMD = ROOT / "deploy" / "systemd"
-# The compose worker runs the Celery runner (dashboard/tasks.py): it is started and checked as
-# soon as that module is in the repo, with a redis-server of the test's own (Debian's package,
+# The compose worker runs the Celery runner (dashboard/runner/tasks.py): it is started and checked
+# as soon as that module is in the repo, with a redis-server of the test's own (Debian's package,
 # installed by scripts/test.sh); a missing redis-server or celery then fails the test.
-CHECK_CELERY_WORKER = (ROOT / "dashboard" / "tasks.py").exists()
+CHECK_CELERY_WORKER = (ROOT / "dashboard" / "runner" / "tasks.py").exists()
 # Started by the test itself (the suite's database; a redis-server of its own), not from compose.
 PROVIDED = ("postgres", "redis")
 
@@ -186,15 +193,25 @@ class Service:
         # Nothing inherited but PATH (the virtualenv first, as in the image): the compose
         # environment must be enough.
         path = f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-        self.env = {"PATH": path, "HOME": str(tmp_path), "LANG": "C.UTF-8",
-                    **{k: str(v) for k, v in environment.items()}}
+        self.env = {
+            "PATH": path,
+            "HOME": str(tmp_path),
+            "LANG": "C.UTF-8",
+            **{k: str(v) for k, v in environment.items()},
+        }
         self.log = tmp_path / f"{name}.log"
         self.process = None
 
     def start(self):
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def output(self):
         return self.log.read_text(errors="replace")
@@ -236,8 +253,12 @@ def healthz(url, request_id):
 def api_login(url, username, password):
     """The status of the client's login call (a JSON POST to /api/v1/users/token)."""
     body = json.dumps({"username": username, "password": password}).encode()
-    request = urllib.request.Request(f"{url}/api/v1/users/token", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/api/v1/users/token",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -257,7 +278,8 @@ def heartbeat_of(scheduler, since):
     else:
         match = Worker.pid == scheduler.process.pid
     return db.session.execute(
-        db.select(Worker).where(match, Worker.last_seen_at >= since)).scalar_one_or_none()
+        db.select(Worker).where(match, Worker.last_seen_at >= since)
+    ).scalar_one_or_none()
 
 
 def _accepts(port):
@@ -276,9 +298,23 @@ def redis_url(tmp_path):
     assert server, "redis-server is missing: scripts/test.sh installs Debian's redis-server"
     port = free_port()
     process = subprocess.Popen(
-        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 10
         while not _accepts(port):
@@ -297,12 +333,18 @@ def test_compose_file_declares_the_five_services_with_health_checks():
         assert services[name]["healthcheck"]["test"]
     for name in ("web", "scheduler", "worker"):
         environment = services[name]["environment"]
-        for key in ("FLASK_CONFIG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "OUTPUTS_ROOT",
-                    "TENSORBOARD_IDLE_SECONDS"):
+        for key in (
+            "FLASK_CONFIG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "OUTPUTS_ROOT",
+            "TENSORBOARD_IDLE_SECONDS",
+        ):
             assert key in environment, f"{name} lacks {key}"
         assert environment["FLASK_CONFIG"] == "production"
     assert services["scheduler"]["command"] == ["flask", "--app", "wsgi", "worker"]
-    assert services["worker"]["command"][:4] == ["celery", "-A", "dashboard.tasks", "worker"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "dashboard.runner.tasks", "worker"]
 
 
 def test_systemd_units_run_the_compose_commands():
@@ -325,28 +367,38 @@ def test_compose_services_start_natively_and_become_healthy(app, tmp_path, reque
     assert [name for name in services if name not in PROVIDED] == ["web", "scheduler", "worker"]
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     port = free_port()
-    redis = (request.getfixturevalue("redis_url") if CHECK_CELERY_WORKER
-             else f"redis://127.0.0.1:{free_port()}/0")
+    redis = (
+        request.getfixturevalue("redis_url")
+        if CHECK_CELERY_WORKER
+        else f"redis://127.0.0.1:{free_port()}/0"
+    )
     common = {
-        "SECRET_KEY": "compose-test-secret", "DATABASE_URL": url, "REDIS_URL": redis,
+        "SECRET_KEY": "compose-test-secret",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis,
         "RATELIMIT_STORAGE_URI": redis.removesuffix("/0") + "/1",
         "DASHBOARD_INSTANCE": str(tmp_path / "instance"),
         "OUTPUTS_ROOT": str(tmp_path / "outputs"),
         "DASHBOARD_URL": f"http://127.0.0.1:{port}",
     }
-    web = Service("web", services["web"], {
-        **common, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}, tmp_path)
-    scheduler = Service("scheduler", services["scheduler"], {
-        **common, "WORKER_POLL_SECONDS": "0.2"}, tmp_path)
+    web = Service(
+        "web",
+        services["web"],
+        {**common, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"},
+        tmp_path,
+    )
+    scheduler = Service(
+        "scheduler", services["scheduler"], {**common, "WORKER_POLL_SECONDS": "0.2"}, tmp_path
+    )
     started = [web, scheduler]
     try:
         web.start()
-        wait_for(lambda: healthz(web.env["DASHBOARD_URL"], "compose-probe"), web, 60,
-                 "200 from /healthz")
+        wait_for(
+            lambda: healthz(web.env["DASHBOARD_URL"], "compose-probe"), web, 60, "200 from /healthz"
+        )
         since = utcnow()
         scheduler.start()
-        wait_for(lambda: heartbeat_of(scheduler, since) is not None, scheduler, 60,
-                 "heartbeat row")
+        wait_for(lambda: heartbeat_of(scheduler, since) is not None, scheduler, 60, "heartbeat row")
         if CHECK_CELERY_WORKER:
             # A sign-in through gunicorn counts in the shared (redis) rate-limit storage.
             make_user("compose-user", "pw")

@@ -7,16 +7,16 @@ import tarfile
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
-from dashboard import tensorboard_process
 from dashboard.errors import public_reason
 from dashboard.experiment_keys import MASK
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from dashboard.runner import paths, unpack
+from dashboard.processes import tensorboard
 from dashboard.runner.process import disk_full, exit_message
-from dashboard.services.credentials import issue_experiment_token
+from dashboard.services.experiment.credentials import issue_experiment_token
+from dashboard.storage import paths, unpack
 from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
-from tests.test_ui_auth import sign_in
+from tests.support.web import sign_in
 
 OLD_KEY = "xp_" + "0123456789abcdef" * 2 + "01234567"
 
@@ -37,8 +37,9 @@ def _world(app):
 def test_the_log_api_masks_the_experiments_key(app, client):
     experiment, key, _, headers = _world(app)
 
-    text = client.get(f"/api/v1/root/demo/experiments/{experiment.id}/logs",
-                      headers=headers).get_data(as_text=True)
+    text = client.get(
+        f"/api/v1/root/demo/experiments/{experiment.id}/logs", headers=headers
+    ).get_data(as_text=True)
 
     assert text == f"start\nPOLYAXON_TOKEN={MASK}\nold run: {MASK}.\nend\n"
     assert key not in text
@@ -94,9 +95,12 @@ def test_a_tensorboard_that_cannot_start_is_told_without_server_paths(app, clien
     def fail(logdir, **_):
         raise PermissionError(13, "Permission denied", str(logdir))
 
-    monkeypatch.setattr(tensorboard_process, "start_tensorboard", fail)
-    response = client.post(f"/api/v1/root/demo/groups/{group.id}/tensorboard/start",
-                           json={}, headers=auth(make_token(root)))
+    monkeypatch.setattr(tensorboard, "start_tensorboard", fail)
+    response = client.post(
+        f"/api/v1/root/demo/groups/{group.id}/tensorboard/start",
+        json={},
+        headers=auth(make_token(root)),
+    )
 
     assert response.status_code == 409
     assert response.json == {"detail": "TensorBoard could not start: Permission denied"}
@@ -105,8 +109,7 @@ def test_a_tensorboard_that_cannot_start_is_told_without_server_paths(app, clien
     assert outputs not in page.get_text()
 
 
-def test_an_upload_that_cannot_be_written_is_told_without_server_paths(app, client,
-                                                                      monkeypatch):
+def test_an_upload_that_cannot_be_written_is_told_without_server_paths(app, client, monkeypatch):
     root = make_user("root")
     make_project(root, "demo")
     outputs = app.config["OUTPUTS_ROOT"]
@@ -120,11 +123,13 @@ def test_an_upload_that_cannot_be_written_is_told_without_server_paths(app, clie
         info = tarfile.TarInfo("main.py")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"x"))
-    response = client.put("/api/v1/root/demo/repo/upload", headers=auth(make_token(root)),
-                          data={"repo": (io.BytesIO(archive.getvalue()), "code.tar.gz")},
-                          content_type="multipart/form-data")
+    response = client.put(
+        "/api/v1/root/demo/repo/upload",
+        headers=auth(make_token(root)),
+        data={"repo": (io.BytesIO(archive.getvalue()), "code.tar.gz")},
+        content_type="multipart/form-data",
+    )
 
     assert response.status_code == 400
-    assert response.json == {"repo": ["The upload could not be unpacked: No space left on "
-                                      "device."]}
+    assert response.json == {"repo": ["The upload could not be unpacked: No space left on device."]}
     assert outputs not in response.get_data(as_text=True)

@@ -8,34 +8,38 @@ from sqlalchemy import insert, select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentValue, TablePreference
-from dashboard.services import experiment_table
-from tests.factories import auth, grid_yml, make_token
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import (
-    HTMX,
+from dashboard.services.experiment import experiment_table
+from tests.factories import (
     alice_group,
-    csrf_of,
+    auth,
+    grid_yml,
+    make_token,
     move_experiments,
     report_metric,
-    soup,
     start_group,
-    url,
 )
+from tests.support.web import HTMX, csrf_of, sign_in, signed_in_as, soup, url
 
 
 def ids_of(group):
-    return db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                              .order_by(Experiment.id)).all()
+    return db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
 
 
 def row_ids(response):
-    return [int(tr["data-id"]) for tr in soup(response).select("#group-experiments tbody tr")
-            if tr.has_attr("data-id")]
+    return [
+        int(tr["data-id"])
+        for tr in soup(response).select("#group-experiments tbody tr")
+        if tr.has_attr("data-id")
+    ]
 
 
 def heads(response):
-    return [th.get_text(strip=True).rstrip(" ▲▼")
-            for th in soup(response).select("#group-experiments thead tr:last-child th")]
+    return [
+        th.get_text(strip=True).rstrip(" ▲▼")
+        for th in soup(response).select("#group-experiments thead tr:last-child th")
+    ]
 
 
 def grid_with_losses(losses):
@@ -50,18 +54,29 @@ def grid_with_losses(losses):
 
 # ---- sorting -----------------------------------------------------------------------------
 
+
 def test_numeric_sort_puts_9_before_10_and_missing_values_last_ascending(client):
     group, ids = grid_with_losses([10, None, 9, 100, 2])
     sign_in(client, "alice")
     assert row_ids(client.get(url(group) + "?sort=metric.loss")) == [
-        ids[4], ids[2], ids[0], ids[3], ids[1]]
+        ids[4],
+        ids[2],
+        ids[0],
+        ids[3],
+        ids[1],
+    ]
 
 
 def test_numeric_sort_keeps_missing_values_last_descending(client):
     group, ids = grid_with_losses([10, None, 9, 100, 2])
     sign_in(client, "alice")
     assert row_ids(client.get(url(group) + "?sort=-metric.loss")) == [
-        ids[3], ids[0], ids[2], ids[4], ids[1]]
+        ids[3],
+        ids[0],
+        ids[2],
+        ids[4],
+        ids[1],
+    ]
 
 
 # ---- the filter: the same language as the API -------------------------------------------
@@ -90,9 +105,11 @@ def reference_with_metrics():
 @pytest.mark.parametrize("query", QUERIES)
 def test_filter_on_the_page_gives_the_rows_the_api_gives(client, query):
     alice, group = reference_with_metrics()
-    api = client.get(f"/api/v1/alice/demo/groups/{group.id}/experiments/",
-                     query_string={"query": query, "sort": "-metric.loss", "limit": 100},
-                     headers=auth(make_token(alice)))
+    api = client.get(
+        f"/api/v1/alice/demo/groups/{group.id}/experiments/",
+        query_string={"query": query, "sort": "-metric.loss", "limit": 100},
+        headers=auth(make_token(alice)),
+    )
     sign_in(client, "alice")
     page = client.get(url(group), query_string={"query": query, "sort": "-metric.loss"})
     assert page.status_code == api.status_code == 200
@@ -100,16 +117,22 @@ def test_filter_on_the_page_gives_the_rows_the_api_gives(client, query):
     assert soup(page).select_one("#table-query")["value"] == query
 
 
-@pytest.mark.parametrize(("query", "bad_part"), [
-    ("colour:red", "colour"),
-    ("metric.loss:<", "metric.loss"),
-    ("params.lr<0.1", "params.lr<0.1"),
-    ("created_at:>yesterday", "yesterday"),
-])
+@pytest.mark.parametrize(
+    ("query", "bad_part"),
+    [
+        ("colour:red", "colour"),
+        ("metric.loss:<", "metric.loss"),
+        ("params.lr<0.1", "params.lr<0.1"),
+        ("created_at:>yesterday", "yesterday"),
+    ],
+)
 def test_bad_filter_is_a_400_naming_the_bad_part_and_keeps_the_table(client, query, bad_part):
     alice, group = reference_with_metrics()
-    api = client.get(f"/api/v1/alice/demo/groups/{group.id}/experiments/",
-                     query_string={"query": query}, headers=auth(make_token(alice)))
+    api = client.get(
+        f"/api/v1/alice/demo/groups/{group.id}/experiments/",
+        query_string={"query": query},
+        headers=auth(make_token(alice)),
+    )
     sign_in(client, "alice")
     page = client.get(url(group), query_string={"query": query})
     assert page.status_code == api.status_code == 400
@@ -122,8 +145,11 @@ def test_bad_filter_is_a_400_naming_the_bad_part_and_keeps_the_table(client, que
 def test_bad_filter_through_the_fragment_swaps_the_table_with_its_message(client):
     _, group = reference_with_metrics()
     sign_in(client, "alice")
-    response = client.get(url(group, "experiments"), query_string={"query": "colour:red"},
-                          headers={**HTMX, "HX-Trigger": "table-filter"})
+    response = client.get(
+        url(group, "experiments"),
+        query_string={"query": "colour:red"},
+        headers={**HTMX, "HX-Trigger": "table-filter"},
+    )
     assert response.status_code == 400
     assert "HX-Retarget" not in response.headers
     assert "colour" in soup(response).select_one("#table-error").text
@@ -133,8 +159,11 @@ def test_bad_filter_through_the_fragment_swaps_the_table_with_its_message(client
 def test_filter_form_answer_puts_the_view_in_the_browser_url(client):
     _, group = reference_with_metrics()
     sign_in(client, "alice")
-    response = client.get(url(group, "experiments"), headers={**HTMX, "HX-Trigger": "table-filter"},
-                          query_string={"query": "metric.loss:<0.5", "sort": "metric.loss"})
+    response = client.get(
+        url(group, "experiments"),
+        headers={**HTMX, "HX-Trigger": "table-filter"},
+        query_string={"query": "metric.loss:<0.5", "sort": "metric.loss"},
+    )
     path, _, query = response.headers["HX-Push-Url"].partition("?")
     assert path == url(group)
     assert parse_qs(query) == {"sort": ["metric.loss"], "query": ["metric.loss:<0.5"]}
@@ -151,15 +180,22 @@ def test_filter_form_works_without_javascript(client):
 
 # ---- URL state ---------------------------------------------------------------------------
 
+
 def test_links_keep_the_filter_sort_and_columns(client):
     _, _, group = alice_group(grid_yml(45))
     sign_in(client, "alice")
-    response = client.get(url(group), query_string={
-        "query": "params.x:>=10", "sort": "-params.x", "columns": "params.x,status"})
+    response = client.get(
+        url(group),
+        query_string={"query": "params.x:>=10", "sort": "-params.x", "columns": "params.x,status"},
+    )
     page = soup(response)
     next_args = parse_qs(page.select_one("a[rel=next]")["href"].partition("?")[2])
-    assert next_args == {"sort": ["-params.x"], "query": ["params.x:>=10"],
-                         "columns": ["status,params.x"], "page": ["2"]}
+    assert next_args == {
+        "sort": ["-params.x"],
+        "query": ["params.x:>=10"],
+        "columns": ["status,params.x"],
+        "page": ["2"],
+    }
     sort_args = parse_qs(page.select_one("a[data-sort='params.x']")["href"].partition("?")[2])
     assert sort_args["sort"] == ["params.x"] and sort_args["query"] == ["params.x:>=10"]
     assert "page" not in sort_args
@@ -177,10 +213,18 @@ def test_links_keep_the_filter_sort_and_columns(client):
 def test_a_link_with_page_2_reproduces_the_view(client):
     _, _, group = alice_group(grid_yml(45))
     sign_in(client, "alice")
-    response = client.get(url(group), query_string={
-        "query": "params.x:>=10", "sort": "-params.x", "page": "2", "columns": "params.x"})
-    values = [tr.select("td")[1].text
-              for tr in soup(response).select("#group-experiments tbody tr")]
+    response = client.get(
+        url(group),
+        query_string={
+            "query": "params.x:>=10",
+            "sort": "-params.x",
+            "page": "2",
+            "columns": "params.x",
+        },
+    )
+    values = [
+        tr.select("td")[1].text for tr in soup(response).select("#group-experiments tbody tr")
+    ]
     assert values == [str(x) for x in range(24, 9, -1)]
     assert heads(response) == ["ID", "x"]
 
@@ -188,8 +232,13 @@ def test_a_link_with_page_2_reproduces_the_view(client):
 def test_count_fragment_of_a_page_past_the_end_names_the_last_page(client):
     _, _, group = alice_group(grid_yml(45))
     sign_in(client, "alice")
-    counted = soup(client.get(url(group, "experiments/count"), headers=HTMX,
-                              query_string={"query": "params.x:>=10", "page": "9"}))
+    counted = soup(
+        client.get(
+            url(group, "experiments/count"),
+            headers=HTMX,
+            query_string={"query": "params.x:>=10", "page": "9"},
+        )
+    )
     assert counted.select_one("#table-count").text.startswith("35 of 45 match the filter ·")
     assert counted.select_one(".pager .page-of").text == "Page 2 of 2"
     assert counted.select_one("a[rel=next]") is None
@@ -205,8 +254,15 @@ def test_a_filter_matching_nothing_says_so_without_a_pager(client):
 
 # ---- the walk: pages read in index order, stopped at their end ---------------------------
 
-WALKED_QUERIES = [None, "params.x:>=5", "metric.m:>1", "metric.m:~2", "params.x:~3|4",
-                  "status:created,metric.m:<=3", "id:>3"]
+WALKED_QUERIES = [
+    None,
+    "params.x:>=5",
+    "metric.m:>1",
+    "metric.m:~2",
+    "params.x:~3|4",
+    "status:created,metric.m:<=3",
+    "id:>3",
+]
 WALKED_SORTS = [None, "id", "-id", "metric.m", "-metric.m", "params.x", "-params.x", "status"]
 
 
@@ -220,8 +276,16 @@ def mixed_values_group():
             continue  # no m
         number = None if n % 7 == 3 else float(n % 4)
         text = f"t{n % 3}" if number is None else ("2.0" if n == 10 else str(number))
-        rows.append({"experiment_id": experiment_id, "group_id": group.id, "kind": "metric",
-                     "name": "m", "num_value": number, "text_value": text})
+        rows.append(
+            {
+                "experiment_id": experiment_id,
+                "group_id": group.id,
+                "kind": "metric",
+                "name": "m",
+                "num_value": number,
+                "text_value": text,
+            }
+        )
     db.session.execute(insert(ExperimentValue), rows)
     db.session.commit()
     return group
@@ -233,8 +297,9 @@ def test_every_page_holds_the_rows_of_the_whole_sorted_filtered_list(client, sor
     group = mixed_values_group()
     for query in WALKED_QUERIES:
         state = experiment_table.TableState(query=query, sort=sort)
-        expected = db.session.scalars(experiment_table.filtered(group.id, state,
-                                                                Experiment.id)).all()
+        expected = db.session.scalars(
+            experiment_table.filtered(group.id, state, Experiment.id)
+        ).all()
         pages, number = [], 1
         while True:
             shown = experiment_table.page_of(group.id, state.but(page=number), 4, total=23)
@@ -249,8 +314,13 @@ def test_every_page_holds_the_rows_of_the_whole_sorted_filtered_list(client, sor
 
 
 COUNTED_QUERIES = WALKED_QUERIES[1:] + [
-    "metric.m:~>1", "metric.m:~1|2", "params.x:~3,metric.m:<=2", "status:~created",
-    "params.x:>=4,params.x:<12,metric.m:~0", "metric.m:0|2,id:<20"]
+    "metric.m:~>1",
+    "metric.m:~1|2",
+    "params.x:~3,metric.m:<=2",
+    "status:~created",
+    "params.x:>=4,params.x:<12,metric.m:~0",
+    "metric.m:0|2,id:<20",
+]
 
 
 def test_the_count_of_every_filter_is_that_of_the_rows_it_lists(client):
@@ -259,8 +329,7 @@ def test_the_count_of_every_filter_is_that_of_the_rows_it_lists(client):
     group = mixed_values_group()
     for query in COUNTED_QUERIES:
         state = experiment_table.TableState(query=query)
-        listed = db.session.scalars(experiment_table.filtered(group.id, state,
-                                                              Experiment.id)).all()
+        listed = db.session.scalars(experiment_table.filtered(group.id, state, Experiment.id)).all()
         assert experiment_table.count_matching(group, state) == (len(listed), 23), query
 
 
@@ -288,6 +357,7 @@ def test_the_count_is_worked_out_again_only_when_the_group_changes(client, count
 
 # ---- columns -----------------------------------------------------------------------------
 
+
 def test_default_columns_are_status_values_started_and_duration(client):
     group, _ = grid_with_losses([0.5, 0.2])
     sign_in(client, "alice")
@@ -297,9 +367,15 @@ def test_default_columns_are_status_values_started_and_duration(client):
 def test_chosen_columns_are_saved_per_user_and_group_and_shown_after_a_reload(client):
     group, _ = grid_with_losses([0.5, 0.2])
     sign_in(client, "alice")
-    response = client.post(url(group, "columns"), headers=HTMX, data={
-        "csrf_token": csrf_of(client, group), "columns": ["metric.loss", "finished_at"],
-        "sort": "metric.loss"})
+    response = client.post(
+        url(group, "columns"),
+        headers=HTMX,
+        data={
+            "csrf_token": csrf_of(client, group),
+            "columns": ["metric.loss", "finished_at"],
+            "sort": "metric.loss",
+        },
+    )
     assert response.status_code == 200
     assert heads(response) == ["ID", "loss", "Finished"]
     pushed = parse_qs(response.headers["HX-Push-Url"].partition("?")[2])
@@ -312,18 +388,20 @@ def test_chosen_columns_are_saved_per_user_and_group_and_shown_after_a_reload(cl
 def test_columns_in_the_url_win_over_the_saved_choice(client):
     group, _ = grid_with_losses([0.5, 0.2])
     sign_in(client, "alice")
-    client.post(url(group, "columns"), data={"csrf_token": csrf_of(client, group),
-                                             "columns": ["metric.loss"]})
+    client.post(
+        url(group, "columns"),
+        data={"csrf_token": csrf_of(client, group), "columns": ["metric.loss"]},
+    )
     assert heads(client.get(url(group) + "?columns=status,params.x")) == ["ID", "Status", "x"]
 
 
 def test_another_user_keeps_the_default_columns(client):
-    from tests.test_ui_group_page import signed_in_as
-
     group, _ = grid_with_losses([0.5, 0.2])
     sign_in(client, "alice")
-    client.post(url(group, "columns"), data={"csrf_token": csrf_of(client, group),
-                                             "columns": ["metric.loss"]})
+    client.post(
+        url(group, "columns"),
+        data={"csrf_token": csrf_of(client, group), "columns": ["metric.loss"]},
+    )
     client.get("/logout")
     signed_in_as(client, "bob")
     assert heads(client.get(url(group))) == ["ID", "Status", "x", "loss", "Started", "Duration"]
@@ -332,23 +410,33 @@ def test_another_user_keeps_the_default_columns(client):
 def test_column_chooser_without_javascript_redirects_with_the_columns(client):
     group, _ = grid_with_losses([0.5, 0.2])
     sign_in(client, "alice")
-    response = client.post(url(group, "columns"), data={
-        "csrf_token": csrf_of(client, group), "columns": ["params.x"], "query": "params.x:>0"})
+    response = client.post(
+        url(group, "columns"),
+        data={
+            "csrf_token": csrf_of(client, group),
+            "columns": ["params.x"],
+            "query": "params.x:>0",
+        },
+    )
     assert response.status_code == 302
     assert parse_qs(response.headers["Location"].partition("?")[2]) == {
-        "query": ["params.x:>0"], "columns": ["params.x"]}
+        "query": ["params.x:>0"],
+        "columns": ["params.x"],
+    }
 
 
 def test_choosing_no_column_is_refused(client):
     group, _ = grid_with_losses([0.5])
     sign_in(client, "alice")
-    response = client.post(url(group, "columns"), headers=HTMX,
-                           data={"csrf_token": csrf_of(client, group)})
+    response = client.post(
+        url(group, "columns"), headers=HTMX, data={"csrf_token": csrf_of(client, group)}
+    )
     assert response.status_code == 400
     assert db.session.scalars(select(TablePreference)).first() is None
 
 
 # ---- live --------------------------------------------------------------------------------
+
 
 def test_rows_poll_every_5s_while_the_group_runs(client):
     _, _, group = alice_group(grid_yml(3))
@@ -365,8 +453,9 @@ def test_poll_of_a_final_group_answers_286_and_stops(client):
     _, _, group = alice_group(grid_yml(3))
     sign_in(client, "alice")
     client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
-    response = client.get(url(group, "experiments"),
-                          headers={**HTMX, "HX-Trigger": "experiments-live"})
+    response = client.get(
+        url(group, "experiments"), headers={**HTMX, "HX-Trigger": "experiments-live"}
+    )
     assert response.status_code == 286
     assert not soup(response).select_one("#experiments-live").has_attr("hx-trigger")
 
@@ -375,20 +464,26 @@ def test_poll_of_a_running_group_answers_200(client):
     _, _, group = alice_group(grid_yml(3))
     start_group(group)
     sign_in(client, "alice")
-    response = client.get(url(group, "experiments"),
-                          headers={**HTMX, "HX-Trigger": "experiments-live"})
+    response = client.get(
+        url(group, "experiments"), headers={**HTMX, "HX-Trigger": "experiments-live"}
+    )
     assert response.status_code == 200
     assert "HX-Push-Url" not in response.headers
 
 
 # ---- query budget ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query", [
-    "?sort=-metric.loss&query=metric.loss:<200,params.x:>=5&page=3",
-    "?sort=params.x&query=metric.loss:>100&columns=params.x,metric.loss,finished_at",
-])
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?sort=-metric.loss&query=metric.loss:<200,params.x:>=5&page=3",
+        "?sort=params.x&query=metric.loss:>100&columns=params.x,metric.loss,finished_at",
+    ],
+)
 def test_filtered_sorted_page_of_2000_experiments_takes_at_most_10_queries(
-        client, count_queries, query):
+    client, count_queries, query
+):
     """Both filters reject the first few hundred rows of the sort: the walk reads on through
     them, checking each by its primary key, and stops at the page's end."""
     _, _, group = alice_group(grid_yml(2000))
@@ -396,10 +491,20 @@ def test_filtered_sorted_page_of_2000_experiments_takes_at_most_10_queries(
     db.session.commit()
     ids = ids_of(group)
     # Losses by position, not by id: ids keep growing on PostgreSQL across tests.
-    db.session.execute(insert(ExperimentValue), [
-        {"experiment_id": i, "group_id": group.id, "kind": "metric", "name": "loss",
-         "num_value": n / 7,
-         "text_value": str(n / 7)} for n, i in enumerate(ids)])
+    db.session.execute(
+        insert(ExperimentValue),
+        [
+            {
+                "experiment_id": i,
+                "group_id": group.id,
+                "kind": "metric",
+                "name": "loss",
+                "num_value": n / 7,
+                "text_value": str(n / 7),
+            }
+            for n, i in enumerate(ids)
+        ],
+    )
     db.session.commit()
     sign_in(client, "alice")
     g.pop("_login_user", None)
@@ -412,11 +517,14 @@ def test_filtered_sorted_page_of_2000_experiments_takes_at_most_10_queries(
     assert len(statements) <= 10, statements
 
 
-@pytest.mark.parametrize("args", [
-    {"query": "params.x:>1", "page": "9" * 30},
-    {"sort": "status", "query": "params.x:>1", "page": "9" * 19},
-    {"sort": "-params.x", "page": "9" * 30},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"query": "params.x:>1", "page": "9" * 30},
+        {"sort": "status", "query": "params.x:>1", "page": "9" * 19},
+        {"sort": "-params.x", "page": "9" * 30},
+    ],
+)
 def test_a_page_number_past_any_offset_shows_the_last_page(client, args):
     _, _, group = alice_group(grid_yml(45))
     sign_in(client, "alice")

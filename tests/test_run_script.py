@@ -8,8 +8,8 @@ import subprocess
 import time
 import urllib.request
 
-from dashboard.tensorboard_process import free_port
-from tests.conftest import ROOT
+from dashboard.processes.tensorboard import free_port
+from tests.support.environment import ROOT
 
 
 def _answer(url):
@@ -22,14 +22,27 @@ def _answer(url):
 
 def test_run_sh_prints_the_login_and_serves_with_gunicorn(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "FLASK_CONFIG", "SECRET_KEY", "FLASK_APP")}
-    env.update(PORT=str(port), DASHBOARD_INSTANCE=str(tmp_path / "instance"),
-               WEB_CONCURRENCY="2", WORKER_CAPACITY="1")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "FLASK_CONFIG", "SECRET_KEY", "FLASK_APP")
+    }
+    env.update(
+        PORT=str(port),
+        DASHBOARD_INSTANCE=str(tmp_path / "instance"),
+        WEB_CONCURRENCY="2",
+        WORKER_CAPACITY="1",
+    )
     log = tmp_path / "run.log"
     with open(log, "wb") as output:
-        process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "scripts/run.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         # Installing is a no-op once .venv matches the requirements; allow for one that is not.
         deadline = time.monotonic() + 600

@@ -1,128 +1,29 @@
 """The worker runs real subprocesses: scheduling, concurrency, metrics, stop, crashes, searches."""
 
-import json
 import signal
-import time
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup, RepoUpload
-from dashboard.runner import paths
-from tests.conftest import processes_with
-from tests.factories import make_group, make_project, make_user
-
-DEADLINE = 90
-
-TRAIN = '''\
-import json, os, subprocess, sys, time, urllib.request
-params = json.loads(os.environ["POLYAXON_PARAMS"])
-record = params["record"]
-def note(event, **extra):
-    with open(record, "a") as handle:
-        handle.write(json.dumps({"event": event, "x": params.get("x"), "time": time.time(),
-                                 "pid": os.getpid(), **extra}) + "\\n")
-def report(**values):
-    request = urllib.request.Request(
-        os.environ["POLYAXON_API_URL"] + "/metrics", method="POST",
-        data=json.dumps({"values": values}).encode(),
-        headers={"Authorization": "token " + os.environ["POLYAXON_TOKEN"],
-                 "Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=10).read()
-child = subprocess.Popen(["sleep", "300"]) if params.get("sleep", 0) > 5 else None
-note("start", child=child.pid if child else None)
-if params.get("crash"):
-    sys.exit(4)  # leaves its child orphaned
-for epoch in range(params.get("epochs", 2)):
-    report(loss=float(params["x"]) / (epoch + 1), accuracy=params.get("accuracy", 0.1))
-time.sleep(params.get("sleep", 0.3))
-if params.get("fail"):
-    print("something went wrong in epoch 2", file=sys.stderr)
-    sys.exit(3)
-note("end")
-'''
+from dashboard.models import ExperimentGroup
+from dashboard.storage import paths
+from tests.factories import make_group
+from tests.support.processes import processes_with
+from tests.support.runs import (
+    DEADLINE,
+    events,
+    experiments_of,
+    group_status,
+    max_overlap,
+    polyaxonfile,
+    started,
+    wait_for,
+)
 
 
-def polyaxonfile(record, *, n=6, concurrency=2, extra="", algorithm=None, **params):
-    declared = {"record": str(record), **params}
-    lines = [
-        "version: 1", "kind: group", "hptuning:", f"  concurrency: {concurrency}",
-        algorithm or f"  random_search: {{n_experiments: {n}}}",
-        "  matrix:", "    x: {range: [1, 100, 1]}",
-    ]
-    if extra:
-        lines.append(extra)
-    lines += [f"params: {json.dumps(declared)}", "run:", "  cmd: python3 train.py"]
-    return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def project_with_code(app, tmp_path):
-    """alice/demo with train.py uploaded as its code."""
-    alice = make_user("alice", "secret-pw")
-    project = make_project(alice, "demo")
-    upload = RepoUpload(project_id=project.id, user_id=alice.id, path="", size=1)
-    db.session.add(upload)
-    db.session.flush()
-    code = paths.repo_dir(app.config, "alice", "demo", upload.id)
-    code.mkdir(parents=True)
-    (code / "train.py").write_text(TRAIN)
-    upload.path = str(code)
-    db.session.commit()
-    return project
-
-
-def wait_for(condition, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        db.session.expire_all()
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def group_status(group_id):
-    db.session.expire_all()
-    return db.session.get(ExperimentGroup, group_id).status
-
-
-def experiments_of(group_id):
-    db.session.expire_all()
-    return db.session.scalars(
-        select(Experiment).where(Experiment.group_id == group_id).order_by(Experiment.id)
-    ).all()
-
-
-def events(record):
-    if not Path(record).exists():
-        return []
-    return [json.loads(line) for line in Path(record).read_text().splitlines()]
-
-
-def max_overlap(record):
-    timeline = sorted((e["time"], 1 if e["event"] == "start" else -1) for e in events(record))
-    running = peak = 0
-    for _, step in timeline:
-        running += step
-        peak = max(peak, running)
-    return peak
-
-
-def pid_alive(pid):
-    """Whether the process exists and is not a zombie (killed, waiting to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-
-
-def test_random_group_runs_to_succeeded_within_its_concurrency(project_with_code, workers,
-                                                               tmp_path):
+def test_random_group_runs_to_succeeded_within_its_concurrency(
+    project_with_code, workers, tmp_path
+):
     record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=6, concurrency=2))
     workers()
@@ -136,14 +37,16 @@ def test_random_group_runs_to_succeeded_within_its_concurrency(project_with_code
     from dashboard.models import GroupStatus
 
     final = db.session.scalars(
-        select(GroupStatus.message).where(GroupStatus.group_id == group.id)
+        select(GroupStatus.message)
+        .where(GroupStatus.group_id == group.id)
         .order_by(GroupStatus.id.desc())
     ).first()
     assert final == "Search complete: 6 experiments (6 succeeded, 0 failed)."
 
 
-def test_failing_experiment_reports_exit_code_and_last_log_lines(project_with_code, workers,
-                                                                 tmp_path):
+def test_failing_experiment_reports_exit_code_and_last_log_lines(
+    project_with_code, workers, tmp_path
+):
     record = tmp_path / "records" / "record.jsonl"
     group = make_group(project_with_code, content=polyaxonfile(record, n=2, fail=True))
     workers()
@@ -159,16 +62,21 @@ def test_failing_experiment_reports_exit_code_and_last_log_lines(project_with_co
 
 def test_stop_kills_every_process_of_the_group(project_with_code, workers, tmp_path, client):
     record = tmp_path / "records" / "record.jsonl"
-    group = make_group(project_with_code, content=polyaxonfile(record, n=4, concurrency=2,
-                                                               sleep=300))
+    group = make_group(
+        project_with_code, content=polyaxonfile(record, n=4, concurrency=2, sleep=300)
+    )
     workers()
-    started = wait_for(lambda: len([e for e in events(record) if e["event"] == "start"]) == 2
-                       and [e for e in events(record) if e["event"] == "start"],
-                       "two experiments to start")
+    started = wait_for(
+        lambda: (
+            len([e for e in events(record) if e["event"] == "start"]) == 2
+            and [e for e in events(record) if e["event"] == "start"]
+        ),
+        "two experiments to start",
+    )
     assert all(e["child"] for e in started)
     wait_for(lambda: len(processes_with(str(record))) >= 4, "the experiments' processes")
-    from dashboard.services.access import project_access
-    from dashboard.services.statuses import stop_group
+    from dashboard.services.group.groups import stop_group
+    from dashboard.services.project.access import project_access
 
     stop_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
     wait_for(lambda: group_status(group.id) == "stopped", "the group to stop")
@@ -179,8 +87,10 @@ def test_stop_kills_every_process_of_the_group(project_with_code, workers, tmp_p
 def test_early_stopping_ends_the_group(project_with_code, workers, tmp_path):
     record = tmp_path / "records" / "record.jsonl"
     rule = "  early_stopping: [{metric: accuracy, value: 0.9, optimization: maximize}]"
-    group = make_group(project_with_code, content=polyaxonfile(
-        record, n=6, concurrency=1, extra=rule, accuracy=0.95, sleep=2))
+    group = make_group(
+        project_with_code,
+        content=polyaxonfile(record, n=6, concurrency=1, extra=rule, accuracy=0.95, sleep=2),
+    )
     workers()
     wait_for(lambda: group_status(group.id) == "stopped", "early stopping")
     from dashboard.models import GroupStatus
@@ -195,34 +105,43 @@ def test_early_stopping_ends_the_group(project_with_code, workers, tmp_path):
     assert len([e for e in events(record) if e["event"] == "start"]) == 1
 
 
-def test_worker_killed_mid_run_and_restarted_leaves_nothing_running(project_with_code, workers,
-                                                                    tmp_path):
+def test_worker_killed_mid_run_and_restarted_leaves_nothing_running(
+    project_with_code, workers, tmp_path
+):
     record = tmp_path / "records" / "record.jsonl"
-    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2,
-                                                               sleep=300))
+    group = make_group(
+        project_with_code, content=polyaxonfile(record, n=2, concurrency=2, sleep=300)
+    )
     first = workers()
-    wait_for(lambda: len([e for e in events(record) if e["event"] == "start"]) >= 2,
-             "two experiments to start")
+    wait_for(
+        lambda: len([e for e in events(record) if e["event"] == "start"]) >= 2,
+        "two experiments to start",
+    )
     assert processes_with(str(record))
     first.kill(signal.SIGKILL)
     workers()
-    wait_for(lambda: group_status(group.id) in ("succeeded", "failed", "stopped")
-             and not [e for e in experiments_of(group.id)
-                      if e.status in ("scheduled", "starting", "running")],
-             "the group to end after the crash", deadline=DEADLINE)
+    wait_for(
+        lambda: (
+            group_status(group.id) in ("succeeded", "failed", "stopped")
+            and not [
+                e
+                for e in experiments_of(group.id)
+                if e.status in ("scheduled", "starting", "running")
+            ]
+        ),
+        "the group to end after the crash",
+        deadline=DEADLINE,
+    )
     assert [e.status for e in experiments_of(group.id)] == ["failed", "failed"]
     assert group_status(group.id) == "failed"
     assert processes_with(str(record)) == []
 
 
-def started(record):
-    return [e for e in events(record) if e["event"] == "start"]
-
-
 def test_two_workers_never_start_the_same_experiment(project_with_code, workers, tmp_path):
     record = tmp_path / "records" / "record.jsonl"
-    group = make_group(project_with_code, content=polyaxonfile(record, n=8, concurrency=3,
-                                                               sleep=0.5))
+    group = make_group(
+        project_with_code, content=polyaxonfile(record, n=8, concurrency=3, sleep=0.5)
+    )
     workers()
     workers()
     wait_for(lambda: group_status(group.id) == "succeeded", "the group to finish")
@@ -232,15 +151,17 @@ def test_two_workers_never_start_the_same_experiment(project_with_code, workers,
     assert max_overlap(record) <= 3
 
 
-def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_code, workers,
-                                                                   tmp_path):
+def test_delete_answers_at_once_and_the_worker_kills_the_processes(
+    project_with_code, workers, tmp_path
+):
     record = tmp_path / "records" / "record.jsonl"
-    group = make_group(project_with_code, content=polyaxonfile(record, n=2, concurrency=2,
-                                                               sleep=300))
+    group = make_group(
+        project_with_code, content=polyaxonfile(record, n=2, concurrency=2, sleep=300)
+    )
     workers()
     running = wait_for(lambda: len(started(record)) == 2 and started(record), "two starts")
-    from dashboard.services.access import project_access
-    from dashboard.services.groups import delete_group
+    from dashboard.services.group.groups import delete_group
+    from dashboard.services.project.access import project_access
 
     delete_group(project_access("alice", "demo", actor=project_with_code.owner), group.id)
     assert running
@@ -248,7 +169,8 @@ def test_delete_answers_at_once_and_the_worker_kills_the_processes(project_with_
 
 
 def test_a_deleted_groups_folder_is_removed_in_the_background_after_its_processes(
-        project_with_code, workers, tmp_path):
+    project_with_code, workers, tmp_path
+):
     kept_record = tmp_path / "records" / "kept.jsonl"
     record = tmp_path / "records" / "record.jsonl"
     kept = make_group(project_with_code, content=polyaxonfile(kept_record, n=1))
@@ -258,27 +180,29 @@ def test_a_deleted_groups_folder_is_removed_in_the_background_after_its_processe
     wait_for(lambda: group_status(kept.id) == "succeeded", "the kept group to succeed")
     folder = paths.group_dir(tmp_path / "outputs", "alice", "demo", doomed.id)
     assert folder.is_dir()
-    from dashboard.services.access import project_access
-    from dashboard.services.groups import delete_group
+    from dashboard.services.group.groups import delete_group
+    from dashboard.services.project.access import project_access
 
     delete_group(project_access("alice", "demo", actor=project_with_code.owner), doomed.id)
 
     assert folder.is_dir()  # not in the request
-    wait_for(lambda: not processes_with(str(record)) or not folder.is_dir(),
-             "the processes to be killed")
+    wait_for(
+        lambda: not processes_with(str(record)) or not folder.is_dir(), "the processes to be killed"
+    )
     assert folder.is_dir(), "the folder went while the group's processes still ran"
     wait_for(lambda: not folder.exists(), "the deleted group's folder to go")
-    kept_log = paths.experiment_log_path(tmp_path / "outputs", "alice", "demo", kept.id,
-                                         experiments_of(kept.id)[0].id)
+    kept_log = paths.experiment_log_path(
+        tmp_path / "outputs", "alice", "demo", kept.id, experiments_of(kept.id)[0].id
+    )
     assert kept_log.is_file()
 
 
-def test_an_experiment_that_exits_takes_its_orphaned_children_with_it(project_with_code,
-                                                                       workers, tmp_path):
+def test_an_experiment_that_exits_takes_its_orphaned_children_with_it(
+    project_with_code, workers, tmp_path
+):
     """A crash leaves the experiment's children running: the worker ends its whole group."""
     record = tmp_path / "records" / "record.jsonl"
-    group = make_group(project_with_code, content=polyaxonfile(record, n=1, sleep=300,
-                                                               crash=True))
+    group = make_group(project_with_code, content=polyaxonfile(record, n=1, sleep=300, crash=True))
     workers()
     wait_for(lambda: group_status(group.id) == "failed", "the group to fail")
     (start,) = started(record)
@@ -287,13 +211,18 @@ def test_an_experiment_that_exits_takes_its_orphaned_children_with_it(project_wi
     wait_for(lambda: not processes_with(str(record)), "the orphaned child to be killed")
 
 
-def test_hyperband_group_runs_its_brackets_with_the_resource_injected(project_with_code, workers,
-                                                                      tmp_path):
+def test_hyperband_group_runs_its_brackets_with_the_resource_injected(
+    project_with_code, workers, tmp_path
+):
     record = tmp_path / "records" / "record.jsonl"
-    hyperband = ("  hyperband: {max_iter: 9, eta: 3, resource: {name: epochs, type: int},"
-                 " metric: {name: loss, optimization: minimize}}\n  seed: 1")
-    group = make_group(project_with_code, content=polyaxonfile(
-        record, concurrency=4, algorithm=hyperband, sleep=0.05))
+    hyperband = (
+        "  hyperband: {max_iter: 9, eta: 3, resource: {name: epochs, type: int},"
+        " metric: {name: loss, optimization: minimize}}\n  seed: 1"
+    )
+    group = make_group(
+        project_with_code,
+        content=polyaxonfile(record, concurrency=4, algorithm=hyperband, sleep=0.05),
+    )
     workers()
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "hyperband to finish")
     assert group_status(group.id) == "succeeded"
@@ -303,20 +232,30 @@ def test_hyperband_group_runs_its_brackets_with_the_resource_injected(project_wi
         by_iteration.setdefault(experiment.iteration, []).append(experiment.params["epochs"])
     # R=9, eta=3: brackets of 9 configs (rungs 9, 3, 1 at 1, 3, 9 epochs), 5 (5, 1 at 3, 9), 3 at 9.
     assert [(len(v), set(v)) for _, v in sorted(by_iteration.items())] == [
-        (9, {1}), (3, {3}), (1, {9}), (5, {3}), (1, {9}), (3, {9})]
+        (9, {1}),
+        (3, {3}),
+        (1, {9}),
+        (5, {3}),
+        (1, {9}),
+        (3, {9}),
+    ]
     assert db.session.get(ExperimentGroup, group.id).current_iteration == 6
     assert all(e.last_metric for e in rows)
 
 
-def test_bo_group_runs_initial_trials_then_one_suggestion_per_iteration(project_with_code,
-                                                                        workers, tmp_path):
+def test_bo_group_runs_initial_trials_then_one_suggestion_per_iteration(
+    project_with_code, workers, tmp_path
+):
     record = tmp_path / "records" / "record.jsonl"
-    bo = ("  bo: {n_initial_trials: 3, n_iterations: 3,"
-          " metric: {name: loss, optimization: minimize},"
-          " utility_function: {acquisition_function: ei, eps: 0.01, n_warmup: 500, n_iter: 2}}"
-          "\n  seed: 3")
-    group = make_group(project_with_code, content=polyaxonfile(
-        record, concurrency=3, algorithm=bo, sleep=0.05))
+    bo = (
+        "  bo: {n_initial_trials: 3, n_iterations: 3,"
+        " metric: {name: loss, optimization: minimize},"
+        " utility_function: {acquisition_function: ei, eps: 0.01, n_warmup: 500, n_iter: 2}}"
+        "\n  seed: 3"
+    )
+    group = make_group(
+        project_with_code, content=polyaxonfile(record, concurrency=3, algorithm=bo, sleep=0.05)
+    )
     workers()
     wait_for(lambda: group_status(group.id) in ("succeeded", "failed"), "bo to finish")
     assert group_status(group.id) == "succeeded"

@@ -13,12 +13,13 @@ from bs4 import BeautifulSoup
 
 from dashboard.runner.sandbox import Sandbox, SandboxUnavailable
 from tests.attacks import assert_attack_failed, attack, wait_until_gone
-from tests.conftest import ROOT
 from tests.factories import make_group, make_project, make_user
+from tests.support.environment import ROOT
 
 
 def test_an_attacking_experiment_reaches_nothing_and_dies_with_its_killed_worker(
-        app, live_server, workers, tmp_path):
+    app, live_server, workers, tmp_path
+):
     started = []
 
     def start_runner():
@@ -96,9 +97,15 @@ def test_a_worker_that_is_not_root_sandboxes_in_a_user_namespace_of_its_own():
         module.chmod(0o644)
         # The system's Python: the worker's own may live where an ordinary user cannot read.
         drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        argv = [*(drop if os.geteuid() == 0 else []), "/usr/bin/python3", "-c", UNPRIVILEGED,
-                str(module), str(folder / "outputs"),
-                str(folder / "code")]
+        argv = [
+            *(drop if os.geteuid() == 0 else []),
+            "/usr/bin/python3",
+            "-c",
+            UNPRIVILEGED,
+            str(module),
+            str(folder / "outputs"),
+            str(folder / "code"),
+        ]
         output = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=folder)
     assert output.returncode == 0, output.stderr
     lines = output.stdout.splitlines()
@@ -110,8 +117,14 @@ def test_a_worker_that_is_not_root_sandboxes_in_a_user_namespace_of_its_own():
 
 def test_flask_worker_refuses_to_start_where_bubblewrap_is_missing(live_server):
     env = {**live_server.env, "PATH": str(Path(sys.executable).parent)}  # no bwrap on it
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "No experiment will run here" in result.stderr
     assert "'bwrap' is not installed" in result.stderr and "SANDBOX=off" in result.stderr

@@ -20,10 +20,21 @@ PRINT_KEY = "from dashboard import create_app; print(create_app('development').s
 def _app_key(instance, **env):
     """The key of an app built by a new process with the default config and no SECRET_KEY."""
     environment = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    environment.update(DASHBOARD_INSTANCE=str(instance), FLASK_CONFIG="development",
-                       DATABASE_URL=f"sqlite:///{instance / 'dashboard.db'}", **env)
-    result = subprocess.run([sys.executable, "-c", PRINT_KEY], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=60, check=True)
+    environment.update(
+        DASHBOARD_INSTANCE=str(instance),
+        FLASK_CONFIG="development",
+        DATABASE_URL=f"sqlite:///{instance / 'dashboard.db'}",
+        **env,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_KEY],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout.strip()
 
 

@@ -5,10 +5,11 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, GroupStatus
-from dashboard.services import runs, statuses
-from dashboard.services.access import project_access
+from dashboard.services.group import groups, statuses
+from dashboard.services.project.access import project_access
+from dashboard.services.run import advance
 from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
-from tests.test_ui_auth import sign_in
+from tests.support.web import sign_in
 
 EARLY_STOPPING_YML = (
     "version: 1\nkind: group\nhptuning:\n  concurrency: 2\n"
@@ -25,7 +26,8 @@ def _group(content=None):
 
 def _last_message(group):
     return db.session.scalars(
-        select(GroupStatus.message).where(GroupStatus.group_id == group.id)
+        select(GroupStatus.message)
+        .where(GroupStatus.group_id == group.id)
         .order_by(GroupStatus.id.desc())
     ).first()
 
@@ -45,7 +47,7 @@ def test_finished_search_counts_succeeded_and_failed_experiments(app):
     _, _, group = _group()
     _finish_experiments(group, ["succeeded", "failed", "succeeded"])
 
-    runs.advance_groups()  # created -> running -> finished in one pass: nothing is unfinished
+    advance.advance_groups()  # created -> running -> finished in one pass: nothing is unfinished
 
     assert _last_message(group) == "Search complete: 3 experiments (2 succeeded, 1 failed)."
 
@@ -54,7 +56,7 @@ def test_finished_search_names_experiments_stopped_one_by_one(app):
     _, _, group = _group()
     _finish_experiments(group, ["succeeded", "stopped", "succeeded"])
 
-    runs.advance_groups()
+    advance.advance_groups()
 
     assert _last_message(group) == (
         "Search complete: 3 experiments (2 succeeded, 0 failed, 1 stopped)."
@@ -65,7 +67,7 @@ def test_every_experiment_failing_says_so(app):
     _, _, group = _group()
     _finish_experiments(group, ["failed"] * 3)
 
-    runs.advance_groups()
+    advance.advance_groups()
 
     assert _last_message(group) == "Every experiment failed."
 
@@ -76,8 +78,11 @@ def test_early_stopping_names_the_rule_and_the_experiment(app, client):
         select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
     ).all()[1]
 
-    response = client.post(f"/api/v1/alice/demo/experiments/{experiment_id}/metrics/",
-                           json={"values": {"accuracy": 0.98}}, headers=auth(make_token(alice)))
+    response = client.post(
+        f"/api/v1/alice/demo/experiments/{experiment_id}/metrics/",
+        json={"values": {"accuracy": 0.98}},
+        headers=auth(make_token(alice)),
+    )
 
     assert response.status_code == 201
     assert _last_message(group) == (
@@ -88,8 +93,9 @@ def test_early_stopping_names_the_rule_and_the_experiment(app, client):
 def test_stop_by_a_user_names_the_user(app, client):
     alice, _, group = _group()
 
-    response = client.post(f"/api/v1/alice/demo/groups/{group.id}/stop/",
-                           headers=auth(make_token(alice)))
+    response = client.post(
+        f"/api/v1/alice/demo/groups/{group.id}/stop/", headers=auth(make_token(alice))
+    )
 
     assert response.status_code == 200
     assert _last_message(group) == "Stopped by alice."
@@ -98,8 +104,9 @@ def test_stop_by_a_user_names_the_user(app, client):
 def test_stop_with_a_message_keeps_the_message(app):
     alice, _, group = _group()
 
-    statuses.stop_group(project_access("alice", "demo", actor=alice), group.id,
-                        message="Budget exhausted.")
+    groups.stop_group(
+        project_access("alice", "demo", actor=alice), group.id, message="Budget exhausted."
+    )
 
     assert _last_message(group) == "Budget exhausted."
 
@@ -107,8 +114,11 @@ def test_stop_with_a_message_keeps_the_message(app):
 def test_group_page_header_shows_why_the_group_ended(app, client):
     alice, _, group = _group()
     sign_in(client, "alice")
-    client.post(f"/alice/demo/groups/{group.id}/stop", data={},
-                headers={"HX-Request": "true", "X-CSRFToken": _csrf(client)})
+    client.post(
+        f"/alice/demo/groups/{group.id}/stop",
+        data={},
+        headers={"HX-Request": "true", "X-CSRFToken": _csrf(client)},
+    )
 
     page = BeautifulSoup(client.get(f"/alice/demo/groups/{group.id}/").data, "html.parser")
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.tensorboard_process import (
+from dashboard.processes.control import is_alive, stop_process
+from dashboard.processes.tensorboard import (
     free_port,
-    is_alive,
     is_tensorboard,
     start_tensorboard,
-    stop_process,
     wait_until_serving,
 )
 

@@ -1,37 +1,15 @@
 """The group's TensorBoard through the dashboard: proxy, access, page controls, idle stop."""
 
-import time
-
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import TensorboardJob
-from dashboard.services import tensorboards
-from dashboard.services.access import project_access
-from dashboard.tensorboard_process import is_tensorboard
-from tests.factories import make_group, make_project, make_user
-from tests.test_ui_auth import _csrf, sign_in
-
-
-def write_scalar(directory, tag="loss", value=0.5):
-    from tensorboard.compat.proto import event_pb2, summary_pb2
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
-
-    writer = EventFileWriter(str(directory))
-    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)])
-    writer.add_event(event_pb2.Event(wall_time=time.time(), step=1, summary=summary))
-    writer.close()
-
-
-def poll(client, url, predicate, deadline=60):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        response = client.get(url)
-        if predicate(response):
-            return response
-        time.sleep(0.25)
-    raise AssertionError(f"{url} never satisfied the check; last answer {response.status_code}")
+from dashboard.processes.tensorboard import is_tensorboard
+from dashboard.services.group import tensorboards
+from dashboard.services.project.access import project_access
+from tests.factories import make_group, make_project, make_user, write_scalar
+from tests.support.web import form_csrf, poll, sign_in
 
 
 def _group_with_run(app):
@@ -48,7 +26,9 @@ def test_runs_are_served_through_the_dashboard_url(app, client):
     sign_in(client, "alice", "secret-pw")
     page = client.get(f"/alice/demo/groups/{group.id}/")
     start_url = BeautifulSoup(page.data, "html.parser").select_one("#tensorboard-start")["hx-post"]
-    client.post(start_url, data={"csrf_token": _csrf(client, f"/alice/demo/groups/{group.id}/")})
+    client.post(
+        start_url, data={"csrf_token": form_csrf(client, f"/alice/demo/groups/{group.id}/")}
+    )
 
     base = f"/tensorboard/alice/demo/groups/{group.id}/"
     runs = poll(client, base + "data/runs", lambda r: r.status_code == 200 and r.json)

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import TensorboardJob
-from dashboard.services import tensorboards
-from dashboard.services.access import project_access
-from dashboard.tensorboard_process import is_tensorboard, start_tensorboard, wait_until_serving
-from dashboard.ui.tensorboard import cut_out
+from dashboard.processes.tensorboard import is_tensorboard, start_tensorboard, wait_until_serving
+from dashboard.services.group import tensorboards
+from dashboard.services.project.access import project_access
+from dashboard.ui.reverse_proxy import cut_out
 from tests.factories import (
     add_member,
     auth,

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentStatus, GroupEvent, GroupStatus
 from dashboard.models.types import utcnow
-from dashboard.services import events, groups, statuses, tensorboards
-from dashboard.services.access import project_access
+from dashboard.services.group import events, groups, statuses, tensorboards
+from dashboard.services.project.access import project_access
 from tests.factories import (
     add_member,
     auth,
@@ -19,7 +19,7 @@ from tests.factories import (
     make_token,
     make_user,
 )
-from tests.test_ui_auth import sign_in
+from tests.support.web import sign_in
 
 KEYS = {"time", "kind", "source", "user", "message", "experiment", "status"}
 
@@ -36,8 +36,9 @@ def _access(user):
 
 
 def _timeline(client, group, user, query=""):
-    return client.get(f"/api/v1/alice/demo/groups/{group.id}/timeline/{query}",
-                      headers=auth(make_token(user)))
+    return client.get(
+        f"/api/v1/alice/demo/groups/{group.id}/timeline/{query}", headers=auth(make_token(user))
+    )
 
 
 def _kinds(group, user=None):
@@ -49,7 +50,7 @@ def _kinds(group, user=None):
 
 def test_timeline_merges_group_and_experiment_statuses_and_actions_oldest_first(app, client):
     alice, _, group = _world(n=1)
-    statuses.stop_group(_access(alice), group.id)
+    groups.stop_group(_access(alice), group.id)
     experiment = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)).one()
 
     response = _timeline(client, group, alice)
@@ -58,8 +59,10 @@ def test_timeline_merges_group_and_experiment_statuses_and_actions_oldest_first(
     body = response.json
     assert set(body) == {"count", "next", "previous", "results"}
     assert all(set(item) == KEYS for item in body["results"])
-    summary = [(i["source"], i["kind"], i["status"], i["experiment"], i["user"], i["message"])
-               for i in body["results"]]
+    summary = [
+        (i["source"], i["kind"], i["status"], i["experiment"], i["user"], i["message"])
+        for i in body["results"]
+    ]
     assert summary == [
         ("group_status", "status", "created", None, None, None),
         ("experiment_status", "status", "created", experiment.id, None, None),
@@ -106,7 +109,7 @@ def test_services_record_who_did_what(app):
     groups.set_archived(access, group.id, True)
     groups.set_archived(access, group.id, False)
     statuses.post_group_status(access, group.id, status="running", message="by hand")
-    statuses.stop_group(access, group.id, pending_only=True)
+    groups.stop_group(access, group.id, pending_only=True)
     tensorboards.stop_tensorboard(access, group.id)
 
     rows = db.session.scalars(
@@ -142,7 +145,9 @@ def test_unbookmark_is_recorded_privately(app, client):
     rows = db.session.scalars(select(GroupEvent).order_by(GroupEvent.id)).all()
 
     assert [(r.kind, r.private, r.user_id) for r in rows] == [
-        ("bookmark", True, alice.id), ("unbookmark", True, alice.id)]
+        ("bookmark", True, alice.id),
+        ("unbookmark", True, alice.id),
+    ]
 
 
 def test_record_does_not_commit(app):
@@ -153,19 +158,19 @@ def test_record_does_not_commit(app):
     assert _kinds(group) == []
 
 
-def test_timeline_of_a_large_group_costs_a_constant_number_of_queries(app, client,
-                                                                      count_queries):
+def test_timeline_of_a_large_group_costs_a_constant_number_of_queries(app, client, count_queries):
     alice, _, group = _world(n=3)
     token = make_token(alice)
-    statuses.stop_group(_access(alice), group.id)
+    groups.stop_group(_access(alice), group.id)
     client.get(f"/api/v1/alice/demo/groups/{group.id}/timeline/", headers=auth(token))  # warm-up
     with count_queries() as small:
         client.get(f"/api/v1/alice/demo/groups/{group.id}/timeline/", headers=auth(token))
     big = make_group(make_project(alice, "big"), content=grid_yml(60))
-    statuses.stop_group(project_access("alice", "big", actor=alice), big.id)
+    groups.stop_group(project_access("alice", "big", actor=alice), big.id)
     with count_queries() as large:
-        response = client.get(f"/api/v1/alice/big/groups/{big.id}/timeline/?limit=5",
-                              headers=auth(token))
+        response = client.get(
+            f"/api/v1/alice/big/groups/{big.id}/timeline/?limit=5", headers=auth(token)
+        )
 
     # group: created, stopped; each experiment: created, stopped; one stop action
     assert response.json["count"] == 2 + 2 * 60 + 1
@@ -174,7 +179,7 @@ def test_timeline_of_a_large_group_costs_a_constant_number_of_queries(app, clien
 
 def test_ties_in_time_keep_group_then_experiment_then_action_order(app, client):
     alice, _, group = _world(n=1)
-    statuses.stop_group(_access(alice), group.id)
+    groups.stop_group(_access(alice), group.id)
     moment = utcnow() - timedelta(minutes=1)
     for model in (GroupStatus, ExperimentStatus, GroupEvent):
         db.session.execute(update(model).values(created_at=moment))
@@ -182,8 +187,13 @@ def test_ties_in_time_keep_group_then_experiment_then_action_order(app, client):
 
     sources = [i["source"] for i in _timeline(client, group, alice).json["results"]]
 
-    assert sources == ["group_status", "group_status", "experiment_status",
-                       "experiment_status", "action"]
+    assert sources == [
+        "group_status",
+        "group_status",
+        "experiment_status",
+        "experiment_status",
+        "action",
+    ]
 
 
 def test_group_page_loads_the_timeline_fragment(app, client):
@@ -204,8 +214,7 @@ def test_timeline_fragment_lists_latest_first_with_older_link(app, client):
     db.session.commit()
     sign_in(client, "alice")
 
-    response = client.get(f"/alice/demo/groups/{group.id}/timeline",
-                          headers={"HX-Request": "true"})
+    response = client.get(f"/alice/demo/groups/{group.id}/timeline", headers={"HX-Request": "true"})
     fragment = BeautifulSoup(response.data, "html.parser")
 
     items = fragment.select("#group-timeline li.timeline-item")

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentMetric
-from dashboard.runner import paths
 from dashboard.runner.environment import experiment_env
-from dashboard.services import statuses
-from dashboard.services.credentials import issue_experiment_token
-from dashboard.services.uploads import latest_repo
+from dashboard.services.experiment.credentials import issue_experiment_token
+from dashboard.services.group import statuses
+from dashboard.services.project.uploads import latest_repo
+from dashboard.storage import paths
 from tests.factories import grid_yml, make_group, make_project, make_user
 
 _HELPERS_PATH = Path(__file__).resolve().parent / "client" / "conftest_helpers.py"
@@ -63,14 +63,27 @@ def _running_experiment(outputs_root, api_url):
     key = issue_experiment_token(experiment)
     db.session.commit()
     outputs = paths.experiment_outputs_dir(outputs_root, "alice", "demo", group.id, experiment.id)
-    env = experiment_env(experiment=experiment, group=group, project=project, key=key,
-                         api_url=api_url, outputs_dir=outputs, params=experiment.params)
+    env = experiment_env(
+        experiment=experiment,
+        group=group,
+        project=project,
+        key=key,
+        api_url=api_url,
+        outputs_dir=outputs,
+        params=experiment.params,
+    )
     return experiment, env
 
 
 def _run(python, script, env, cwd):
-    result = subprocess.run([str(python), "-c", script], env=env, cwd=cwd, capture_output=True,
-                            text=True, timeout=TIMEOUT)
+    result = subprocess.run(
+        [str(python), "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert result.returncode == 0, f"stdout: {result.stdout}\nstderr: {result.stderr}"
     return result
 
@@ -79,7 +92,8 @@ def _reports(experiment_id):
     db.session.rollback()  # end the test's transaction: the server wrote in another process
     db.session.expire_all()
     return db.session.scalars(
-        select(ExperimentMetric.values).where(ExperimentMetric.experiment_id == experiment_id)
+        select(ExperimentMetric.values)
+        .where(ExperimentMetric.experiment_id == experiment_id)
         .order_by(ExperimentMetric.created_at, ExperimentMetric.id)
     ).all()
 
@@ -90,7 +104,8 @@ def test_experiment_env_names_the_experiment_for_the_client(app):
 
     assert env["POLYAXON_API_HTTP_HOST"] == "http://127.0.0.1:5000"
     assert env["POLYAXON_API_URL"] == (
-        f"http://127.0.0.1:5000/api/v1/alice/demo/experiments/{experiment.id}")
+        f"http://127.0.0.1:5000/api/v1/alice/demo/experiments/{experiment.id}"
+    )
     assert env["POLYAXON_SECRET_USER_TOKEN"] == env["POLYAXON_TOKEN"]
     assert (env["POLYAXON_API_HOST"], env["POLYAXON_HTTP_PORT"]) == ("127.0.0.1", "5000")
     assert env["POLYAXON_IS_MANAGED"] == "true"
@@ -116,8 +131,9 @@ def test_tracking_client_reports_every_epoch(live_server, client_venv, tmp_path)
 
     assert "params {'x': 0}" in result.stdout
     assert f"outputs {env['POLYAXON_RUN_OUTPUTS_PATH']}" in result.stdout
-    assert _reports(experiment.id) == [{"loss": 1.0 / (epoch + 1), "step": epoch}
-                                       for epoch in range(5)]
+    assert _reports(experiment.id) == [
+        {"loss": 1.0 / (epoch + 1), "step": epoch} for epoch in range(5)
+    ]
     stored = db.session.get(Experiment, experiment.id)
     assert stored.last_metric == {"loss": 0.2, "step": 4}
 
@@ -175,7 +191,10 @@ def test_the_published_clients_create_metric_works(live_server, client_venv, tmp
 
     result = subprocess.run(
         [str(python), "-c", CREATE_METRIC_SCRIPT, str(live_server.port), key, str(experiment.id)],
-        capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=tmp_path,
         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
 

@@ -3,18 +3,7 @@
 from bs4 import BeautifulSoup
 
 from tests.factories import make_project, make_user
-
-
-def _csrf(client, path="/login"):
-    page = BeautifulSoup(client.get(path).data, "html.parser")
-    return page.select_one("input[name=csrf_token]")["value"]
-
-
-def sign_in(client, username, password="pw", next_url=None):
-    data = {"username": username, "password": password, "csrf_token": _csrf(client)}
-    if next_url:
-        data["next"] = next_url
-    return client.post("/login", data=data)
+from tests.support.web import form_csrf, sign_in
 
 
 def test_anonymous_page_visit_redirects_to_login_with_next(client):
@@ -50,9 +39,11 @@ def test_wrong_password_does_not_say_which_part_was_wrong(client):
 
 def test_next_is_honoured_only_for_local_paths(client):
     make_user("alice", "secret-pw")
-    assert sign_in(client, "alice", "secret-pw", "/settings/password").headers["Location"] == \
-        "/settings/password"
-    client.post("/logout", data={"csrf_token": _csrf(client, "/settings/password")})
+    assert (
+        sign_in(client, "alice", "secret-pw", "/settings/password").headers["Location"]
+        == "/settings/password"
+    )
+    client.post("/logout", data={"csrf_token": form_csrf(client, "/settings/password")})
     for hostile in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = sign_in(client, "alice", "secret-pw", hostile)
         assert response.headers["Location"] == "/"
@@ -78,16 +69,28 @@ def test_repeated_failures_are_rate_limited_with_a_clear_message(app, client):
 def test_change_password(client):
     alice = make_user("alice", "secret-pw")
     sign_in(client, "alice", "secret-pw")
-    token = _csrf(client, "/settings/password")
-    bad = client.post("/settings/password", data={
-        "csrf_token": token, "current_password": "nope", "new_password": "short",
-        "confirm_password": "short"})
+    token = form_csrf(client, "/settings/password")
+    bad = client.post(
+        "/settings/password",
+        data={
+            "csrf_token": token,
+            "current_password": "nope",
+            "new_password": "short",
+            "confirm_password": "short",
+        },
+    )
     assert bad.status_code == 400
     errors = [p.text for p in BeautifulSoup(bad.data, "html.parser").select(".field-error")]
     assert errors == ["The current password is wrong.", "Use at least 8 characters."]
-    good = client.post("/settings/password", data={
-        "csrf_token": token, "current_password": "secret-pw", "new_password": "new-secret-pw",
-        "confirm_password": "new-secret-pw"})
+    good = client.post(
+        "/settings/password",
+        data={
+            "csrf_token": token,
+            "current_password": "secret-pw",
+            "new_password": "new-secret-pw",
+            "confirm_password": "new-secret-pw",
+        },
+    )
     assert good.status_code == 302
     assert alice.check_password("new-secret-pw")
 
@@ -112,7 +115,8 @@ def test_htmx_post_after_the_session_expired_gets_401_with_hx_redirect(client):
     sign_in(client, "alice", "secret-pw")
     with client.session_transaction() as session:
         session.clear()  # what an expired session looks like to the server
-    response = client.post("/alice/demo/settings/visibility", headers={"HX-Request": "true"},
-                           data={"is_public": "0"})
+    response = client.post(
+        "/alice/demo/settings/visibility", headers={"HX-Request": "true"}, data={"is_public": "0"}
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login"

@@ -4,15 +4,15 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment, ExperimentMetric
-from dashboard.runner import paths
-from tests.factories import auth, grid_yml, make_group, make_token
-from tests.test_ui_auth import sign_in
-from tests.test_ui_group_page import HTMX, alice_group, signed_in_as, soup, url
+from dashboard.storage import paths
+from tests.factories import alice_group, auth, grid_yml, make_group, make_token
+from tests.support.web import HTMX, sign_in, signed_in_as, soup, url
 
 
 def experiments_of(group):
-    return db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                              .order_by(Experiment.id)).all()
+    return db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
 
 
 def page_url(group, experiment, suffix=""):
@@ -26,9 +26,14 @@ def folder(app, group, experiment):
 def test_page_shows_params_statuses_and_one_chart_line_per_metric(client):
     _, _, group = alice_group(grid_yml(3))
     experiment = experiments_of(group)[1]
-    db.session.add_all([ExperimentMetric(experiment_id=experiment.id,
-                                         values={"loss": 1 / step, "accuracy": step / 10})
-                        for step in range(1, 6)])
+    db.session.add_all(
+        [
+            ExperimentMetric(
+                experiment_id=experiment.id, values={"loss": 1 / step, "accuracy": step / 10}
+            )
+            for step in range(1, 6)
+        ]
+    )
     db.session.commit()
     sign_in(client, "alice")
 
@@ -96,8 +101,9 @@ def test_outputs_are_listed_with_sizes_on_the_page_and_in_the_api(app, client):
     sign_in(client, "alice")
 
     rows = soup(client.get(page_url(group, experiment))).select("#experiment-outputs tbody tr")
-    api = client.get(f"/api/v1/alice/demo/experiments/{experiment.id}/outputs/",
-                     headers=auth(make_token(alice)))
+    api = client.get(
+        f"/api/v1/alice/demo/experiments/{experiment.id}/outputs/", headers=auth(make_token(alice))
+    )
 
     assert [row.td.text for row in rows] == ["ckpt/step-1", "model.bin"]
     assert "1,234 B" in rows[1].text
@@ -119,8 +125,9 @@ def test_stop_button_is_for_members_and_stops_a_pending_experiment(client):
     form = soup(client.get(page_url(group, experiment))).select_one("#experiment-stop-form")
     assert form["hx-post"] == page_url(group, experiment, "stop")
     token = form.select_one("input[name=csrf_token]")["value"]
-    response = client.post(page_url(group, experiment, "stop"), data={"csrf_token": token},
-                           headers=HTMX)
+    response = client.post(
+        page_url(group, experiment, "stop"), data={"csrf_token": token}, headers=HTMX
+    )
 
     assert response.status_code == 200
     assert soup(response).select_one("#experiment-status-badge").text == "stopped"
@@ -132,8 +139,9 @@ def test_viewer_cannot_stop(client):
     _, project, group = alice_group(grid_yml(1))
     experiment = experiments_of(group)[0]
     signed_in_as(client, "victor", project, "viewer")
-    token = soup(client.get(page_url(group, experiment))).select_one(
-        "input[name=csrf_token]")["value"]
+    token = soup(client.get(page_url(group, experiment))).select_one("input[name=csrf_token]")[
+        "value"
+    ]
 
     response = client.post(page_url(group, experiment, "stop"), data={"csrf_token": token})
 

@@ -3,88 +3,35 @@
 from datetime import timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 from flask import g
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, ExperimentGroup, ExperimentValue, GroupStatus
+from dashboard.models import (
+    Experiment,
+    ExperimentGroup,
+    ExperimentValue,
+    GroupStatus,
+    TensorboardJob,
+)
 from dashboard.models.types import utcnow
-from dashboard.services import statuses
-from tests.factories import EXAMPLES, add_member, grid_yml, make_group, make_project, make_user
-from tests.test_ui_auth import sign_in
-
-HTMX = {"HX-Request": "true"}
-
-
-# ---- helpers shared with the action and parity tests -------------------------------------
-
-def url(group, suffix=""):
-    return f"/alice/demo/groups/{group.id}/{suffix}"
-
-
-def soup(response):
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def alice_group(content=None, **fields):
-    """alice's public project `demo` with one group (the reference group by default)."""
-    alice = make_user("alice")
-    project = make_project(alice, "demo")
-    group = make_group(project, **({"content": content} if content else {}), **fields)
-    return alice, project, group
-
-
-def signed_in_as(client, username, project=None, role=None):
-    """Sign `username` in (created first, and given `role` in `project` when asked)."""
-    user = make_user(username)
-    if role:
-        add_member(project, user, role)
-    sign_in(client, username)
-    return user
-
-
-def move_experiments(group, count, status):
-    """Move `count` of the group's pending experiments to `status`, as the workers would."""
-    ids = db.session.scalars(
-        select(Experiment.id).where(Experiment.group_id == group.id,
-                                    Experiment.status == "created")
-        .order_by(Experiment.id).limit(count)
-    ).all()
-    now = utcnow()
-    values = {"status": status, "started_at": now - timedelta(minutes=3)}
-    if status in ("succeeded", "failed", "stopped"):
-        values["finished_at"] = now
-    db.session.execute(update(Experiment).where(Experiment.id.in_(ids)).values(**values))
-    db.session.commit()
-    return ids
-
-
-def start_group(group):
-    statuses.set_group_status(group, "running")
-    db.session.commit()
-
-
-def report_metric(experiment_id, name, value):
-    """Store a metric as the metrics endpoint would (last_metric and its typed value row)."""
-    experiment = db.session.get(Experiment, experiment_id)
-    experiment.last_metric = {**(experiment.last_metric or {}), name: value}
-    db.session.execute(insert(ExperimentValue).values(
-        experiment_id=experiment_id, group_id=experiment.group_id, kind="metric", name=name,
-        num_value=float(value),
-        text_value=str(value)))
-    db.session.commit()
-
-
-def csrf_of(client, group):
-    return soup(client.get(url(group))).select_one("input[name=csrf_token]")["value"]
-
+from tests.factories import (
+    EXAMPLES,
+    alice_group,
+    grid_yml,
+    make_group,
+    make_project,
+    make_user,
+    move_experiments,
+    report_metric,
+    start_group,
+)
+from tests.support.web import HTMX, csrf_of, sign_in, signed_in_as, soup, url
 
 # ---- header, matrix, history, counts -----------------------------------------------------
 
-def test_header_shows_unique_name_status_word_and_creator(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+
+def test_header_shows_unique_name_status_word_and_creator(client, group, as_alice):
     header = soup(client.get(url(group))).select_one("#group-header")
     assert header.select_one("#status-badge").text == "created"
     assert "status-created" in header.select_one("#status-badge")["class"]
@@ -92,23 +39,26 @@ def test_header_shows_unique_name_status_word_and_creator(client):
     assert "alice" in header.select_one("dl").text
 
 
-def test_page_answers_with_and_without_trailing_slash(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_page_answers_with_and_without_trailing_slash(client, group, as_alice):
     assert client.get(url(group)).status_code == 200
     assert client.get(url(group).rstrip("/")).status_code == 200
 
 
-def test_matrix_lists_the_concrete_values_of_the_linspace(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_matrix_lists_the_concrete_values_of_the_linspace(client, group, as_alice):
     matrix = soup(client.get(url(group))).select_one("#group-matrix")
     row = matrix.select_one("tr[data-param=learning_rate]")
-    assert [li.text for li in row.select("li.value")] == ["0.001", "0.02575", "0.0505",
-                                                          "0.07525", "0.1"]
+    assert [li.text for li in row.select("li.value")] == [
+        "0.001",
+        "0.02575",
+        "0.0505",
+        "0.07525",
+        "0.1",
+    ]
     assert row.select_one(".spec").text == "start=0.001, stop=0.1, num=5"
     assert [li.text for li in matrix.select("tr[data-param=activation] li.value")] == [
-        "relu", "sigmoid"]
+        "relu",
+        "sigmoid",
+    ]
     assert matrix.select_one("#grid-size").text == "20 combinations"
     assert matrix.select_one("#matrix-algorithm").text == "random"
 
@@ -117,8 +67,10 @@ def test_matrix_describes_distributions_and_early_stopping(client):
     _, _, group = alice_group((EXAMPLES / "early_stopping.yml").read_text())
     sign_in(client, "alice")
     matrix = soup(client.get(url(group))).select_one("#group-matrix")
-    describe = {row["data-param"]: row.select_one(".distribution").text
-                for row in matrix.select("tr[data-param]")}
+    describe = {
+        row["data-param"]: row.select_one(".distribution").text
+        for row in matrix.select("tr[data-param]")
+    }
     assert describe["lr"] == "log-uniform: exp(U(-9.2, -2.3))"
     assert describe["noise"] == "normal: mean 0, standard deviation 0.1"
     assert describe["momentum"] == "uniform between 0.5 and 0.99, rounded to a multiple of 0.01"
@@ -140,17 +92,24 @@ def test_history_rows_are_oldest_first_with_time_spent_in_each(client):
     db.session.commit()
     rows = soup(client.get(url(group))).select("#group-history tbody tr")
     assert [(r.select_one(".badge").text, r.select_one(".duration").text) for r in rows] == [
-        ("created", "2m 00s"), ("running", "30s"), ("stopping", "5s"), ("stopped", "final")]
+        ("created", "2m 00s"),
+        ("running", "30s"),
+        ("stopping", "5s"),
+        ("stopped", "final"),
+    ]
 
 
 def test_history_last_status_counts_until_now_while_not_final(client):
     _, _, group = alice_group()
-    row = db.session.scalars(select(GroupStatus).where(GroupStatus.group_id == group.id)).one()
-    row.created_at = utcnow() - timedelta(minutes=5)
-    db.session.commit()
     sign_in(client, "alice")
+    row = db.session.scalars(select(GroupStatus).where(GroupStatus.group_id == group.id)).one()
+    row.created_at = before = utcnow() - timedelta(minutes=5)
+    db.session.commit()
     cells = soup(client.get(url(group))).select("#group-history tbody tr .duration")
-    assert [c.text for c in cells] == ["5m 00s so far"]
+    # The page counts to its own "now": anything from 5m 00s to the time the request took.
+    took = (utcnow() - timedelta(minutes=5) - before).total_seconds()
+    shown = [f"5m {s:02d}s so far" for s in range(int(took) + 1)]
+    assert len(cells) == 1 and cells[0].text in shown
 
 
 def test_counts_show_numbers_and_one_segmented_bar(client):
@@ -160,13 +119,22 @@ def test_counts_show_numbers_and_one_segmented_bar(client):
     sign_in(client, "alice")
     counts = soup(client.get(url(group))).select_one("#group-counts")
     numbers = {div["data-status"]: div.dd.text for div in counts.select(".count")}
-    assert numbers == {"created": "5", "scheduled": "0", "starting": "0", "running": "3",
-                       "succeeded": "2", "failed": "0", "stopped": "0"}
+    assert numbers == {
+        "created": "5",
+        "scheduled": "0",
+        "starting": "0",
+        "running": "3",
+        "succeeded": "2",
+        "failed": "0",
+        "stopped": "0",
+    }
     bar = counts.select(".progress")
     assert len(bar) == 1
     assert [(s["class"][0], s["style"]) for s in bar[0].select("span")] == [
-        ("seg-created", "width: 50.000%"), ("seg-running", "width: 30.000%"),
-        ("seg-succeeded", "width: 20.000%")]
+        ("seg-created", "width: 50.000%"),
+        ("seg-running", "width: 30.000%"),
+        ("seg-succeeded", "width: 20.000%"),
+    ]
 
 
 def test_polyaxonfile_and_user_text_are_escaped(client):
@@ -183,8 +151,16 @@ def test_polyaxonfile_and_user_text_are_escaped(client):
 
 # ---- controls per role -------------------------------------------------------------------
 
-CONTROLS = ("#bookmark-toggle", "#stop-button", "#stop-pending-button", "#archive-button",
-            "#delete-button", "#description-form", "#tensorboard-start", "#concurrency-form")
+CONTROLS = (
+    "#bookmark-toggle",
+    "#stop-button",
+    "#stop-pending-button",
+    "#archive-button",
+    "#delete-button",
+    "#description-form",
+    "#tensorboard-start",
+    "#concurrency-form",
+)
 
 
 def controls(client, group):
@@ -192,60 +168,94 @@ def controls(client, group):
     return {selector for selector in CONTROLS if page.select_one(selector)}
 
 
-def test_every_hx_post_points_at_its_route(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_every_hx_post_points_at_its_route(client, group, as_alice):
     page = soup(client.get(url(group)))
     posts = {el.get("id"): el["hx-post"] for el in page.select("[hx-post]")}
     assert posts == {
-        "bookmark-toggle": url(group, "bookmark"), "stop-button": url(group, "stop"),
-        "stop-pending-button": url(group, "stop"), "archive-button": url(group, "archive"),
-        "delete-button": url(group, "delete"), "description-form": url(group, "edit"),
+        "bookmark-toggle": url(group, "bookmark"),
+        "stop-button": url(group, "stop"),
+        "stop-pending-button": url(group, "stop"),
+        "archive-button": url(group, "archive"),
+        "delete-button": url(group, "delete"),
+        "description-form": url(group, "edit"),
         "tensorboard-start": url(group, "tensorboard/start"),
         "concurrency-form": url(group, "concurrency"),
-        "table-columns": url(group, "columns"), "objective-form": url(group, "objective"),
+        "extend-form": url(group, "extend"),
+        "table-columns": url(group, "columns"),
+        "objective-form": url(group, "objective"),
     }
     for element in page.select("button[hx-post]"):
         form = element.find_parent("form")
         assert form["method"] == "post" and form["action"] == element["hx-post"]
         assert form.select_one("input[name=csrf_token]")["value"]
-    assert page.select_one("#stop-pending-button").find_parent("form").select_one(
-        "input[name=pending]")["value"] == "1"
+    assert (
+        page.select_one("#stop-pending-button")
+        .find_parent("form")
+        .select_one("input[name=pending]")["value"]
+        == "1"
+    )
 
 
-def test_viewer_sees_bookmark_but_no_stop_archive_delete_or_edit(client):
-    _, project, group = alice_group()
-    signed_in_as(client, "victor", project, "viewer")
+def test_viewer_sees_bookmark_but_no_stop_archive_delete_or_edit(client, group, sign_in_as):
+    sign_in_as("viewer")
     assert controls(client, group) == {"#bookmark-toggle"}
 
 
-def test_public_visitor_is_a_viewer(client):
-    _, _, group = alice_group()
-    signed_in_as(client, "victor")
+def test_public_visitor_is_a_viewer(client, group, sign_in_as):
+    sign_in_as("outsider")
     assert controls(client, group) == {"#bookmark-toggle"}
 
 
-def test_member_sees_stop_archive_and_edit_but_not_delete(client):
-    _, project, group = alice_group()
-    signed_in_as(client, "mia", project, "member")
+def test_member_sees_stop_archive_and_edit_but_not_delete(client, group, sign_in_as):
+    sign_in_as("member")
     assert controls(client, group) == set(CONTROLS) - {"#delete-button"}
 
 
-def test_admin_and_owner_see_delete(client):
-    _, project, group = alice_group()
-    signed_in_as(client, "ada", project, "admin")
+def test_admin_and_owner_see_delete(client, group, sign_in_as):
+    sign_in_as("admin")
     assert controls(client, group) == set(CONTROLS)
     client.post("/logout", data={"csrf_token": csrf_of(client, group)})
     sign_in(client, "alice")
     assert controls(client, group) == set(CONTROLS)
 
 
-def test_finished_group_shows_no_stop(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_finished_group_shows_no_stop(client, group, as_alice):
     client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
     assert "#stop-button" not in controls(client, group)
     assert "#stop-pending-button" not in controls(client, group)
+
+
+def test_finished_group_offers_no_concurrency_form_but_keeps_the_description_form(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
+    assert "#concurrency-form" not in controls(client, group)
+    assert "#description-form" in controls(client, group)
+
+
+def test_a_running_tensorboard_is_open_to_viewers_and_stoppable_by_members(client):
+    alice, project, group = alice_group()
+    db.session.add(
+        TensorboardJob(group_id=group.id, user_id=alice.id, status="running", started_at=utcnow())
+    )
+    db.session.commit()
+    signed_in_as(client, "victor", project, "viewer")
+    page = soup(client.get(url(group)))
+    assert page.select_one("#tensorboard-open")
+    assert not page.select("#tensorboard-stop, #tensorboard-start")
+    client.post("/logout", data={"csrf_token": csrf_of(client, group)})
+    signed_in_as(client, "mia", project, "member")
+    page = soup(client.get(url(group)))
+    assert page.select_one("#tensorboard-open") and page.select_one("#tensorboard-stop")
+    assert page.select_one("#tensorboard-start") is None
+
+
+def test_an_archived_group_offers_restore_instead_of_archive(client):
+    _, _, group = alice_group()
+    sign_in(client, "alice")
+    client.post(url(group, "archive"), data={"csrf_token": csrf_of(client, group)})
+    page = soup(client.get(url(group)))
+    assert page.select_one("#restore-button") and page.select_one("#archive-button") is None
 
 
 def test_private_group_is_not_found_for_outsiders(client):
@@ -263,17 +273,18 @@ def test_stop_confirmations_say_exactly_what_will_change(client):
     sign_in(client, "alice")
     page = soup(client.get(url(group)))
     assert page.select_one("#stop-button")["hx-confirm"] == (
-        "Stop this group? 3 running and 5 pending experiments will be stopped.")
+        "Stop this group? 3 running and 5 pending experiments will be stopped."
+    )
     assert page.select_one("#stop-pending-button")["hx-confirm"] == (
         "Stop the pending experiments? 5 pending experiments will be stopped, "
-        "3 running will finish.")
+        "3 running will finish."
+    )
 
 
 # ---- polling -----------------------------------------------------------------------------
 
-def test_header_polls_every_3s_while_the_group_is_not_final(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+
+def test_header_polls_every_3s_while_the_group_is_not_final(client, group, as_alice):
     header = soup(client.get(url(group))).select_one("#group-header")
     assert header["hx-trigger"] == "every 3s"
     assert header["hx-get"] == url(group, "live") + "?status=created"
@@ -287,8 +298,7 @@ def test_polling_answers_header_counts_and_history_with_200_while_running(client
     assert response.status_code == 200
     page = soup(response)
     roots = [(el["id"], el.get("hx-swap-oob")) for el in page.find_all(recursive=False)]
-    assert roots == [("group-header", None), ("group-counts", "true"),
-                     ("group-history", "true")]
+    assert roots == [("group-header", None), ("group-counts", "true"), ("group-history", "true")]
     assert page.select_one("#status-badge").text == "running"
 
 
@@ -300,9 +310,7 @@ def test_polling_sends_the_action_bar_too_when_the_status_moved(client):
     assert page.select_one("#group-actions")["hx-swap-oob"] == "true"
 
 
-def test_polling_answers_286_once_the_group_is_final(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_polling_answers_286_once_the_group_is_final(client, group, as_alice):
     client.post(url(group, "stop"), data={"csrf_token": csrf_of(client, group)})
     response = client.get(url(group, "live") + "?status=created", headers=HTMX)
     assert response.status_code == 286
@@ -312,6 +320,7 @@ def test_polling_answers_286_once_the_group_is_final(client):
 
 
 # ---- experiments table -------------------------------------------------------------------
+
 
 def table(response):
     section = soup(response).select_one("#group-experiments")
@@ -326,9 +335,18 @@ def test_experiments_table_has_a_column_per_param_and_metric(client):
     report_metric(first, "loss", 0.25)
     sign_in(client, "alice")
     _, heads, rows = table(client.get(url(group)))
-    assert heads == ["id", "status", "params.learning_rate", "params.dropout",
-                     "params.activation", "params.batch_size", "params.num_epochs",
-                     "params.num_steps", "metric.loss", "started_at"]
+    assert heads == [
+        "id",
+        "status",
+        "params.learning_rate",
+        "params.dropout",
+        "params.activation",
+        "params.batch_size",
+        "params.num_epochs",
+        "params.num_steps",
+        "metric.loss",
+        "started_at",
+    ]
     assert rows[0][0] == str(first) and rows[0][1] == "running" and rows[0][8] == "0.25"
     assert rows[1][8] == "—"
 
@@ -346,8 +364,9 @@ def test_experiments_sort_by_a_param_descending(client):
 
 def test_experiments_sort_by_a_metric_puts_missing_values_last(client):
     _, _, group = alice_group(grid_yml(4))
-    ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)
-                             .order_by(Experiment.id)).all()
+    ids = db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
     for experiment_id, loss in zip(ids[:3], (0.5, 0.1, 0.3), strict=True):
         report_metric(experiment_id, "loss", loss)
     sign_in(client, "alice")
@@ -370,17 +389,13 @@ def test_experiments_paginate_twenty_per_page_through_the_fragment(client):
     assert "Page 3 of 3" in section.select_one(".pager").text
 
 
-def test_experiments_fragment_without_htmx_goes_to_the_page(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_experiments_fragment_without_htmx_goes_to_the_page(client, group, as_alice):
     response = client.get(url(group, "experiments") + "?page=2&sort=-id")
     assert response.status_code == 302
     assert response.headers["Location"] == url(group) + "?page=2&sort=-id"
 
 
-def test_unknown_sort_field_is_a_400_that_names_it(client):
-    _, _, group = alice_group()
-    sign_in(client, "alice")
+def test_unknown_sort_field_is_a_400_that_names_it(client, group, as_alice):
     response = client.get(url(group) + "?sort=colour")
     assert response.status_code == 400
     assert "colour" in soup(response).text
@@ -388,14 +403,25 @@ def test_unknown_sort_field_is_a_400_that_names_it(client):
 
 # ---- query budget ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("query", ["", "?sort=-metric.loss&page=7"])
 def test_page_of_a_2000_experiment_group_takes_at_most_9_queries(client, count_queries, query):
     _, _, group = alice_group(grid_yml(2000))
     ids = db.session.scalars(select(Experiment.id).where(Experiment.group_id == group.id)).all()
-    db.session.execute(insert(ExperimentValue), [
-        {"experiment_id": i, "group_id": group.id, "kind": "metric", "name": "loss",
-         "num_value": i / 7,
-         "text_value": str(i / 7)} for i in ids])
+    db.session.execute(
+        insert(ExperimentValue),
+        [
+            {
+                "experiment_id": i,
+                "group_id": group.id,
+                "kind": "metric",
+                "name": "loss",
+                "num_value": i / 7,
+                "text_value": str(i / 7),
+            }
+            for i in ids
+        ],
+    )
     db.session.commit()
     sign_in(client, "alice")
     # A fresh request: no user cached on the shared app context, nothing in the identity map.

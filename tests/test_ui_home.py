@@ -6,10 +6,10 @@ from sqlalchemy import select, update
 from dashboard.extensions import db
 from dashboard.models import ExperimentGroup, Project, User
 from dashboard.models.types import utcnow
-from dashboard.services import bookmarks
-from dashboard.services.access import project_access
+from dashboard.services.group import bookmarks
+from dashboard.services.project.access import project_access
 from tests.factories import grid_yml, make_group, make_project, make_user
-from tests.test_ui_auth import _csrf, sign_in
+from tests.support.web import form_csrf, sign_in
 
 
 def _page(response):
@@ -45,9 +45,15 @@ def test_new_project_form_creates_a_private_project_and_opens_it(client):
     make_user("alice")
     sign_in(client, "alice")
 
-    response = client.post("/projects", data={
-        "csrf_token": _csrf(client, "/"), "name": "fresh", "description": "d",
-        "visibility": "private"})
+    response = client.post(
+        "/projects",
+        data={
+            "csrf_token": form_csrf(client, "/"),
+            "name": "fresh",
+            "description": "d",
+            "visibility": "private",
+        },
+    )
 
     assert response.status_code == 302 and response.headers["Location"] == "/alice/fresh/"
     project = db.session.execute(select(Project).where(Project.name == "fresh")).scalar_one()
@@ -58,8 +64,14 @@ def test_new_project_with_a_bad_name_shows_the_error_inline_and_keeps_the_input(
     make_user("alice")
     sign_in(client, "alice")
 
-    response = client.post("/projects", data={
-        "csrf_token": _csrf(client, "/"), "name": "not a slug!", "description": "keep me"})
+    response = client.post(
+        "/projects",
+        data={
+            "csrf_token": form_csrf(client, "/"),
+            "name": "not a slug!",
+            "description": "keep me",
+        },
+    )
 
     assert response.status_code == 400
     form = _page(response).select_one("#new-project form")
@@ -111,8 +123,9 @@ def test_home_lists_recently_active_groups_newest_update_first_across_visible_pr
     old = make_group(mine, content=grid_yml(1), name="old")
     make_group(open_, actor=bob, content=grid_yml(1), name="theirs")
     make_group(hidden, actor=bob, content=grid_yml(1), name="invisible")
-    db.session.execute(update(ExperimentGroup).where(ExperimentGroup.id == old.id)
-                       .values(updated_at=utcnow()))
+    db.session.execute(
+        update(ExperimentGroup).where(ExperimentGroup.id == old.id).values(updated_at=utcnow())
+    )
     db.session.commit()
     sign_in(client, "alice")
 

@@ -5,10 +5,10 @@ from sqlalchemy import select, update
 
 from dashboard.extensions import db
 from dashboard.models import Bookmark, Experiment, ExperimentGroup
-from dashboard.services import statuses
-from dashboard.services.access import project_access
+from dashboard.services.group import groups
+from dashboard.services.project.access import project_access
 from tests.factories import add_member, grid_yml, make_group, make_project, make_user
-from tests.test_ui_auth import _csrf, sign_in
+from tests.support.web import form_csrf, sign_in
 
 BAD_FILE = grid_yml(3).replace("x: {values: [0, 1, 2]}", "lr: {linspace: '0.1:abc:5'}")
 
@@ -37,14 +37,15 @@ def _set_statuses(group, *statuses_in_order):
         select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
     ).all()
     for experiment_id, status in zip(ids, statuses_in_order, strict=False):
-        db.session.execute(update(Experiment).where(Experiment.id == experiment_id)
-                           .values(status=status))
+        db.session.execute(
+            update(Experiment).where(Experiment.id == experiment_id).values(status=status)
+        )
     db.session.commit()
 
 
 def _stop(project, group):
     access = project_access(project.owner.username, project.name, actor=project.owner)
-    statuses.stop_group(access, group.id)
+    groups.stop_group(access, group.id)
 
 
 def test_groups_table_lists_the_groups_newest_first_linking_to_their_pages(client):
@@ -118,8 +119,9 @@ def test_filter_by_status_lists_only_groups_of_that_status(client):
 def test_status_filter_links_use_the_status_parameter(client):
     _setup(client)
 
-    links = {a.text: a["href"] for a in _page(client.get("/alice/demo/")).select(
-        ".status-filter a")}
+    links = {
+        a.text: a["href"] for a in _page(client.get("/alice/demo/")).select(".status-filter a")
+    }
 
     assert links["All"] == "/alice/demo/"
     assert links["running"] == "/alice/demo/?status=running"
@@ -169,8 +171,10 @@ def test_private_project_is_a_404_for_outsiders(client):
 def test_creating_a_group_redirects_to_its_page(client):
     _setup(client, role="member")
 
-    response = client.post("/alice/demo/groups", data={
-        "csrf_token": _csrf(client, "/alice/demo/"), "content": grid_yml(3)})
+    response = client.post(
+        "/alice/demo/groups",
+        data={"csrf_token": form_csrf(client, "/alice/demo/"), "content": grid_yml(3)},
+    )
 
     group = db.session.execute(select(ExperimentGroup)).scalar_one()
     assert response.status_code == 302
@@ -180,8 +184,10 @@ def test_creating_a_group_redirects_to_its_page(client):
 def test_invalid_polyaxonfile_shows_the_path_named_error_inline_and_keeps_the_text(client):
     _setup(client)
 
-    response = client.post("/alice/demo/groups", data={
-        "csrf_token": _csrf(client, "/alice/demo/"), "content": BAD_FILE})
+    response = client.post(
+        "/alice/demo/groups",
+        data={"csrf_token": form_csrf(client, "/alice/demo/"), "content": BAD_FILE},
+    )
 
     assert response.status_code == 400
     form = _page(response).select_one("#new-group form")
@@ -194,8 +200,10 @@ def test_invalid_polyaxonfile_shows_the_path_named_error_inline_and_keeps_the_te
 def test_viewer_cannot_create_a_group(client):
     _setup(client, role="viewer")
 
-    response = client.post("/alice/demo/groups", data={
-        "csrf_token": _csrf(client, "/alice/demo/"), "content": grid_yml(3)})
+    response = client.post(
+        "/alice/demo/groups",
+        data={"csrf_token": form_csrf(client, "/alice/demo/"), "content": grid_yml(3)},
+    )
 
     assert response.status_code == 403
     assert db.session.scalar(select(ExperimentGroup.id)) is None
@@ -215,8 +223,10 @@ def test_star_bookmarks_the_group_and_returns_to_the_page(client):
     group = make_group(project, content=grid_yml(2))
     star = _page(client.get("/alice/demo/")).select_one(f"#star-{group.id}")
 
-    response = client.post(star["action"], data={
-        "csrf_token": star.select_one("[name=csrf_token]")["value"], "on": "1"})
+    response = client.post(
+        star["action"],
+        data={"csrf_token": star.select_one("[name=csrf_token]")["value"], "on": "1"},
+    )
 
     assert response.status_code == 302 and response.headers["Location"] == "/alice/demo/"
     button = _page(client.get("/alice/demo/")).select_one(f"#star-{group.id} button")
@@ -226,12 +236,13 @@ def test_star_bookmarks_the_group_and_returns_to_the_page(client):
 def test_star_over_htmx_returns_the_star_fragment_and_unbookmarks(client):
     project = _setup(client)
     group = make_group(project, content=grid_yml(2))
-    token = _csrf(client, "/alice/demo/")
+    token = form_csrf(client, "/alice/demo/")
     url = f"/alice/demo/groups/{group.id}/star"
     client.post(url, data={"csrf_token": token, "on": "1"})
 
-    response = client.post(url, data={"csrf_token": token, "on": "0"},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        url, data={"csrf_token": token, "on": "0"}, headers={"HX-Request": "true"}
+    )
 
     fragment = _page(response)
     assert fragment.select_one("form")["id"] == f"star-{group.id}"

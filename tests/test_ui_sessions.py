@@ -14,9 +14,9 @@ from dashboard.extensions import db
 from dashboard.login import SESSION_KEY
 from dashboard.models import ApiToken, LoginSession
 from dashboard.models.types import utcnow
-from dashboard.services import login_sessions
+from dashboard.services.user import login_sessions
 from tests.factories import auth, make_project, make_token, make_user
-from tests.test_ui_auth import _csrf, sign_in
+from tests.support.web import form_csrf, sign_in
 
 OLD_CONSTANT = "dev-only-secret-key-change-me"
 PASSWORD = "/settings/password"
@@ -48,15 +48,19 @@ def _forged(secret_key, payload):
 
 
 def _sessions(user):
-    return db.session.scalar(select(func.count()).select_from(LoginSession)
-                             .where(LoginSession.user_id == user.id))
+    return db.session.scalar(
+        select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
+    )
 
 
 def test_a_cookie_signed_with_the_old_constant_key_is_refused_by_the_default_config(app):
     root = make_user("root", staff=True)
     # Even with a live session key inside: only the signature is wrong.
-    payload = {"_user_id": str(root.id), "_fresh": True,
-               SESSION_KEY: login_sessions.start_session(root)}
+    payload = {
+        "_user_id": str(root.id),
+        "_fresh": True,
+        SESSION_KEY: login_sessions.start_session(root),
+    }
 
     class DefaultConfig(DevelopmentConfig):
         SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -87,13 +91,16 @@ def test_a_replayed_signed_out_cookie_is_refused(app, client):
     make_project(alice, "demo")
     sign_in(client, "alice")
     cookie = _cookie(client)
-    client.post("/logout", data={"csrf_token": _csrf(client, TOKENS)})
+    client.post("/logout", data={"csrf_token": form_csrf(client, TOKENS)})
 
     client.set_cookie("session", cookie)
 
     assert not _signed_in(client)
-    htmx = client.post("/alice/demo/settings/visibility", data={"visibility": "private"},
-                       headers={"HX-Request": "true", "X-CSRFToken": _csrf(client)})
+    htmx = client.post(
+        "/alice/demo/settings/visibility",
+        data={"visibility": "private"},
+        headers={"HX-Request": "true", "X-CSRFToken": form_csrf(client)},
+    )
     assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login")
     assert _sessions(alice) == 0
 
@@ -103,8 +110,10 @@ def test_signing_in_again_ends_the_browsers_earlier_session(app, client):
     sign_in(client, "alice")
     earlier = _cookie(client)
 
-    again = client.post("/login", data={"username": "alice", "password": "pw",
-                                        "csrf_token": _csrf(client, TOKENS)})
+    again = client.post(
+        "/login",
+        data={"username": "alice", "password": "pw", "csrf_token": form_csrf(client, TOKENS)},
+    )
 
     assert again.status_code == 302 and _signed_in(client)
     assert _sessions(alice) == 1
@@ -119,9 +128,15 @@ def test_a_password_change_ends_the_users_other_sessions_and_keeps_this_one(app)
     for client, name in ((changing, "alice"), (other, "alice"), (bobs, "bob")):
         sign_in(client, name)
 
-    response = changing.post(PASSWORD, data={
-        "csrf_token": _csrf(changing, PASSWORD), "current_password": "pw",
-        "new_password": "new-secret-pw", "confirm_password": "new-secret-pw"})
+    response = changing.post(
+        PASSWORD,
+        data={
+            "csrf_token": form_csrf(changing, PASSWORD),
+            "current_password": "pw",
+            "new_password": "new-secret-pw",
+            "confirm_password": "new-secret-pw",
+        },
+    )
 
     assert response.status_code == 302
     assert _signed_in(changing)
@@ -136,9 +151,15 @@ def test_a_refused_password_change_ends_no_session(app):
     sign_in(changing, "alice")
     sign_in(other, "alice")
 
-    response = changing.post(PASSWORD, data={
-        "csrf_token": _csrf(changing, PASSWORD), "current_password": "wrong",
-        "new_password": "new-secret-pw", "confirm_password": "new-secret-pw"})
+    response = changing.post(
+        PASSWORD,
+        data={
+            "csrf_token": form_csrf(changing, PASSWORD),
+            "current_password": "wrong",
+            "new_password": "new-secret-pw",
+            "confirm_password": "new-secret-pw",
+        },
+    )
 
     assert response.status_code == 400
     assert _signed_in(other)
@@ -149,8 +170,9 @@ def test_set_password_ends_every_session_of_the_user(app):
     browser = app.test_client()
     sign_in(browser, "alice")
 
-    result = app.test_cli_runner().invoke(args=["set-password", "alice", "--password-stdin"],
-                                          input="a-new-password\n")
+    result = app.test_cli_runner().invoke(
+        args=["set-password", "alice", "--password-stdin"], input="a-new-password\n"
+    )
 
     assert result.exit_code == 0, result.output
     assert not _signed_in(browser)
@@ -178,7 +200,7 @@ def test_sign_out_everywhere_ends_every_session_of_the_user_this_one_included(ap
     sign_in(bobs, "bob")
     sign_in(client, "alice")
 
-    response = client.post(EVERYWHERE, data={"csrf_token": _csrf(client, PASSWORD)})
+    response = client.post(EVERYWHERE, data={"csrf_token": form_csrf(client, PASSWORD)})
 
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     message = _page(client.get("/login")).select_one("#flash .flash-success").text
@@ -192,8 +214,9 @@ def test_sign_out_everywhere_from_htmx_answers_with_hx_redirect_to_sign_in(app, 
     alice = make_user("alice")
     sign_in(client, "alice")
 
-    response = client.post(EVERYWHERE, headers={"HX-Request": "true",
-                                                "X-CSRFToken": _csrf(client, PASSWORD)})
+    response = client.post(
+        EVERYWHERE, headers={"HX-Request": "true", "X-CSRFToken": form_csrf(client, PASSWORD)}
+    )
 
     assert response.status_code == 200 and response.headers["HX-Redirect"] == "/login"
     assert not _signed_in(client)
@@ -229,7 +252,7 @@ def test_revoke_all_tokens_locks_every_token_of_the_user_out_of_the_api(app, cli
     bobs_key = make_token(bob)
     sign_in(client, "alice")
 
-    response = client.post(REVOKE_ALL, data={"csrf_token": _csrf(client, TOKENS)})
+    response = client.post(REVOKE_ALL, data={"csrf_token": form_csrf(client, TOKENS)})
 
     assert response.status_code == 302 and response.headers["Location"] == TOKENS
     page = _page(client.get(TOKENS))
@@ -247,8 +270,9 @@ def test_revoke_all_tokens_from_htmx_returns_the_table_and_the_message(app, clie
     make_token(alice)
     sign_in(client, "alice")
 
-    response = client.post(REVOKE_ALL, headers={"HX-Request": "true",
-                                                "X-CSRFToken": _csrf(client, TOKENS)})
+    response = client.post(
+        REVOKE_ALL, headers={"HX-Request": "true", "X-CSRFToken": form_csrf(client, TOKENS)}
+    )
 
     assert response.status_code == 200
     page = _page(response)
@@ -271,8 +295,11 @@ def test_revoke_all_tokens_without_the_csrf_token_revokes_nothing(app, client):
 def test_a_session_older_than_its_maximum_age_is_refused_and_pruned(app, client):
     alice = make_user("alice")
     sign_in(client, "alice")
-    db.session.execute(update(LoginSession).values(
-        created_at=utcnow() - timedelta(days=app.config["SESSION_MAX_AGE_DAYS"], minutes=1)))
+    db.session.execute(
+        update(LoginSession).values(
+            created_at=utcnow() - timedelta(days=app.config["SESSION_MAX_AGE_DAYS"], minutes=1)
+        )
+    )
     db.session.commit()
 
     assert not _signed_in(client)
@@ -281,7 +308,8 @@ def test_a_session_older_than_its_maximum_age_is_refused_and_pruned(app, client)
 
 
 def test_a_signed_in_page_costs_no_more_statements_for_the_session_check(
-        app, client, count_queries):
+    app, client, count_queries
+):
     alice = make_user("alice")
     make_project(alice, "demo")
     sign_in(client, "alice")

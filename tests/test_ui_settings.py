@@ -5,9 +5,9 @@ from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Membership, Project
+from dashboard.models import Membership, Project, Webhook
 from tests.factories import add_member, make_project, make_user
-from tests.test_ui_auth import _csrf, sign_in
+from tests.support.web import form_csrf, sign_in
 
 SETTINGS = "/alice/demo/settings"
 
@@ -33,7 +33,7 @@ def _roles(project_id):
 
 
 def _post(client, path, **data):
-    return client.post(path, data={"csrf_token": _csrf(client, SETTINGS), **data})
+    return client.post(path, data={"csrf_token": form_csrf(client, SETTINGS), **data})
 
 
 def test_admin_sees_the_owner_and_members_with_their_roles(client):
@@ -88,8 +88,10 @@ def test_non_admin_cannot_change_visibility(client):
     add_member(project, carol, "member")
     sign_in(client, "carol")
 
-    response = client.post(SETTINGS + "/visibility", data={
-        "csrf_token": _csrf(client, "/"), "visibility": "private"})
+    response = client.post(
+        SETTINGS + "/visibility",
+        data={"csrf_token": form_csrf(client, "/"), "visibility": "private"},
+    )
 
     assert response.status_code == 403
     assert db.session.get(Project, project.id).is_public is True
@@ -162,12 +164,16 @@ def test_a_removed_member_gets_404_on_the_private_project(client):
     assert client.get("/alice/demo/").status_code == 404
 
 
-@pytest.mark.parametrize("path, data", [
-    ("/visibility", {"visibility": "private"}),
-    ("/members", {"username": "carol", "role": "admin"}),
-    ("/members/bob/role", {"role": "admin"}),
-    ("/members/bob/remove", {}),
-])
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/visibility", {"visibility": "private"}),
+        ("/members", {"username": "carol", "role": "admin"}),
+        ("/members/bob/role", {"role": "admin"}),
+        ("/members/bob/remove", {}),
+        ("/webhooks", {"url": "https://hooks.example.com/x", "events": "group.failed"}),
+    ],
+)
 def test_every_settings_form_requires_the_csrf_token(client, path, data):
     project = _admin_session(client)
     make_user("carol")
@@ -178,6 +184,7 @@ def test_every_settings_form_requires_the_csrf_token(client, path, data):
     assert response.status_code == 400
     assert _roles(project.id) == before
     assert db.session.get(Project, project.id).is_public is True
+    assert db.session.scalars(select(Webhook)).all() == []
 
 
 def test_every_settings_form_carries_the_csrf_token(client):
@@ -185,5 +192,5 @@ def test_every_settings_form_carries_the_csrf_token(client):
 
     forms = _page(client.get(SETTINGS)).select("main form")
 
-    assert len(forms) == 4  # visibility, bob's role, bob's removal, add member
+    assert len(forms) == 5  # visibility, bob's role, bob's removal, add member, add webhook
     assert all(f["method"] == "post" and f.select_one("input[name=csrf_token]") for f in forms)

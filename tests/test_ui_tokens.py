@@ -6,9 +6,9 @@ from sqlalchemy import select
 from dashboard.extensions import db
 from dashboard.models import ApiToken
 from dashboard.models.users import hash_key
-from dashboard.services import users
+from dashboard.services.user import users
 from tests.factories import auth, make_token, make_user
-from tests.test_ui_auth import _csrf, sign_in
+from tests.support.web import form_csrf, sign_in
 
 TOKENS = "/settings/tokens"
 
@@ -18,7 +18,7 @@ def _page(response):
 
 
 def _create(client, name="laptop"):
-    return client.post(TOKENS, data={"csrf_token": _csrf(client, TOKENS), "name": name})
+    return client.post(TOKENS, data={"csrf_token": form_csrf(client, TOKENS), "name": name})
 
 
 def _new_key(response):
@@ -71,6 +71,18 @@ def test_token_without_a_name_shows_the_error_inline(client):
     assert db.session.scalar(select(ApiToken.id)) is None
 
 
+def test_the_name_error_is_tied_to_its_input_for_screen_readers(client):
+    make_user("alice")
+    sign_in(client, "alice")
+
+    page = _page(_create(client, name="  "))
+
+    field = page.select_one("#new-token input[name=name]")
+    assert field["aria-invalid"] == "true"
+    described = page.select_one(f"#{field['aria-describedby']}")
+    assert described.text == "Give the token a name."
+
+
 def test_tokens_are_listed_with_created_last_used_and_revoked(client):
     alice = make_user("alice")
     used_key = users.create_token(alice, "used")[1]
@@ -104,8 +116,9 @@ def test_revoking_a_token_makes_the_api_refuse_its_key(client):
     sign_in(client, "alice")
     form = _page(client.get(TOKENS)).select_one(f"#token-{token_id} form")
 
-    response = client.post(form["action"], data={
-        "csrf_token": form.select_one("[name=csrf_token]")["value"]})
+    response = client.post(
+        form["action"], data={"csrf_token": form.select_one("[name=csrf_token]")["value"]}
+    )
 
     assert response.status_code == 302 and response.headers["Location"] == TOKENS
     client.get("/logout")
@@ -118,9 +131,11 @@ def test_revoking_over_htmx_returns_the_updated_row(client):
     token_id = db.session.scalar(select(ApiToken.id))
     sign_in(client, "alice")
 
-    response = client.post(f"{TOKENS}/{token_id}/revoke",
-                           data={"csrf_token": _csrf(client, TOKENS)},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        f"{TOKENS}/{token_id}/revoke",
+        data={"csrf_token": form_csrf(client, TOKENS)},
+        headers={"HX-Request": "true"},
+    )
 
     row = _page(response).select_one("tr")
     assert row["id"] == f"token-{token_id}" and "revoked" in row["class"]
@@ -134,8 +149,9 @@ def test_another_users_token_cannot_be_revoked(client):
     make_user("alice")
     sign_in(client, "alice")
 
-    response = client.post(f"{TOKENS}/{token_id}/revoke",
-                           data={"csrf_token": _csrf(client, TOKENS)})
+    response = client.post(
+        f"{TOKENS}/{token_id}/revoke", data={"csrf_token": form_csrf(client, TOKENS)}
+    )
 
     assert response.status_code == 404
     assert db.session.get(ApiToken, token_id).revoked_at is None

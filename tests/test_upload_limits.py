@@ -14,8 +14,8 @@ from sqlalchemy import select
 from dashboard.extensions import db
 from dashboard.models import Experiment, RepoUpload
 from dashboard.models.types import utcnow
-from dashboard.runner import paths
-from dashboard.services import runs
+from dashboard.services.run import advance, runs
+from dashboard.storage import paths
 from tests.factories import (
     auth,
     grid_yml,
@@ -39,8 +39,12 @@ def alice(app):
 
 
 def _upload(client, headers, data):
-    return client.put(URL, headers=headers, content_type="multipart/form-data",
-                      data={"repo": (io.BytesIO(data), "code.tar.gz"), "json": '{"sync": true}'})
+    return client.put(
+        URL,
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"repo": (io.BytesIO(data), "code.tar.gz"), "json": '{"sync": true}'},
+    )
 
 
 def _entries(folder):
@@ -73,7 +77,8 @@ def test_a_400_mib_upload_bomb_is_refused_and_leaves_nothing_behind(app, client,
     assert len(bomb) < MIB
     assert response.status_code == 400
     assert response.json["repo"][0].endswith(
-        "the unpacked code is larger than the limit of 256 MiB per upload.")
+        "the unpacked code is larger than the limit of 256 MiB per upload."
+    )
     assert _upload_ids() == []
     assert _entries(app.config["OUTPUTS_ROOT"]) == []
 
@@ -86,11 +91,14 @@ def test_an_upload_over_the_project_quota_is_refused_naming_the_quota(app, clien
     response = _upload(client, headers, zeros_tarball(1500))
 
     assert response.status_code == 400
-    assert response.json == {"repo": [
-        "'zeros/0.bin': the unpacked code is larger than the 1000 bytes left in the project's "
-        "code quota: it is 3000 bytes for all the uploads the project keeps, and its earlier "
-        "uploads that stay (the latest ones, and those its running experiments use) hold "
-        "2000 bytes."]}
+    assert response.json == {
+        "repo": [
+            "'zeros/0.bin': the unpacked code is larger than the 1000 bytes left in the project's "
+            "code quota: it is 3000 bytes for all the uploads the project keeps, and its earlier "
+            "uploads that stay (the latest ones, and those its running experiments use) hold "
+            "2000 bytes."
+        ]
+    }
     assert _upload_ids() == [first]
     assert _code_folders(app) == [first]
 
@@ -104,7 +112,8 @@ def test_a_full_quota_refuses_before_unpacking(app, client, alice):
 
     assert response.status_code == 400
     assert response.json["repo"][0].startswith(
-        "No room is left in the project's code quota: it is 2000 bytes")
+        "No room is left in the project's code quota: it is 2000 bytes"
+    )
     assert len(_upload_ids()) == 1
 
 
@@ -139,7 +148,7 @@ def _age_uploads(ids_and_ages):
 def _claim_one(project, created_ago):
     """A group of alice/demo with one experiment claimed by a worker, created `created_ago`."""
     group = make_group(project, content=grid_yml(1))
-    runs.advance_groups()
+    advance.advance_groups()
     [experiment_id] = runs.claim_experiments("test-worker", 1)
     db.session.get(Experiment, experiment_id).created_at = utcnow() - created_ago
     db.session.commit()
@@ -176,15 +185,17 @@ def test_uploads_are_pruned_once_their_experiments_finish(app, client, alice):
     assert _code_folders(app) == [newer[-1], last]
 
 
-def test_pruning_never_removes_code_registered_outside_the_project_folder(app, client, alice,
-                                                                         tmp_path):
+def test_pruning_never_removes_code_registered_outside_the_project_folder(
+    app, client, alice, tmp_path
+):
     project, headers = alice
     app.config["REPO_KEEP_UPLOADS"] = 1
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "train.py").write_text("print(1)\n")
-    db.session.add(RepoUpload(project_id=project.id, user_id=project.owner_id,
-                              path=str(elsewhere), size=9))
+    db.session.add(
+        RepoUpload(project_id=project.id, user_id=project.owner_id, path=str(elsewhere), size=9)
+    )
     db.session.commit()
 
     latest = _upload(client, headers, zeros_tarball(10)).json["id"]
@@ -208,16 +219,21 @@ def _wait(condition, what, deadline=60):
 
 def test_a_metrics_post_during_a_long_unpack_succeeds(app, alice, live_server):
     project, headers = alice
-    experiment = db.session.scalars(select(Experiment).where(
-        Experiment.group_id == make_group(project, content=grid_yml(1)).id)).one()
+    experiment = db.session.scalars(
+        select(Experiment).where(Experiment.group_id == make_group(project, content=grid_yml(1)).id)
+    ).one()
     archive = zeros_tarball(200 * MIB, files=200)  # about 2 s to unpack
     root = live_server.env["OUTPUTS_ROOT"]
     answers = {}
 
     def upload():
         answers["upload"] = requests.put(
-            live_server.url + URL, headers=headers, timeout=120,
-            files={"repo": ("code.tar.gz", archive)}, data={"json": '{"sync": true}'})
+            live_server.url + URL,
+            headers=headers,
+            timeout=120,
+            files={"repo": ("code.tar.gz", archive)},
+            data={"json": '{"sync": true}'},
+        )
 
     thread = threading.Thread(target=upload)
     thread.start()
@@ -225,7 +241,10 @@ def test_a_metrics_post_during_a_long_unpack_succeeds(app, alice, live_server):
         _wait(lambda: _staging(root) or not thread.is_alive(), "the unpack to start")
         metric = requests.post(
             f"{live_server.url}/api/v1/alice/demo/experiments/{experiment.id}/metrics/",
-            headers=headers, json={"values": {"loss": 0.5}}, timeout=30)
+            headers=headers,
+            json={"values": {"loss": 0.5}},
+            timeout=30,
+        )
         still_unpacking = bool(_staging(root))
     finally:
         thread.join(timeout=120)

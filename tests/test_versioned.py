@@ -1,6 +1,6 @@
 """Answers kept per group version: built once, the least recently used let go past the budget."""
 
-from dashboard.services.versioned import Memo
+from dashboard.services.group.versioned import Memo
 
 
 def counting(answer):

@@ -5,32 +5,57 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError as CSRFValidationError
 
+from dashboard.api.operations import Operation, openapi_path
 from dashboard.errors import Forbidden, InvalidToken, NotAuthenticated
 from dashboard.extensions import csrf
-from dashboard.services import credentials
+from dashboard.services.experiment import credentials
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 
+
+@api.record_once
+def _provide_group_json(state):
+    """Webhook deliveries carry the group as GET group answers it: the services, which build
+    them, may not import the API, so the app holds the serialiser for them."""
+    from dashboard.api.serialize import group_detail
+    from dashboard.services.project.webhook_delivery import GROUP_JSON
+
+    state.app.extensions[GROUP_JSON] = lambda detail: group_detail(detail).model_dump(mode="json")
+
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Endpoints that answer without credentials (the CLI asks them before it has a token).
-PUBLIC_ENDPOINTS = {"api.login", "api.cli_versions", "api.log_handler", "api.openapi"}
-# Endpoints that take bodies larger than the JSON limit.
-LARGE_BODY_ENDPOINTS = {"api.upload_repo"}
-# The only endpoints an experiment's own credentials may call (for that experiment only).
-EXPERIMENT_ENDPOINTS = {
-    "api.get_experiment", "api.update_experiment", "api.experiment_heartbeat",
-    "api.list_metrics", "api.create_metrics", "api.list_experiment_statuses",
-    "api.create_experiment_status", "api.runner_start", "api.runner_heartbeat",
-}
+# Built by route() from each view's Operation: every operation by (documented path, method),
+# the endpoints that answer without credentials (the CLI asks them before it has a token),
+# those taking bodies larger than the JSON limit, and the only ones an experiment's own
+# credentials may call (for that experiment only).
+ROUTES = {}
+PUBLIC_ENDPOINTS = set()
+LARGE_BODY_ENDPOINTS = set()
+EXPERIMENT_ENDPOINTS = set()
 
 
-def route(rule, methods):
-    """Register a view at rule with and without its trailing slash (no redirect either way)."""
+def route(rule, methods, *, out, **operation):
+    """Register a view at rule with and without its trailing slash (no redirect either way), as
+    the Operation its keywords declare (`out` always: None when the answer has no body)."""
+    op = Operation(out=out, **operation)
 
     def decorator(view):
+        endpoint = f"{api.name}.{view.__name__}"
         for variant in (rule, rule.rstrip("/")):
             api.add_url_rule(variant, view.__name__, view, methods=methods, strict_slashes=True)
+        for method in methods:
+            key = (openapi_path(rule), method)
+            if key in ROUTES:
+                raise ValueError(f"{method} {rule} is declared twice")
+            ROUTES[key] = op
+        for declared, endpoints in (
+            (op.public, PUBLIC_ENDPOINTS),
+            (op.upload, LARGE_BODY_ENDPOINTS),
+            (op.experiment_key, EXPERIMENT_ENDPOINTS),
+        ):
+            if declared:
+                endpoints.add(endpoint)
         return view
 
     return decorator
@@ -56,8 +81,9 @@ def authenticate():
         # On a project's route the token and the project are read in one query.
         args = request.view_args or {}
         names = (args["username"], args["project_name"]) if "project_name" in args else None
-        g.actor, g.experiment, g.held_project = credentials.caller_for_key(key.strip(),
-                                                                           project=names)
+        g.actor, g.experiment, g.held_project = credentials.caller_for_key(
+            key.strip(), project=names
+        )
         if g.experiment is not None and request.endpoint not in (
             EXPERIMENT_ENDPOINTS | PUBLIC_ENDPOINTS
         ):
@@ -78,6 +104,7 @@ from dashboard.api import (  # noqa: E402,F401  (views register themselves on th
     experiment_routes,
     experiments,
     group_actions,
+    group_control,
     groups,
     openapi,
     plots,
@@ -86,4 +113,5 @@ from dashboard.api import (  # noqa: E402,F401  (views register themselves on th
     runner_routes,
     timeline,
     uploads,
+    webhooks,
 )

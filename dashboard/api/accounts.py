@@ -3,11 +3,12 @@
 from flask import current_app, g, request
 
 from dashboard import login_limit
-from dashboard.api import route, schemas
+from dashboard.api import route
 from dashboard.api.helpers import dump, parse
+from dashboard.api.schemas.accounts import LogHandlerOut, LoginIn, TokenOut, UserOut, VersionsOut
 from dashboard.errors import ValidationError
 from dashboard.extensions import limiter
-from dashboard.services import users
+from dashboard.services.user import users
 
 CLI_VERSIONS = {"latest_version": "0.6.1", "min_version": "0.6.0"}
 
@@ -23,39 +24,49 @@ def _login_username():
     return f"tokens:{name if isinstance(name, str) else ''}"
 
 
-@route("/users/token/", ["POST"])
-@limiter.limit(_token_limit, key_func=_login_username,
-               deduct_when=lambda response: response.status_code == 200)
+@route(
+    "/users/token/",
+    ["POST"],
+    out=TokenOut,
+    body=LoginIn,
+    forms=True,
+    public=True,
+    errors=(429,),
+)
+@limiter.limit(
+    _token_limit, key_func=_login_username, deduct_when=lambda response: response.status_code == 200
+)
 def login():
     """Exchange a username and password (form or JSON) for a new token."""
-    data = request.form.to_dict() if request.mimetype in (
-        "application/x-www-form-urlencoded", "multipart/form-data") else None
-    body = parse(schemas.LoginIn, data)
+    data = (
+        request.form.to_dict()
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        else None
+    )
+    body = parse(LoginIn, data)
     login_limit.check(body.username)
     try:
         key = users.login_token(body.username, body.password)
     except ValidationError:
         login_limit.failed(body.username)
         raise
-    return dump(schemas.TokenOut(token=key))
+    return dump(TokenOut(token=key))
 
 
-@route("/users/", ["GET"])
+@route("/users/", ["GET"], out=UserOut)
 def current_user():
     """The authenticated user."""
     user = g.actor
-    return dump(
-        schemas.UserOut(username=user.username, email=user.email, is_superuser=user.is_staff)
-    )
+    return dump(UserOut(username=user.username, email=user.email, is_superuser=user.is_staff))
 
 
-@route("/versions/cli/", ["GET"])
+@route("/versions/cli/", ["GET"], out=VersionsOut, public=True)
 def cli_versions():
     """The CLI versions this server works with."""
-    return dump(schemas.VersionsOut(**CLI_VERSIONS))
+    return dump(VersionsOut(**CLI_VERSIONS))
 
 
-@route("/log_handler/", ["GET"])
+@route("/log_handler/", ["GET"], out=LogHandlerOut, public=True)
 def log_handler():
     """No error reporting DSN: the CLI asks for it after login."""
-    return dump(schemas.LogHandlerOut(dsn=None, environment="production", tags={}))
+    return dump(LogHandlerOut(dsn=None, environment="production", tags={}))

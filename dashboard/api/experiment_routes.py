@@ -1,12 +1,12 @@
-"""One experiment: detail, update, heartbeat, stop, statuses, metrics, logs.
+"""One experiment: detail, update, heartbeat, stop, restart/resume/copy, statuses, metrics, logs.
 
-Callable by users and, for the routes in EXPERIMENT_ENDPOINTS, by the experiment itself with
-its own credentials (g.experiment).
+Callable by users and, for the routes declared with experiment_key=True, by the experiment
+itself with its own credentials (g.experiment).
 """
 
 from flask import g, request
 
-from dashboard.api import route, schemas, serialize
+from dashboard.api import route, serialize
 from dashboard.api.helpers import (
     dump,
     empty,
@@ -16,53 +16,109 @@ from dashboard.api.helpers import (
     parse,
     parse_one_or_many,
 )
-from dashboard.services import experiment_actions, metrics
-from dashboard.services.credentials import experiment_access
+from dashboard.api.operations import JSON, PAGE, Paged
+from dashboard.api.schemas.experiments import (
+    ExperimentCloneIn,
+    ExperimentOut,
+    ExperimentStatusIn,
+    ExperimentStatusOut,
+    ExperimentUpdateIn,
+)
+from dashboard.api.schemas.metrics import MetricIn, MetricListIn, MetricListOut, MetricOut
+from dashboard.services.experiment import experiment_actions, metrics, restarts
+from dashboard.services.experiment.credentials import experiment_access
 
 EXPERIMENT = "/<username>/<project_name>/experiments/<int:experiment_id>"
 
 
 def _access(username, project_name, experiment_id, action="read"):
-    return experiment_access(username, project_name, experiment_id, actor=g.actor,
-                             caller=g.experiment, action=action,
-                             project=held_project(username, project_name))
+    return experiment_access(
+        username,
+        project_name,
+        experiment_id,
+        actor=g.actor,
+        caller=g.experiment,
+        action=action,
+        project=held_project(username, project_name),
+    )
 
 
 def _experiment_out(access):
     return serialize.experiment(access.experiment, access.group, access.project)
 
 
-@route(f"{EXPERIMENT}/", ["GET"])
+@route(f"{EXPERIMENT}/", ["GET"], out=ExperimentOut, experiment_key=True)
 def get_experiment(username, project_name, experiment_id):
     """The experiment row."""
     return dump(_experiment_out(_access(username, project_name, experiment_id)))
 
 
-@route(f"{EXPERIMENT}/", ["PATCH"])
+@route(
+    f"{EXPERIMENT}/",
+    ["PATCH"],
+    out=ExperimentOut,
+    body=ExperimentUpdateIn,
+    experiment_key=True,
+)
 def update_experiment(username, project_name, experiment_id):
     """Update name, description, tags (merge); the tracking client's other fields are ignored."""
     access = _access(username, project_name, experiment_id, "edit")
-    body = parse(schemas.ExperimentUpdateIn)
+    body = parse(ExperimentUpdateIn)
     fields = body.model_dump(include=body.model_fields_set)
     experiment_actions.update_experiment(access, fields=fields)
     return dump(_experiment_out(access))
 
 
-@route(f"{EXPERIMENT}/_heartbeat/", ["POST"])
+@route(f"{EXPERIMENT}/_heartbeat/", ["POST"], out=None, experiment_key=True)
 def experiment_heartbeat(username, project_name, experiment_id):
     """The tracking client's liveness ping."""
     experiment_actions.heartbeat(_access(username, project_name, experiment_id, "report_metrics"))
     return empty(200)
 
 
-@route(f"{EXPERIMENT}/stop/", ["POST"])
+@route(f"{EXPERIMENT}/stop/", ["POST"], out=None)
 def stop_experiment(username, project_name, experiment_id):
     """Stop the experiment (pending: at once; running: the worker kills it)."""
     experiment_actions.stop_experiment(_access(username, project_name, experiment_id, "stop"))
     return empty(200)
 
 
-@route(f"{EXPERIMENT}/statuses/", ["GET"])
+def _clone(username, project_name, experiment_id, strategy):
+    access = _access(username, project_name, experiment_id, "clone_experiment")
+    body = parse(ExperimentCloneIn)
+    clone = restarts.clone_experiment(
+        access, strategy, content=body.content, update_code=body.update_code
+    )
+    return dump(serialize.experiment(clone, access.group, access.project), 201)
+
+
+@route(f"{EXPERIMENT}/restart/", ["POST"], status=201, out=ExperimentOut, body=ExperimentCloneIn)
+def restart_experiment(username, project_name, experiment_id):
+    """A new experiment of the group with the same params (or content's), fresh outputs."""
+    return _clone(username, project_name, experiment_id, "restart")
+
+
+@route(f"{EXPERIMENT}/resume/", ["POST"], status=201, out=ExperimentOut, body=ExperimentCloneIn)
+def resume_experiment(username, project_name, experiment_id):
+    """A new experiment of the group with the same params, writing into the original's
+    outputs folder."""
+    return _clone(username, project_name, experiment_id, "resume")
+
+
+@route(f"{EXPERIMENT}/copy/", ["POST"], status=201, out=ExperimentOut, body=ExperimentCloneIn)
+def copy_experiment(username, project_name, experiment_id):
+    """A new experiment of the group with the same params, its outputs starting as a copy of
+    the original's."""
+    return _clone(username, project_name, experiment_id, "copy")
+
+
+@route(
+    f"{EXPERIMENT}/statuses/",
+    ["GET"],
+    out=Paged(ExperimentStatusOut),
+    query=PAGE,
+    experiment_key=True,
+)
 def list_experiment_statuses(username, project_name, experiment_id):
     """The experiment's status history, oldest first."""
     access = _access(username, project_name, experiment_id)
@@ -72,17 +128,25 @@ def list_experiment_statuses(username, project_name, experiment_id):
     )
 
 
-@route(f"{EXPERIMENT}/statuses/", ["POST"])
+@route(
+    f"{EXPERIMENT}/statuses/",
+    ["POST"],
+    status=201,
+    out=ExperimentStatusOut,
+    body=ExperimentStatusIn,
+    experiment_key=True,
+)
 def create_experiment_status(username, project_name, experiment_id):
     """Append a status (the experiment itself, or admins)."""
     access = _access(username, project_name, experiment_id, "post_status")
-    body = parse(schemas.ExperimentStatusIn)
-    row = experiment_actions.post_status(access, status=body.status, message=body.message,
-                                         traceback=body.traceback)
+    body = parse(ExperimentStatusIn)
+    row = experiment_actions.post_status(
+        access, status=body.status, message=body.message, traceback=body.traceback
+    )
     return dump(serialize.experiment_status(row), 201)
 
 
-@route(f"{EXPERIMENT}/metrics/", ["GET"])
+@route(f"{EXPERIMENT}/metrics/", ["GET"], out=Paged(MetricOut), query=PAGE, experiment_key=True)
 def list_metrics(username, project_name, experiment_id):
     """The experiment's metric reports, oldest first."""
     access = _access(username, project_name, experiment_id)
@@ -92,18 +156,25 @@ def list_metrics(username, project_name, experiment_id):
     )
 
 
-@route(f"{EXPERIMENT}/metrics/", ["POST"])
+@route(
+    f"{EXPERIMENT}/metrics/",
+    ["POST"],
+    status=201,
+    out={JSON: (MetricOut, MetricListOut)},
+    body=(MetricIn, MetricListIn),
+    experiment_key=True,
+)
 def create_metrics(username, project_name, experiment_id):
     """Report metrics: one {"values", "created_at"?} object, or a list of them (201)."""
     access = _access(username, project_name, experiment_id, "report_metrics")
-    reports, batch = parse_one_or_many(schemas.MetricIn, schemas.MetricListIn)
+    reports, batch = parse_one_or_many(MetricIn, MetricListIn)
     rows = metrics.report_metrics(access, reports)
     if batch:
         return dump(serialize.metrics(rows, access.experiment), 201)
     return dump(serialize.metric(rows[0], access.experiment), 201)
 
 
-@route(f"{EXPERIMENT}/logs/", ["GET"])
+@route(f"{EXPERIMENT}/logs/", ["GET"], out={"text/plain": str}, query=("tail",))
 def experiment_logs(username, project_name, experiment_id):
     """The experiment's output as text: the last ?tail=N lines, else all (up to a cap)."""
     access = _access(username, project_name, experiment_id)

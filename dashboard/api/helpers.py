@@ -6,10 +6,10 @@ from urllib.parse import urlencode
 from flask import current_app, g, request
 from pydantic import ValidationError as PydanticError
 
-from dashboard.api import schemas
+from dashboard.api.schemas.base import PageOut
 from dashboard.errors import NotFound, ValidationError
-from dashboard.services.access import project_access
 from dashboard.services.listing import DEFAULT_LIMIT, MAX_LIMIT
+from dashboard.services.project.access import project_access
 from dashboard.text_input import refuse_nul, refuse_nul_in_json
 
 # Far past any real list, and within the databases' 64-bit OFFSET.
@@ -130,7 +130,7 @@ def page_response(page, serialize):
     next_offset = page.offset + page.limit
     previous_offset = max(page.offset - page.limit, 0)
     return dump(
-        schemas.PageOut(
+        PageOut(
             count=page.count,
             next=_page_url(next_offset, page.limit) if next_offset < page.count else None,
             previous=_page_url(previous_offset, page.limit) if page.offset > 0 else None,
@@ -142,8 +142,9 @@ def page_response(page, serialize):
 def dump(model_instance, status=200):
     """A pydantic response model as JSON with a status code (serialised by pydantic itself:
     a batch of 1,000 metric rows in a third of the time of dumping to dicts, then to JSON)."""
-    return current_app.response_class(model_instance.model_dump_json(), status=status,
-                                      mimetype="application/json")
+    return current_app.response_class(
+        model_instance.model_dump_json(), status=status, mimetype="application/json"
+    )
 
 
 def empty(status):

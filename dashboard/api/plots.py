@@ -3,20 +3,23 @@
 import orjson
 from flask import current_app, g, jsonify, request
 
-from dashboard.api import route, schemas
+from dashboard.api import route
 from dashboard.api.helpers import access, dump
-from dashboard.services import experiment_pages, plots
-from dashboard.services.credentials import experiment_access
+from dashboard.api.schemas.experiments import OutputListOut
+from dashboard.api.schemas.plots import PlotNamesOut, PlotOut
+from dashboard.services.experiment import experiment_actions
+from dashboard.services.experiment.credentials import experiment_access
+from dashboard.services.plots import plots
 
 GROUP = "/<username>/<project_name>/groups/<int:group_id>"
 EXPERIMENT = "/<username>/<project_name>/experiments/<int:experiment_id>"
 
 
-@route(f"{GROUP}/plots/", ["GET"])
+@route(f"{GROUP}/plots/", ["GET"], out=PlotNamesOut)
 def list_group_plots(username, project_name, group_id):
     """The names of the plots a group has (each at plots/<name>/)."""
     plots.plot_names(access(username, project_name), group_id)
-    return dump(schemas.PlotNamesOut(plots=list(plots.PLOTS)))
+    return dump(PlotNamesOut(plots=list(plots.PLOTS)))
 
 
 def _plot_json(data):
@@ -31,10 +34,14 @@ def _plot_json(data):
 
 def _plot_view(name):
     def view(username, project_name, group_id):
-        # schemas.PlotOut declares this body; it is sent as built (no validation pass over
-        # the points of a 2,000-experiment sample).
-        data = plots.plot_data(access(username, project_name), group_id, name,
-                               metric=request.args.get("metric") or None)
+        # PlotOut (schemas/plots.py) declares this body; it is sent as built (no validation
+        # pass over the points of a 2,000-experiment sample).
+        data = plots.plot_data(
+            access(username, project_name),
+            group_id,
+            name,
+            metric=request.args.get("metric") or None,
+        )
         return _plot_json(data)
 
     view.__name__ = f"group_plot_{name}"
@@ -43,12 +50,13 @@ def _plot_view(name):
 
 
 for _name in plots.PLOTS:
-    route(f"{GROUP}/plots/{_name}/", ["GET"])(_plot_view(_name))
+    route(f"{GROUP}/plots/{_name}/", ["GET"], out=PlotOut, query=("metric",))(_plot_view(_name))
 
 
-@route(f"{EXPERIMENT}/outputs/", ["GET"])
+@route(f"{EXPERIMENT}/outputs/", ["GET"], out=OutputListOut)
 def experiment_outputs(username, project_name, experiment_id):
     """The files under the experiment's outputs folder: [{path, size}]."""
-    found = experiment_access(username, project_name, experiment_id, actor=g.actor,
-                              caller=g.experiment)
-    return dump(schemas.OutputListOut.model_validate(experiment_pages.outputs(found)))
+    found = experiment_access(
+        username, project_name, experiment_id, actor=g.actor, caller=g.experiment
+    )
+    return dump(OutputListOut.model_validate(experiment_actions.outputs(found)))

@@ -4,8 +4,9 @@ from flask import request
 
 from dashboard.api import route, serialize
 from dashboard.api.helpers import access, dump
+from dashboard.api.schemas.projects import RepoUploadOut
 from dashboard.errors import ValidationError
-from dashboard.services import uploads
+from dashboard.services.project import uploads
 
 
 def _tarball():
@@ -17,7 +18,13 @@ def _tarball():
     return request.files.get("repo")
 
 
-@route("/<username>/<project_name>/repo/upload/", ["PUT", "POST"])
+@route(
+    "/<username>/<project_name>/repo/upload/",
+    ["PUT", "POST"],
+    status=201,
+    out=RepoUploadOut,
+    upload=True,
+)
 def upload_repo(username, project_name):
     """Upload the project's code (member and up); 201 with the upload."""
     project = access(username, project_name, "upload_repo")

@@ -1,7 +1,8 @@
 """Group spec parsing and normalisation, matrix options and search suggestions (no Flask, no DB)."""
 
+from .base import Iteration, SearchError
 from .errors import SpecError
-from .iterations import Iteration, SearchError, first_iteration, next_iteration
+from .iterations import first_iteration, next_iteration
 from .options import matrix_values
 from .search import suggestions
 from .spec import GroupSpec, parse_group_spec, run_cmd_of

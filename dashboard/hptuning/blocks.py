@@ -1,4 +1,5 @@
-"""The algorithm blocks (grid_search, random_search, hyperband, bo) and early_stopping."""
+"""The algorithm blocks (grid_search, random_search, hyperband, bo; asha's is asha.py, tpe's
+and cmaes's samplers.py) and early_stopping."""
 
 from .errors import Problems, SpecError
 from .fields import (
@@ -16,6 +17,9 @@ ALGORITHMS = {
     "random_search": "random",
     "hyperband": "hyperband",
     "bo": "bo",
+    "asha": "asha",
+    "tpe": "tpe",
+    "cmaes": "cmaes",
 }
 OPTIMIZATIONS = ("maximize", "minimize")
 ACQUISITION_FUNCTIONS = ("ucb", "ei", "poi")
@@ -45,6 +49,15 @@ DEFAULT_GAUSSIAN_PROCESS = {
 
 def parse_block(name, raw, path):
     """Validate and normalise the algorithm block `name` (a key of ALGORITHMS)."""
+    # asha.py and samplers.py build on this module's parsers: imported when needed.
+    if name == "asha":
+        from .asha import parse_asha
+
+        return parse_asha(raw, path)
+    if name in ("tpe", "cmaes"):
+        from . import samplers
+
+        return getattr(samplers, f"parse_{name}")(raw, path)
     parser = {
         "grid_search": parse_grid,
         "random_search": parse_random,
@@ -96,7 +109,7 @@ def parse_hyperband(raw, path):
     block = {
         "max_iter": problems.check(as_int, raw["max_iter"], f"{path}.max_iter", minimum=1),
         "eta": problems.check(as_number, raw["eta"], f"{path}.eta", greater_than=1),
-        "resource": problems.check(_parse_resource, raw["resource"], f"{path}.resource"),
+        "resource": problems.check(parse_resource, raw["resource"], f"{path}.resource"),
         "metric": problems.check(parse_metric, raw["metric"], f"{path}.metric"),
         "resume": False if resume is None else problems.check(as_bool, resume, f"{path}.resume"),
     }
@@ -104,7 +117,7 @@ def parse_hyperband(raw, path):
     return block
 
 
-def _parse_resource(raw, path):
+def parse_resource(raw, path):
     raw = expect_mapping(raw, path)
     check_keys(raw, ("name", "type"), path, required=("name",))
     kind = raw.get("type")
@@ -165,12 +178,22 @@ def _parse_utility(raw, path):
         else problems.check(as_number, kappa, f"{path}.kappa", at_least=0),
         "eps": None if eps is None else problems.check(as_number, eps, f"{path}.eps", at_least=0),
         "n_warmup": _optional(
-            problems, as_int, raw.get("n_warmup"), DEFAULT_N_WARMUP, f"{path}.n_warmup",
-            minimum=1, maximum=MAX_N_WARMUP,
+            problems,
+            as_int,
+            raw.get("n_warmup"),
+            DEFAULT_N_WARMUP,
+            f"{path}.n_warmup",
+            minimum=1,
+            maximum=MAX_N_WARMUP,
         ),
         "n_iter": _optional(
-            problems, as_int, raw.get("n_iter"), DEFAULT_N_ITER, f"{path}.n_iter",
-            minimum=1, maximum=MAX_N_ITER,
+            problems,
+            as_int,
+            raw.get("n_iter"),
+            DEFAULT_N_ITER,
+            f"{path}.n_iter",
+            minimum=1,
+            maximum=MAX_N_ITER,
         ),
         "gaussian_process": problems.check(
             _parse_gaussian_process, raw.get("gaussian_process"), f"{path}.gaussian_process"
@@ -238,42 +261,54 @@ def parse_early_stopping(raw, path):
 
 
 def _parse_stopping_entry(raw, path):
+    """{metric, value, optimization, policy}: `value` (the group-level rule) may be left out
+    when a policy is given, and is then None."""
     raw = expect_mapping(raw, path)
+    has_policy = raw.get("policy") is not None
     check_keys(
-        raw, ("metric", "value", "optimization", "policy"), path, required=("metric", "value")
+        raw,
+        ("metric", "value", "optimization", "policy"),
+        path,
+        required=("metric",) if has_policy else ("metric", "value"),
     )
     problems = Problems()
     optimization = raw.get("optimization")
+    value = raw.get("value")
     entry = {
         "metric": problems.check(as_name, raw["metric"], f"{path}.metric"),
-        "value": problems.check(as_number, raw["value"], f"{path}.value"),
+        "value": None if value is None else problems.check(as_number, value, f"{path}.value"),
         "optimization": "maximize"
         if optimization is None
         else problems.check(as_enum, optimization, f"{path}.optimization", OPTIMIZATIONS),
-        "policy": None
-        if raw.get("policy") is None
-        else problems.check(_parse_policy, raw["policy"], f"{path}.policy"),
+        "policy": problems.check(_parse_policy, raw["policy"], f"{path}.policy")
+        if has_policy
+        else None,
     }
     problems.raise_if_any()
     return entry
 
 
 def _parse_policy(raw, path):
-    """A stopping policy as polyaxon-schemas defines it; stored and shown, not applied."""
+    """A stopping policy as polyaxon-schemas 0.6.1 writes it: {kind: median or average,
+    evaluation_interval} or {kind: truncation, percent (1 to 99), evaluation_interval}."""
     raw = expect_mapping(raw, path)
-    kind = as_enum(raw.get("kind"), f"{path}.kind", POLICY_KINDS)
+    if raw.get("kind") is None:
+        raise SpecError.at(f"{path}.kind", f"is required (one of {', '.join(POLICY_KINDS)})")
+    kind = as_enum(raw["kind"], f"{path}.kind", POLICY_KINDS)
     keys = (
         ("kind", "percent", "evaluation_interval")
         if kind == "truncation"
         else ("kind", "evaluation_interval")
     )
     check_keys(raw, keys, path, required=keys)
+    problems = Problems()
     policy = {"kind": kind}
     if kind == "truncation":
-        policy["percent"] = as_int(raw["percent"], f"{path}.percent", minimum=1)
-        if policy["percent"] > 99:
-            raise SpecError.at(f"{path}.percent", f"must be <= 99, got {policy['percent']}")
-    policy["evaluation_interval"] = as_int(
-        raw["evaluation_interval"], f"{path}.evaluation_interval", minimum=1
+        policy["percent"] = problems.check(
+            as_int, raw["percent"], f"{path}.percent", minimum=1, maximum=99
+        )
+    policy["evaluation_interval"] = problems.check(
+        as_int, raw["evaluation_interval"], f"{path}.evaluation_interval", minimum=1
     )
+    problems.raise_if_any()
     return policy

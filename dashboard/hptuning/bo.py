@@ -20,8 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Matern, WhiteKernel
 
-from .fields import is_number
-from .iterations import (
+from .base import (
     Iteration,
     SearchError,
     config_key,
@@ -30,6 +29,7 @@ from .iterations import (
     sample_configs,
     with_params,
 )
+from .fields import is_number
 from .options import RANGES, discrete_values, option_length
 
 # Kernel hyperparameter bounds, in the [0, 1]-scaled space the GP sees.

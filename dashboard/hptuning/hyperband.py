@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .iterations import Iteration, iteration_rng, metric_value, sample_configs, with_params
+from .base import Iteration, iteration_rng, metric_value, sample_configs, with_params
 
 
 @dataclass(frozen=True)

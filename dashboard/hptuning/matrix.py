@@ -4,12 +4,17 @@ from .errors import Problems, SpecError
 from .fields import expect_mapping, type_name
 from .options import DISCRETE, DISTRIBUTIONS, OPTIONS, parse_option
 
-# Which options each algorithm accepts (random and hyperband accept all of them).
+# Which options each algorithm accepts (random, hyperband and asha accept all of them).
 ALLOWED = {
     "grid": DISCRETE,
     "random": OPTIONS,
     "hyperband": OPTIONS,
     "bo": (*DISCRETE, "uniform"),
+    "asha": OPTIONS,
+    # Every option here; sampler_space.check_matrix then refuses, naming the param and why,
+    # those Optuna's samplers cannot search.
+    "tpe": OPTIONS,
+    "cmaes": OPTIONS,
 }
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .asha import total_experiments as asha_total_experiments
 from .blocks import ALGORITHMS, parse_block, parse_early_stopping
 from .errors import Problems, SpecError
 from .fields import as_enum, as_int, expect_mapping, short, type_name
@@ -12,6 +13,8 @@ from .hyperband import total_experiments
 from .loader import load_yaml
 from .matrix import parse_matrix
 from .options import sample
+from .resources import parse_resources
+from .sampler_space import check_matrix
 from .search import distinct_size, grid_size
 from .templates import render_cmd
 
@@ -35,6 +38,7 @@ class GroupSpec:
     data: dict = field(repr=False)
     num_combinations: int | None
     num_experiments: int | None
+    resources: dict = field(default_factory=dict)  # environment.resources, normalised
 
     @property
     def matrix(self):
@@ -47,8 +51,9 @@ class GroupSpec:
         return self.hptuning[_block_name(self.search_algorithm)]
 
 
-def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_BYTES,
-                     check_template=True):
+def parse_group_spec(
+    content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_BYTES, check_template=True
+):
     """Parse and validate polyaxonfile YAML text; raise SpecError listing what is wrong.
 
     A group accepted before is parsed again with `max_experiments=None` (no cap: it may have
@@ -62,6 +67,7 @@ def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_
     problems.check(_check_header, data)
     params = problems.check(_params, data)
     run_cmd = problems.check(_run_cmd, data.get("run"))
+    resources = problems.check(parse_resources, data)
     if "hptuning" not in data or data["hptuning"] is None:
         problems.add("hptuning", "is required")
         hptuning = None
@@ -70,6 +76,8 @@ def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_
     problems.raise_if_any()
 
     algorithm = next(ALGORITHMS[key] for key in ALGORITHMS if key in hptuning)
+    if algorithm in ("tpe", "cmaes"):
+        check_matrix(hptuning["matrix"], algorithm)
     _check_names(hptuning, params, data)
     counts = _count(hptuning, algorithm, max_experiments)
     if check_template:
@@ -84,6 +92,7 @@ def parse_group_spec(content, *, max_experiments=MAX_EXPERIMENTS, max_bytes=MAX_
         data=data,
         num_combinations=counts[0],
         num_experiments=counts[1],
+        resources=resources,
     )
 
 
@@ -156,8 +165,13 @@ def parse_hptuning(raw, path="hptuning"):
     result = {
         "concurrency": 1
         if concurrency is None
-        else problems.check(as_int, concurrency, f"{path}.concurrency",
-                            minimum=MIN_CONCURRENCY, maximum=MAX_CONCURRENCY),
+        else problems.check(
+            as_int,
+            concurrency,
+            f"{path}.concurrency",
+            minimum=MIN_CONCURRENCY,
+            maximum=MAX_CONCURRENCY,
+        ),
         "seed": None if seed is None else problems.check(as_int, seed, f"{path}.seed"),
         "matrix": problems.check(
             parse_matrix, raw.get("matrix"), f"{path}.matrix", ALGORITHMS[block_name]
@@ -183,9 +197,10 @@ def _check_names(hptuning, params, data):
     for name in hptuning["matrix"]:
         if name in params:
             problems.add(f"hptuning.matrix.{name}", f"'{name}' is also defined in {declared}")
-    resource = hptuning.get("hyperband", {}).get("resource", {}).get("name")
+    algorithm = next((key for key in ("hyperband", "asha") if key in hptuning), None)
+    resource = hptuning.get(algorithm, {}).get("resource", {}).get("name")
     if resource is not None:
-        path = "hptuning.hyperband.resource.name"
+        path = f"hptuning.{algorithm}.resource.name"
         if resource in hptuning["matrix"]:
             problems.add(path, f"'{resource}' is also a matrix param")
         if resource in params:
@@ -238,6 +253,23 @@ def _count(hptuning, algorithm, max_experiments):
                 f"{max_experiments} experiments (every rung of every bracket counts), at most "
                 f"{max_experiments} are allowed; lower max_iter",
             )
+    if algorithm == "asha":
+        most = asha_total_experiments(hptuning["asha"])
+        if most > max_experiments:
+            raise SpecError.at(
+                "hptuning.asha.n_experiments",
+                f"{hptuning['asha']['n_experiments']} configurations can make up to {most} "
+                f"experiments with their promotions, at most {max_experiments} are allowed; "
+                "lower n_experiments or the number of rungs",
+            )
+    if algorithm in ("tpe", "cmaes"):
+        n = hptuning[algorithm]["n_experiments"]
+        if n > max_experiments:
+            raise SpecError.at(
+                f"hptuning.{algorithm}.n_experiments",
+                f"is {n}, at most {max_experiments} experiments are allowed",
+            )
+        return combinations, n
     if algorithm == "bo":
         block = hptuning["bo"]
         total = block["n_initial_trials"] + block["n_iterations"]
@@ -258,7 +290,7 @@ def _check_template(run_cmd, params, hptuning):
     for name, entry in hptuning["matrix"].items():
         option, spec = next(iter(entry.items()))
         context[name] = sample(option, spec, rng)
-    resource = hptuning.get("hyperband", {}).get("resource")
+    resource = (hptuning.get("hyperband") or hptuning.get("asha") or {}).get("resource")
     if resource is not None:
         context[resource["name"]] = 1 if resource["type"] == "int" else 1.0
     render_cmd(run_cmd, context)

@@ -18,14 +18,37 @@ from dashboard.models.groups import (
     TablePreference,
 )
 from dashboard.models.projects import Membership, Project, RepoUpload
+from dashboard.models.standings import MetricStanding
 from dashboard.models.tensorboards import TensorboardJob, TensorboardStatus
 from dashboard.models.users import ApiToken, LoginSession, User
+from dashboard.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from dashboard.models.workers import Worker
 
 __all__ = [
-    "ApiToken", "Bookmark", "Experiment", "ExperimentGroup", "ExperimentMetric", "GroupEvent",
-    "ExperimentStatus", "ExperimentValue", "GroupStatus", "GroupStatusChange", "GroupStatusCount",
-    "GroupVersion", "LoginSession", "Membership", "Project",
-    "RepoUpload", "SearchIteration", "TablePreference", "TensorboardJob", "TensorboardStatus",
-    "User", "Worker",
+    "ApiToken",
+    "Bookmark",
+    "Experiment",
+    "ExperimentGroup",
+    "ExperimentMetric",
+    "GroupEvent",
+    "ExperimentStatus",
+    "ExperimentValue",
+    "GroupStatus",
+    "GroupStatusChange",
+    "GroupStatusCount",
+    "GroupVersion",
+    "LoginSession",
+    "Membership",
+    "MetricStanding",
+    "Project",
+    "RepoUpload",
+    "SearchIteration",
+    "TablePreference",
+    "TensorboardJob",
+    "TensorboardStatus",
+    "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "Worker",
 ]

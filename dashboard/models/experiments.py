@@ -3,7 +3,7 @@
 import json
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.extensions import db
@@ -22,6 +22,13 @@ class Experiment(db.Model):
         Index("ix_experiments_group_id", "group_id", "id"),
         # The worker's twice-a-second look for lost experiments: the few running ones only.
         Index("ix_experiments_status_worker", "status", "worker"),
+        # Deleting an experiment looks up those that continue it (the few that do).
+        Index(
+            "ix_experiments_original_experiment_id",
+            "original_experiment_id",
+            postgresql_where=text("original_experiment_id IS NOT NULL"),
+            sqlite_where=text("original_experiment_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -44,12 +51,33 @@ class Experiment(db.Model):
     worker: Mapped[str | None] = mapped_column(String(255), index=True)
     pid: Mapped[int | None] = mapped_column(Integer)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The GPUs it was placed on, {"worker": <who declared them>, "ids": [...]}; held while it
+    # is scheduled, starting or running. None: it asked none.
+    gpus: Mapped[dict | None] = mapped_column(JSONText)
     # Set when a user (or early stopping) asks a running experiment to stop; the worker kills it.
     stop_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why, when it was not a user (an early-stopping policy): its final `stopped` row says so.
+    stop_message: Mapped[str | None] = mapped_column(Text)
+    # The experiment it continues: an asha promotion (cloning_strategy None) or a clone
+    # (restart, resume or copy).
+    original_experiment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL")
+    )
+    cloning_strategy: Mapped[str | None] = mapped_column(String(8))
+    # The upload of the project's code it runs: set when it starts, or when a clone is made to
+    # run its original's code; None until then (the latest upload) or once pruned.
+    code_upload_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repo_uploads.id", ondelete="SET NULL"), index=True
+    )
 
     @property
     def last_status(self):
         return self.status
+
+    @property
+    def is_clone(self):
+        """Made by restart, resume or copy (an asha promotion continues one but is no clone)."""
+        return self.cloning_strategy is not None
 
 
 class ExperimentMetric(db.Model):
@@ -91,16 +119,21 @@ class ExperimentValue(db.Model):
     # filters, sorts and the list of names read it in order instead of probing every experiment.
     __table_args__ = (
         Index("ix_experiment_values_lookup", "kind", "name", "num_value"),
-        Index("ix_experiment_values_group", "group_id", "kind", "name", "num_value",
-              "text_value", "experiment_id"),
+        Index(
+            "ix_experiment_values_group",
+            "group_id",
+            "kind",
+            "name",
+            "num_value",
+            "text_value",
+            "experiment_id",
+        ),
     )
 
     experiment_id: Mapped[int] = mapped_column(
         ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
     )
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("experiment_groups.id", ondelete="CASCADE")
-    )
+    group_id: Mapped[int] = mapped_column(ForeignKey("experiment_groups.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     num_value: Mapped[float | None] = mapped_column(Float)

@@ -45,6 +45,8 @@ class ExperimentGroup(db.Model):
     hptuning: Mapped[dict] = mapped_column(JSONText)
     search_algorithm: Mapped[str] = mapped_column(String(16))
     concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    # environment.resources of its polyaxonfile, normalised (hptuning.resources); None: none.
+    resources: Mapped[dict | None] = mapped_column(JSONText)
     current_iteration: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="created")
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -55,6 +57,13 @@ class ExperimentGroup(db.Model):
     # The optimisation objective chosen by a user ({"metric", "optimization"}); when null it
     # comes from the spec (early-stopping / hyperband / bo metric).
     objective: Mapped[dict | None] = mapped_column(JSONText)
+    # The group this one was cloned from (POST .../clone, or the page's Clone).
+    cloned_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiment_groups.id", ondelete="SET NULL")
+    )
+    # Experiments added to the search's budget by POST .../extend (its content stays as
+    # submitted): grid and random ones are created at once, the others as the search asks.
+    extended_by: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     project: Mapped[Project] = relationship(lazy="raise")
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -88,8 +97,7 @@ class GroupStatusChange(db.Model):
 
     __tablename__ = "group_status_changes"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     group_id: Mapped[int] = mapped_column(Integer, index=True)
     status: Mapped[str | None] = mapped_column(String(16))
     delta: Mapped[int] = mapped_column(Integer)

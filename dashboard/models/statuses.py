@@ -45,8 +45,12 @@ GROUP_STATUSES = StatusTable(
     kind="group",
     transitions={
         "created": ("running", "stopping", "stopped", "failed"),
-        "running": ("succeeded", "failed", "stopping", "stopped"),
+        "running": ("succeeded", "failed", "stopping", "stopped", "paused"),
+        # Paused: nothing new starts; what runs runs on (EXTENSIONS.md section 2).
+        "paused": ("running", "stopping", "stopped"),
         "stopping": ("stopped",),
+        # A final group goes back to running only when it is retried, extended or gets a
+        # restarted experiment: services/group/reopen.py, never through this table.
         "succeeded": (),
         "failed": (),
         "stopped": (),

@@ -16,8 +16,19 @@ from dashboard.models.types import UTCDateTime, utcnow
 # Usernames that would collide with a route (CONTRACT.md section 8).
 RESERVED_USERNAMES = frozenset(
     {
-        "api", "app", "bookmarks", "healthz", "log_handler", "login", "logout", "projects",
-        "settings", "static", "tensorboard", "users", "versions",
+        "api",
+        "app",
+        "bookmarks",
+        "healthz",
+        "log_handler",
+        "login",
+        "logout",
+        "projects",
+        "settings",
+        "static",
+        "tensorboard",
+        "users",
+        "versions",
     }
 )
 

@@ -6,7 +6,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.extensions import db
-from dashboard.models.types import UTCDateTime, utcnow
+from dashboard.models.types import JSONText, UTCDateTime, utcnow
 
 
 class Worker(db.Model):
@@ -19,3 +19,5 @@ class Worker(db.Model):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The GPU ids it declared (--gpus, WORKER_GPUS); None: none.
+    gpus: Mapped[list | None] = mapped_column(JSONText)

@@ -6,14 +6,22 @@ worker needs. Stop requests are revoked with SIGTERM (the task kills the process
 task's heartbeats answer "stop" as well, so a missed revoke still stops it. A worker whose
 heartbeats stop (killed, cut off) is lost: its experiments end failed, "Worker lost". A task
 that no worker takes within CELERY_PICKUP_TIMEOUT_SECONDS was lost: its experiment ends failed.
+
+GPUs: workers that declare them heartbeat their ids to Redis (dashboard/runner/tasks.py); each
+round the scheduler records those workers, places experiments asking GPUs on one worker's free
+ids (services/run/placement.py) and sends each to that worker's own queue.
 """
 
+import json
+
+import redis
 from flask import current_app
 
 from dashboard.runner.process import pid_alive
 from dashboard.runner.scheduler import Scheduler
-from dashboard.services import runs
-from dashboard.tasks import TASK, make_celery
+from dashboard.runner.tasks import TASK, gpu_heartbeat_key, gpu_queue, make_celery
+from dashboard.services.run import runs
+from dashboard.services.run.placement import GpuPool, record_gpu_workers
 
 
 def task_id(uuid):
@@ -39,8 +47,10 @@ class CeleryScheduler(Scheduler):
     """
 
     lost_message = "Worker lost: {worker} stopped sending heartbeats."
-    unpicked_message = ("No worker took the experiment within {timeout:g} s of it being sent "
-                        "(the task was lost or no worker serves queue '{queue}').")
+    unpicked_message = (
+        "No worker took the experiment within {timeout:g} s of it being sent "
+        "(the task was lost or no worker serves queue '{queue}')."
+    )
 
     def __init__(self, *, capacity=None, poll=None):
         super().__init__(capacity=capacity, poll=poll)
@@ -52,6 +62,8 @@ class CeleryScheduler(Scheduler):
         self.pid = 0
         self.revoked = set()
         self.pickup_timeout = current_app.config["CELERY_PICKUP_TIMEOUT_SECONDS"]
+        self.redis = redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5)
+        self.gpu_beats = []
 
     def run(self):
         self.send_unsent()
@@ -78,31 +90,59 @@ class CeleryScheduler(Scheduler):
                 # Still queued: no process to wait for (a worker that takes it is refused).
                 runs.mark(experiment_id, "stopped", "Stopped on request.")
         self.fail_unpicked()
+        self.record_gpu_beats()
 
     def fail_unpicked(self):
         """Fail the experiments whose task no worker took within the pickup timeout."""
         if self.pickup_timeout <= 0:
             return
         message = self.unpicked_message.format(timeout=self.pickup_timeout, queue=self.queue)
-        failed = runs.unpicked_experiments(self.name, timeout=self.pickup_timeout,
-                                           message=message)
+        failed = runs.unpicked_experiments(self.name, timeout=self.pickup_timeout, message=message)
         if failed:
-            current_app.logger.warning("no worker of queue %r took experiments %s within %g s",
-                                       self.queue, failed, self.pickup_timeout)
+            current_app.logger.warning(
+                "no worker of queue %r took experiments %s within %g s",
+                self.queue,
+                failed,
+                self.pickup_timeout,
+            )
 
     def free_slots(self):
         return self.capacity - runs.in_flight()
+
+    def gpu_pool(self):
+        return GpuPool({beat["name"]: beat["gpus"] for beat in self.gpu_beats})
+
+    def record_gpu_beats(self):
+        """Record the workers of this queue that heartbeat their GPUs to Redis as alive, with
+        their ids (every round: an idle worker stays known while no slot is free)."""
+        beats = []
+        try:
+            for key in self.redis.scan_iter(match=gpu_heartbeat_key(self.queue, "*"), count=1000):
+                value = self.redis.get(key)
+                if value:
+                    beats.append(json.loads(value))
+        except (redis.RedisError, ValueError):  # nothing is placed on GPUs this round
+            current_app.logger.exception("could not read the workers' GPU heartbeats")
+            beats = []
+        self.gpu_beats = beats
+        record_gpu_workers(beats)
 
     def launch(self, experiment_id):
         launch = self.prepare(experiment_id)
         if launch is None:
             return
-        job = {"experiment_id": experiment_id, "command": launch.command,
-               "folder": str(launch.folder), "code": str(launch.code) if launch.code else None,
-               "env": launch.env}
+        job = {
+            "experiment_id": experiment_id,
+            "command": launch.command,
+            "folder": str(launch.folder),
+            "code": str(launch.code) if launch.code else None,
+            "outputs": str(launch.outputs),
+            "env": launch.env,
+            "gpus": launch.gpus,
+        }
+        queue = gpu_queue(self.queue, launch.gpus["worker"]) if launch.gpus else self.queue
         try:
-            self.celery.send_task(TASK, args=[job], task_id=task_id(launch.uuid),
-                                  queue=self.queue)
+            self.celery.send_task(TASK, args=[job], task_id=task_id(launch.uuid), queue=queue)
         except Exception as exc:  # the broker is unreachable: the experiment cannot run
             current_app.logger.exception("could not send experiment %s", experiment_id)
             runs.mark(experiment_id, "failed", f"The experiment could not be sent: {exc}")

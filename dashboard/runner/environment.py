@@ -29,6 +29,9 @@ One HTTP call with curl or urllib, no client needed:
 - `POLYAXON_TOKEN`: the same key; header `Authorization: token $POLYAXON_TOKEN`.
 - `POLYAXON_EXPERIMENT_ID`, `POLYAXON_GROUP_ID`: the ids, for scripts that want them.
 
+GPUs: `CUDA_VISIBLE_DEVICES` and `NVIDIA_VISIBLE_DEVICES` name exactly the ids the experiment
+was placed on (comma-separated; empty when it asked none, so it sees no GPU).
+
 The client also reads /tmp/.polyaxon/.authtoken after the environment; a stray file there
 (left by a Polyaxon cluster install) would override the key.
 """
@@ -43,8 +46,10 @@ def server_url(api_url):
     return url.removesuffix("/api/v1").rstrip("/")
 
 
-def experiment_env(*, experiment, group, project, key, api_url, outputs_dir, params):
-    """Every variable an experiment process needs (strings only; merge into a base env)."""
+def experiment_env(*, experiment, group, project, key, api_url, outputs_dir, params, gpus=None):
+    """Every variable an experiment process needs (strings only; merge into a base env);
+    `gpus` are the ids it was placed on."""
+    devices = ",".join(str(i) for i in gpus or ())
     base = server_url(api_url)
     parts = urlsplit(base)
     https = parts.scheme == "https"
@@ -63,7 +68,7 @@ def experiment_env(*, experiment, group, project, key, api_url, outputs_dir, par
         "POLYAXON_IS_MANAGED": "true",
         "POLYAXON_IN_CLUSTER": "true",
         "POLYAXON_API_HTTP_HOST": base,
-        "POLYAXON_API_WS_HOST": ("wss" if https else "ws") + base[len(parts.scheme):],
+        "POLYAXON_API_WS_HOST": ("wss" if https else "ws") + base[len(parts.scheme) :],
         "POLYAXON_API_HOST": parts.hostname or "127.0.0.1",
         "POLYAXON_HTTP_PORT": str(parts.port or (443 if https else 80)),
         "POLYAXON_USE_HTTPS": "true" if https else "false",
@@ -75,4 +80,6 @@ def experiment_env(*, experiment, group, project, key, api_url, outputs_dir, par
         "POLYAXON_TOKEN": key,
         "POLYAXON_EXPERIMENT_ID": str(experiment.id),
         "POLYAXON_GROUP_ID": str(group.id),
+        "CUDA_VISIBLE_DEVICES": devices,
+        "NVIDIA_VISIBLE_DEVICES": devices,
     }

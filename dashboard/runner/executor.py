@@ -11,6 +11,10 @@ Reports go to the experiment's API with its key: `_runner/start/` (refused unles
 experiment still waits for a worker, so a redelivered task never runs it twice),
 `_runner/heartbeat/` every `heartbeat` seconds (answers whether to stop; refused once the
 experiment is finished, stopped or deleted), and the final status.
+
+A job placed on GPUs names the worker and the ids (`gpus`); another worker, or one that does
+not declare those ids, fails it without running it (its queue is that worker's own, so this
+is a misconfiguration: two workers of one name).
 """
 
 import contextlib
@@ -52,8 +56,12 @@ class Reporter:
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         connection = cls(self.netloc, timeout=self.timeout)
         try:
-            connection.request("POST", f"{self.path}/{path}", body=json.dumps(body), headers={
-                "Authorization": f"token {self.key}", "Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                f"{self.path}/{path}",
+                body=json.dumps(body),
+                headers={"Authorization": f"token {self.key}", "Content-Type": "application/json"},
+            )
             response = connection.getresponse()
             data = response.read()
         finally:
@@ -112,8 +120,18 @@ class _Terminate:
             signal.signal(signal.SIGTERM, self.previous)
 
 
-def run_job(job, *, worker, outputs_root, grace, heartbeat, sandbox):
-    """Run the experiment `job` describes on this worker; returns its outcome as a word."""
+def run_job(job, *, worker, outputs_root, grace, heartbeat, sandbox, gpus=()):
+    """Run the experiment `job` describes on this worker (which declares the GPU ids `gpus`);
+    returns its outcome as a word."""
+    placed = job.get("gpus")
+    if placed and (placed["worker"] != worker or not set(placed["ids"]) <= set(gpus)):
+        env = job["env"]
+        Reporter(env["POLYAXON_API_URL"], env["POLYAXON_TOKEN"]).final(
+            "failed",
+            f"The experiment was placed on GPUs {placed['ids']} of {placed['worker']}; "
+            f"{worker} (GPUs {list(gpus)}) does not run it.",
+        )
+        return "misplaced"
     # SIGTERM is handled from here until the final report is sent: a revoke that lands before
     # the spawn or after the process ended must not kill this worker process mid-report.
     with _Terminate() as terminate:
@@ -133,24 +151,34 @@ def _run(job, worker, outputs_root, grace, heartbeat, sandbox, terminate):
     try:
         folder = _folder(outputs_root, job["folder"])
         code = _folder(outputs_root, job["code"]) if job.get("code") else None
+        # A resume writes into its original's outputs (a job of an earlier scheduler: its own).
+        outputs = folder / "outputs"
+        if job.get("outputs"):
+            outputs = _folder(outputs_root, job["outputs"])
         reporter.post_retrying("_runner/start/", me)
     except Refused:
         return "refused"  # stopped, finished or taken by another worker meanwhile
     except ValueError:  # a folder outside the outputs root (its message names server paths)
-        reporter.final("failed", f"The experiment could not start on {worker}: its folder is "
-                                 "outside the outputs root.")
+        reporter.final(
+            "failed",
+            f"The experiment could not start on {worker}: its folder is outside the outputs root.",
+        )
         return "failed"
     log_path = folder / "logs" / "output.log"
-    env = {**env, "POLYAXON_RUN_OUTPUTS_PATH": str(folder / "outputs")}
+    env = {**env, "POLYAXON_RUN_OUTPUTS_PATH": str(outputs)}
     try:
         _checked(sandbox, outputs_root)
-        process = start_experiment(sandbox, job["command"], folder=folder, code=code, env=env)
+        process = start_experiment(
+            sandbox, job["command"], folder=folder, code=code, env=env, outputs=outputs
+        )
     except (OSError, SandboxUnavailable) as exc:
-        reporter.final("failed",
-                       f"The experiment could not start on {worker}: {public_reason(exc)}")
+        reporter.final(
+            "failed", f"The experiment could not start on {worker}: {public_reason(exc)}"
+        )
         return "failed"
-    outcome = _watch(process, reporter, {**me, "pid": process.pid}, terminate,
-                     grace=grace, heartbeat=heartbeat)
+    outcome = _watch(
+        process, reporter, {**me, "pid": process.pid}, terminate, grace=grace, heartbeat=heartbeat
+    )
     if outcome == "gone":
         return outcome
     if outcome == "limit":

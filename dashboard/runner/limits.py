@@ -129,18 +129,20 @@ class Limits:
             else "outputs: no size limit",
         ]
 
-    def start(self, folder):
-        """The limits of one experiment about to start in `folder` (its cgroup made now)."""
-        return Applied(self, folder)
+    def start(self, folder, *more):
+        """The limits of one experiment about to start in `folder` (its cgroup made now); its
+        disk is `folder` and `more` folders it writes (a resume's, its original's outputs)."""
+        return Applied(self, folder, more)
 
 
 class Applied:
     """One experiment's limits: `enter` in its process before exec, `exceeded` while it runs,
     `release` once it has ended, then `reasons` for its failure message."""
 
-    def __init__(self, limits, folder):
+    def __init__(self, limits, folder, more=()):
         self.limits = limits
         self.folder = Path(folder)
+        self.folders = [self.folder, *map(Path, more)]
         controllers = limits.controllers()
         self.cgroup = (
             cgroups.Cgroup(
@@ -181,7 +183,10 @@ class Applied:
     def _watch_folder(self):
         cap = self.limits.outputs_mb * MIB
         while not self._ended.wait(self.limits.check_seconds):
-            if folder_size(self.folder, stop_above=cap, ended=self._ended) > cap:
+            size = sum(
+                folder_size(folder, stop_above=cap, ended=self._ended) for folder in self.folders
+            )
+            if size > cap:
                 self.exceeded = (
                     f"The experiment's outputs and log passed their limit of "
                     f"{self.limits.outputs_mb} MiB: it was stopped."

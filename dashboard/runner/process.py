@@ -13,8 +13,9 @@ from collections import deque
 from pathlib import Path
 
 from dashboard.experiment_keys import mask_keys
-from dashboard.safe_files import open_regular
-from dashboard.tensorboard_process import KILL_GRACE, PROC, _running, _stat_field, stop_process
+from dashboard.processes.control import KILL_GRACE, PROC, running, stat_field, stop_process
+from dashboard.runner.sandbox import gpu_devices
+from dashboard.storage.safe_files import open_regular
 
 PR_SET_PDEATHSIG = 1
 PPID, STARTTIME = 1, 19  # fields of /proc/<pid>/stat after the command name
@@ -49,8 +50,13 @@ def spawn(argv, *, cwd, env, log_path, limits=None):
     with open(log_path, "ab") as log:
         try:
             process = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 preexec_fn=functools.partial(_in_child, limits),
             )
         except subprocess.SubprocessError:  # raised in the child, by limits.enter
@@ -59,18 +65,24 @@ def spawn(argv, *, cwd, env, log_path, limits=None):
     return process
 
 
-def start_experiment(sandbox, command, *, folder, code, env):
+def start_experiment(sandbox, command, *, folder, code, env, outputs=None):
     """Start the experiment whose folder is `folder` in `sandbox`, within its limits: its log
-    in folder/logs, its outputs in folder/outputs, in its code folder (its outputs folder if
-    it has none). End it with end_experiment."""
-    outputs = Path(folder) / "outputs"
+    in folder/logs, its outputs in `outputs` (default folder/outputs; a resume's are its
+    original's, the only folder it may write), in its code folder (its outputs folder if it
+    has none). End it with end_experiment."""
+    outputs = Path(outputs) if outputs is not None else Path(folder) / "outputs"
     sandbox.prepare(outputs)
     environment = sandbox.environment(env) if sandbox.enabled else {**base_environment(), **env}
-    limits = sandbox.limits.start(folder) if sandbox.limits is not None else None
+    elsewhere = [outputs] if Path(folder) not in outputs.parents else []
+    limits = sandbox.limits.start(folder, *elsewhere) if sandbox.limits is not None else None
     try:
-        return spawn(sandbox.command(command, outputs=outputs, code=code), cwd=code or outputs,
-                     env=environment, log_path=Path(folder) / "logs" / "output.log",
-                     limits=limits)
+        return spawn(
+            sandbox.command(command, outputs=outputs, code=code, devices=gpu_devices(env)),
+            cwd=code or outputs,
+            env=environment,
+            log_path=Path(folder) / "logs" / "output.log",
+            limits=limits,
+        )
     except BaseException:
         if limits is not None:
             limits.release()
@@ -109,11 +121,11 @@ def stop_experiment(pid, timeout):
 
 def _started(pid):
     """The process's start time (clock ticks after boot): with its pid, who it is."""
-    return _stat_field(PROC / str(pid), STARTTIME)
+    return stat_field(PROC / str(pid), STARTTIME)
 
 
 def _alive(family):
-    return [pid for pid, started in family if _running(pid) and _started(pid) == started]
+    return [pid for pid, started in family if running(pid) and _started(pid) == started]
 
 
 def _signal_all(family, sig, skip=None):
@@ -128,7 +140,7 @@ def descendants(pid):
     children = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit():
-            parent = _stat_field(entry, PPID)
+            parent = stat_field(entry, PPID)
             if parent is not None:
                 children.setdefault(int(parent), []).append(int(entry.name))
     found, todo = [], [pid]
@@ -151,7 +163,7 @@ def _reaped(pid):
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return not _running(pid)
+        return not running(pid)
     return done == pid
 
 

@@ -3,9 +3,10 @@
 Paths are the same inside as outside. An experiment sees, and nothing else:
 - read-only: the system (/usr with its /bin, /lib links and a few files of /etc), the Python
   the worker runs (its prefix and base prefix), its project's code, SANDBOX_READ_ONLY_PATHS;
-- writable: its own outputs folder, a private /tmp (its HOME) and /dev/shm,
-  SANDBOX_WRITABLE_PATHS;
-- a /proc of its own PID namespace and a minimal /dev.
+- writable: its own outputs folder (a resumed experiment: its original's, not its own), a
+  private /tmp (its HOME) and /dev/shm, SANDBOX_WRITABLE_PATHS;
+- a /proc of its own PID namespace and a minimal /dev, plus the device files of the GPUs it
+  was given (/dev/nvidia<id> and the driver's shared nodes, where they exist), no other GPU's.
 So not the instance folder (database, secret key), /run, /home, /root, /sys, the checkout, nor
 any other experiment's or project's folders. It runs in new PID, IPC, UTS and cgroup
 namespaces and a new session, and dies with the process that started it: nothing it starts,
@@ -21,6 +22,7 @@ applied by process.start_experiment, sandboxed or not; its /tmp and /dev/shm get
 limit as their size.
 """
 
+import contextlib
 import functools
 import os
 import shutil
@@ -31,15 +33,47 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-ETC_FILES = ("passwd", "group", "hosts", "host.conf", "resolv.conf", "nsswitch.conf", "gai.conf",
-             "localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl",
-             "ca-certificates", "ca-certificates.conf", "alternatives", "mime.types",
-             "protocols", "services", "os-release", "debian_version")
+ETC_FILES = (
+    "passwd",
+    "group",
+    "hosts",
+    "host.conf",
+    "resolv.conf",
+    "nsswitch.conf",
+    "gai.conf",
+    "localtime",
+    "timezone",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "ssl",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "alternatives",
+    "mime.types",
+    "protocols",
+    "services",
+    "os-release",
+    "debian_version",
+)
 HOME = "/tmp"
+GPU_SHARED_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try")
-HOW_TO_FIX = ("Install bubblewrap (Debian and Ubuntu: apt-get install bubblewrap; the scripts "
-              "install it), or on a single-user machine set SANDBOX=off to run experiments "
-              "without isolation.")
+HOW_TO_FIX = (
+    "Install bubblewrap (Debian and Ubuntu: apt-get install bubblewrap; the scripts "
+    "install it), or on a single-user machine set SANDBOX=off to run experiments "
+    "without isolation."
+)
+
+
+def gpu_devices(env, dev="/dev"):
+    """The device files of the GPUs an experiment's environment names (CUDA_VISIBLE_DEVICES):
+    /dev/nvidia<id> of each, then the driver's shared nodes, those that exist."""
+    ids = [i for i in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if i.strip().isdigit()]
+    if not ids:
+        return []
+    names = [f"nvidia{int(i)}" for i in ids] + list(GPU_SHARED_DEVICES)
+    return [f"{dev}/{name}" for name in names if os.path.exists(f"{dev}/{name}")]
 
 
 class SandboxUnavailable(RuntimeError):
@@ -100,10 +134,11 @@ class Sandbox:
         limits of the EXPERIMENT_* settings, for `share` experiments at once (default
         WORKER_CAPACITY)."""
         # Imported here: this module also runs alone, copied where another user can read it.
+        from dashboard.processes.isolation import sandbox_enabled
         from dashboard.runner.limits import Limits
 
         return cls(
-            enabled=str(config.get("SANDBOX", "bwrap")).lower() != "off",
+            enabled=sandbox_enabled(config),
             uid=int(config.get("SANDBOX_UID", 65534)),
             gid=int(config.get("SANDBOX_GID", 65534)),
             read_only=_paths(config.get("SANDBOX_READ_ONLY_PATHS", "")),
@@ -118,45 +153,92 @@ class Sandbox:
     def environment(self, experiment_env):
         """What the experiment's process gets: PATH, HOME, LANG and its POLYAXON_* variables."""
         python_bin = str(Path(sys.executable).parent)
-        return {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": HOME,
-                "LANG": os.environ.get("LANG", "C.UTF-8"), **experiment_env}
+        return {
+            "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": HOME,
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            **experiment_env,
+        }
 
     def prepare(self, outputs):
-        """Make the outputs folder the experiment's own (a root worker gives it to its uid)."""
+        """Make the outputs folder the experiment's own (a root worker gives it, and what it
+        holds, a copy's files too, to its uid; links are never followed)."""
         outputs = Path(outputs)
         outputs.mkdir(parents=True, exist_ok=True)
         if self.enabled and self.privileged:
             os.chown(outputs, self.uid, self.gid)
+            for _, folders, files, top in os.fwalk(outputs):
+                for name in (*folders, *files):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.chown(name, self.uid, self.gid, dir_fd=top, follow_symlinks=False)
 
-    def command(self, shell_command, *, outputs, code=None):
-        """The argv that runs `shell_command` (bash -c) in this sandbox, in `code` (or outputs)."""
-        return self.wrap(["/bin/bash", "-c", shell_command], workdir=code or outputs,
-                         read_only=[code] if code is not None else [], writable=[outputs])
+    def command(self, shell_command, *, outputs, code=None, devices=()):
+        """The argv that runs `shell_command` (bash -c) in this sandbox, in `code` (or outputs),
+        with these device files (its GPUs')."""
+        return self.wrap(
+            ["/bin/bash", "-c", shell_command],
+            workdir=code or outputs,
+            read_only=[code] if code is not None else [],
+            writable=[outputs],
+            devices=devices,
+        )
 
-    def wrap(self, argv, *, workdir, read_only=(), writable=()):
-        """The argv that runs `argv` in this sandbox, in workdir, with these folders bound
-        (besides the system, the worker's Python and the configured extra paths)."""
+    def wrap(self, argv, *, workdir, read_only=(), writable=(), devices=()):
+        """The argv that runs `argv` in this sandbox, in workdir, with these folders and device
+        files bound (besides the system, the worker's Python and the configured extra paths)."""
         if not self.enabled:
             return list(argv)
         read_only = [*python_dirs(), *self.read_only, *map(str, read_only)]
         writable = [*self.writable, *map(str, writable)]
         size = self._tmpfs_size()
-        wrapped = [self.bwrap, *self._system(), *NAMESPACES, "--die-with-parent",
-                   "--new-session", "--proc", "/proc", "--dev", "/dev", "--perms", "1777",
-                   *size, "--tmpfs", "/tmp", "--perms", "1777", *size, "--tmpfs", "/dev/shm",
-                   *_parents([*read_only, *writable])]
+        wrapped = [
+            self.bwrap,
+            *self._system(),
+            *NAMESPACES,
+            "--die-with-parent",
+            "--new-session",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "1777",
+            *size,
+            "--tmpfs",
+            "/tmp",
+            "--perms",
+            "1777",
+            *size,
+            "--tmpfs",
+            "/dev/shm",
+            *_parents([*read_only, *writable]),
+        ]
         for path in read_only:
             wrapped += ["--ro-bind", path, path]
         for path in writable:
             wrapped += ["--bind", path, path]
+        for path in devices:
+            wrapped += ["--dev-bind", str(path), str(path)]
         wrapped += ["--chdir", str(workdir)]
         if self.privileged:
-            return wrapped + ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add",
-                              "CAP_SETGID", "--", "setpriv", f"--reuid={self.uid}",
-                              f"--regid={self.gid}", "--clear-groups", "--inh-caps=-all",
-                              "--no-new-privs", "--", *argv]
-        return wrapped + ["--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--",
-                          *argv]
+            return wrapped + [
+                "--cap-drop",
+                "ALL",
+                "--cap-add",
+                "CAP_SETUID",
+                "--cap-add",
+                "CAP_SETGID",
+                "--",
+                "setpriv",
+                f"--reuid={self.uid}",
+                f"--regid={self.gid}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--no-new-privs",
+                "--",
+                *argv,
+            ]
+        return wrapped + ["--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--", *argv]
 
     def _tmpfs_size(self):
         """bwrap's --size for a tmpfs (they are memory) where the limits cap memory."""
@@ -182,22 +264,35 @@ class Sandbox:
         if not self.enabled:
             return
         if shutil.which(self.bwrap) is None:
-            raise SandboxUnavailable(f"Experiments run in a bubblewrap sandbox, and '{self.bwrap}'"
-                                     f" is not installed. {HOW_TO_FIX}")
+            raise SandboxUnavailable(
+                f"Experiments run in a bubblewrap sandbox, and '{self.bwrap}'"
+                f" is not installed. {HOW_TO_FIX}"
+            )
         scratch = Path(scratch)
         self.prepare(scratch)
         try:
-            result = subprocess.run(self.command("true", outputs=scratch),
-                                    env=self.environment({}), capture_output=True, timeout=30,
-                                    stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                self.command("true", outputs=scratch),
+                env=self.environment({}),
+                capture_output=True,
+                timeout=30,
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SandboxUnavailable(f"The bubblewrap sandbox could not start: {exc}. "
-                                     f"{HOW_TO_FIX}") from None
+            raise SandboxUnavailable(
+                f"The bubblewrap sandbox could not start: {exc}. {HOW_TO_FIX}"
+            ) from None
         if result.returncode != 0:
             detail = result.stderr.decode(errors="replace").strip()[-500:]
-            hint = "" if self.privileged else (
-                " Without root, bubblewrap needs unprivileged user namespaces "
-                "(sysctl kernel.unprivileged_userns_clone=1, and on Ubuntu an AppArmor profile "
-                "allowing bwrap to use them).")
-            raise SandboxUnavailable(f"The bubblewrap sandbox failed to start: {detail}.{hint} "
-                                     f"{HOW_TO_FIX}")
+            hint = (
+                ""
+                if self.privileged
+                else (
+                    " Without root, bubblewrap needs unprivileged user namespaces "
+                    "(sysctl kernel.unprivileged_userns_clone=1, and on Ubuntu an AppArmor profile "
+                    "allowing bwrap to use them)."
+                )
+            )
+            raise SandboxUnavailable(
+                f"The bubblewrap sandbox failed to start: {detail}.{hint} {HOW_TO_FIX}"
+            )

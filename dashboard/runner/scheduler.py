@@ -3,7 +3,8 @@
 Each round: heartbeat, recover lost work, handle finished and stopped experiments, advance the
 groups (hyperband and bo iterations are worked out in a process of their own, `searches.py`,
 and picked up in a later round), stop idle TensorBoards, start a sweep of unused folders (in a
-thread of its own, `sweep.py`), then claim pending experiments (within each group's concurrency)
+thread of its own, `sweep.py`), send due webhook deliveries (another thread, `webhooks.py`),
+then claim pending experiments (within each group's concurrency)
 and hand each one to `launch`.
 """
 
@@ -16,23 +17,21 @@ from pathlib import Path
 
 from flask import current_app
 
-from dashboard.errors import public_reason
 from dashboard.extensions import db
-from dashboard.hptuning import SpecError, render_cmd, run_cmd_of
-from dashboard.runner import paths
-from dashboard.runner.code import code_folder
 from dashboard.runner.environment import experiment_env
 from dashboard.runner.searches import Searches
 from dashboard.runner.sweep import Sweeper
-from dashboard.services import claims, credentials, runs, tensorboards
+from dashboard.runner.webhooks import Deliverer
+from dashboard.services.group import tensorboards
+from dashboard.services.run import advance, claims, launches, runs
 
-MAX_CACHED_COMMANDS = 1000
 LAUNCH_BUDGET_SECONDS = 1.0  # per round, beyond each group's first launch
 
 
 @dataclass(frozen=True)
 class Launch:
-    """Everything needed to run one experiment; `folder` is relative to the outputs root."""
+    """Everything needed to run one experiment; `folder` (its own) and `outputs` (where it
+    writes: a resume, its original's) are relative to the outputs root."""
 
     experiment_id: int
     uuid: str
@@ -40,6 +39,8 @@ class Launch:
     folder: Path
     code: Path | None
     env: dict
+    outputs: Path
+    gpus: dict | None = None  # {"worker", "ids"} it was placed on
 
 
 class Scheduler:
@@ -61,11 +62,15 @@ class Scheduler:
         self.tensorboard_idle = config["TENSORBOARD_IDLE_SECONDS"]
         # A deleted group's folder goes once every worker has had time to kill its processes.
         grace = self.timeout + self.grace + config["CELERY_HEARTBEAT_SECONDS"]
-        self.sweeper = Sweeper(current_app._get_current_object(),
-                               every=config["OUTPUTS_SWEEP_SECONDS"], grace=grace)
-        self.commands = {}  # (group id, created at) -> its run.cmd, read once per group
-        self.searches = Searches(timeout=config["SEARCH_TIMEOUT_SECONDS"],
-                                 memory=config["SEARCH_MEMORY_MB"] * 2**20)
+        self.sweeper = Sweeper(
+            current_app._get_current_object(), every=config["OUTPUTS_SWEEP_SECONDS"], grace=grace
+        )
+        self.deliverer = Deliverer(current_app._get_current_object())
+        self.commands = launches.RunCommands()  # each group's run.cmd, read once
+        self.searches = Searches(
+            timeout=config["SEARCH_TIMEOUT_SECONDS"], memory=config["SEARCH_MEMORY_MB"] * 2**20
+        )
+        self.gpus = []  # the GPU ids it declares (the local worker's)
         self.stopping = False
 
     def run(self):
@@ -90,16 +95,20 @@ class Scheduler:
 
     def tick(self):
         """One round (see the module docstring)."""
-        runs.heartbeat(self.name, self.host, self.pid)
-        self.recover(runs.lost_experiments(timeout=self.timeout, host=self.host,
-                                           alive=self.alive, message=self.lost_message))
+        runs.heartbeat(self.name, self.host, self.pid, gpus=self.gpus)
+        self.recover(
+            runs.lost_experiments(
+                timeout=self.timeout, host=self.host, alive=self.alive, message=self.lost_message
+            )
+        )
         self.watch()
-        runs.advance_groups(self.searches)
+        advance.advance_groups(self.searches)
         tensorboards.stop_idle(self.tensorboard_idle)
         self.sweeper.maybe_start()
+        self.deliverer.maybe_start()
         free = self.free_slots()
         if free > 0:
-            self.launch_claimed(claims.claim_turns(self.name, free))
+            self.launch_claimed(claims.claim_turns(self.name, free, self.gpu_pool()))
         db.session.remove()
 
     def launch_claimed(self, claimed):
@@ -118,47 +127,34 @@ class Scheduler:
         claims.release(self.name, later)
 
     def prepare(self, experiment_id):
-        """Mark the claimed experiment starting and build its Launch (None if it cannot start).
-
-        Renders the command, finds the project's code and issues the experiment's key; an
-        experiment that cannot start is marked failed.
-        """
-        details = runs.launch_details(experiment_id)
-        if details is None:
+        """The claimed experiment's Launch, its environment built here (None if it cannot
+        start: see services.run.launches.prepare_launch)."""
+        prepared = launches.prepare_launch(
+            experiment_id, outputs_root=self.outputs_root, commands=self.commands
+        )
+        if prepared is None:
             return None
-        experiment, group, project = details
-        folder = paths.experiment_dir(self.outputs_root, project.owner.username, project.name,
-                                      group.id, experiment.id)
-        runs.mark(experiment_id, "starting")
-        try:
-            command = render_cmd(self.run_cmd(group), experiment.params)
-            if isinstance(command, list):
-                command = " && ".join(command)
-            (folder / "outputs").mkdir(parents=True, exist_ok=True)
-            code = code_folder(project, folder, self.outputs_root)
-        except (SpecError, OSError) as exc:
-            runs.mark(experiment_id, "failed",
-                      f"The experiment could not start: {public_reason(exc)}")
-            return None
-        key = credentials.issue_experiment_token(experiment)
-        db.session.commit()
-        env = experiment_env(experiment=experiment, group=group, project=project, key=key,
-                             api_url=self.api_url, outputs_dir=folder / "outputs",
-                             params=experiment.params)
+        env = experiment_env(
+            experiment=prepared.experiment,
+            group=prepared.group,
+            project=prepared.project,
+            key=prepared.key,
+            api_url=self.api_url,
+            outputs_dir=prepared.outputs,
+            params=prepared.experiment.params,
+            gpus=(prepared.experiment.gpus or {}).get("ids"),
+        )
         root = Path(self.outputs_root).resolve()
-        return Launch(experiment_id=experiment_id, uuid=experiment.uuid, command=command,
-                      folder=folder.relative_to(root),
-                      code=code.relative_to(root) if code else None, env=env)
-
-    def run_cmd(self, group):
-        """The group's run.cmd: its content never changes, so it is read once, not per
-        experiment (rendering it is bounded by the renderer's limits, see hptuning.templates)."""
-        key = (group.id, group.created_at)
-        if key not in self.commands:
-            if len(self.commands) >= MAX_CACHED_COMMANDS:
-                self.commands.clear()
-            self.commands[key] = run_cmd_of(group.content)
-        return self.commands[key]
+        return Launch(
+            experiment_id=experiment_id,
+            uuid=prepared.experiment.uuid,
+            command=prepared.command,
+            folder=prepared.folder.relative_to(root),
+            code=prepared.code.relative_to(root) if prepared.code else None,
+            env=env,
+            outputs=prepared.outputs.relative_to(root),
+            gpus=prepared.experiment.gpus,
+        )
 
     # What subclasses provide.
     def alive(self, pid):
@@ -173,6 +169,10 @@ class Scheduler:
 
     def free_slots(self):
         raise NotImplementedError
+
+    def gpu_pool(self):
+        """The GPUs this runner places experiments on (a placement.GpuPool), None: none."""
+        return None
 
     def launch(self, experiment_id):
         raise NotImplementedError

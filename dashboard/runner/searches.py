@@ -51,6 +51,10 @@ class Searches:
         self.current = None  # (key, deadline) of the request being worked out
         self.buffer = b""
         self.startup_deadline = 0.0
+        # Asynchronous searches are asked again only when their group changed: what the caller
+        # noted of it when it asked, and of those answered "nothing to start" (see `rest`).
+        self.asked = {}  # key -> note
+        self.idle = {}  # key -> note
 
     def __contains__(self, key):
         return (
@@ -59,10 +63,21 @@ class Searches:
             or (self.current is not None and self.current[0] == key)
         )
 
-    def submit(self, key, owner, request):
-        """Queue a request (a JSON-ready dict) of `owner` (a project) under `key`."""
+    def submit(self, key, owner, request, note=None):
+        """Queue a request (a JSON-ready dict) of `owner` (a project) under `key`, noting
+        `note` (what the caller knew of the group when it asked)."""
         self.queue[key] = (owner, json.dumps(request) + "\n")
+        self.asked[key] = note
+        self.idle.pop(key, None)
         self.poll()
+
+    def rest(self, key):
+        """The request under `key` was answered with nothing to do: `resting` tells, until the
+        caller's note changes, that asking again would get the same answer."""
+        self.idle[key] = self.asked.pop(key, None)
+
+    def resting(self, key, note):
+        return key in self.idle and self.idle[key] == note
 
     def keep(self, keys):
         """Forget the requests not in `keys` (their groups stopped, were deleted or moved on);
@@ -72,6 +87,9 @@ class Searches:
             del self.queue[key]
         for key in [key for key in self.finished if key not in keys]:
             del self.finished[key]
+        for notes in (self.asked, self.idle):
+            for key in [key for key in notes if key not in keys]:
+                del notes[key]
         if self.current is not None and self.current[0] not in keys:
             self.current = None
             self._end()

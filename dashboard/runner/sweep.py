@@ -18,7 +18,6 @@ listed folder of a live group always finds its row.
 """
 
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -26,43 +25,26 @@ from flask import current_app
 
 from dashboard.extensions import db
 from dashboard.names import is_slug
-from dashboard.runner import paths
-from dashboard.services import runs
+from dashboard.runner.periodic import Periodic
+from dashboard.services.run import runs
+from dashboard.storage import paths
 
 STAGING_TIMEOUT = 3600
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """Sweeps the outputs root of `app` every `every` seconds, each in a thread of its own."""
 
+    name = "outputs-sweep"
+
     def __init__(self, app, *, every, grace, batch=20):
-        self.app = app
-        self.every = every
+        super().__init__(app, every=every)
         self.grace = grace
         self.batch = batch
         self.orphans = {}  # folder -> when it was first seen without its group (monotonic)
-        self.thread = None
-        self.started = None
 
-    def maybe_start(self):
-        """Start a sweep in a thread if one is due and none is running; returns at once."""
-        now = time.monotonic()
-        if self.thread is not None and self.thread.is_alive():
-            return
-        if self.started is not None and now - self.started < self.every:
-            return
-        self.started = now
-        self.thread = threading.Thread(target=self._run, name="outputs-sweep", daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        with self.app.app_context():
-            try:
-                self.sweep()
-            except Exception:  # a database hiccup: the next sweep tries again
-                current_app.logger.exception("outputs sweep failed")
-            finally:
-                db.session.remove()
+    def work(self):
+        self.sweep()
 
     def sweep(self):
         """One pass (needs an app context); returns the folders removed."""
@@ -71,18 +53,24 @@ class Sweeper:
         present = runs.existing_groups(set(groups.values()))
         db.session.rollback()
         now = time.monotonic()
-        self.orphans = {folder: self.orphans.get(folder, now)
-                        for folder, group_id in groups.items() if group_id not in present}
+        self.orphans = {
+            folder: self.orphans.get(folder, now)
+            for folder, group_id in groups.items()
+            if group_id not in present
+        }
         due = [folder for folder, seen in self.orphans.items() if now - seen >= self.grace]
         due += [folder for folder in staging if _untouched_for(folder, STAGING_TIMEOUT)]
         removed = []
-        for folder in due[:self.batch]:
+        for folder in due[: self.batch]:
             if paths.remove_tree(folder):
                 removed.append(folder)
                 self.orphans.pop(folder, None)
         if removed:
-            current_app.logger.info("removed %d unused folders: %s", len(removed),
-                                    ", ".join(str(folder) for folder in removed))
+            current_app.logger.info(
+                "removed %d unused folders: %s",
+                len(removed),
+                ", ".join(str(folder) for folder in removed),
+            )
         return removed
 
 
@@ -96,8 +84,11 @@ def _scan(root):
             for folder in _folders(project / "groups"):
                 if folder.name.isdigit() and len(folder.name) < 19:
                     groups[folder] = int(folder.name)
-            staging += [folder for folder in _folders(project / "code")
-                        if folder.name.startswith(paths.STAGING_PREFIX)]
+            staging += [
+                folder
+                for folder in _folders(project / "code")
+                if folder.name.startswith(paths.STAGING_PREFIX)
+            ]
     return groups, staging
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import current_app
 
 from dashboard.errors import public_reason
-from dashboard.runner import paths
+from dashboard.runner.gpus import parse_gpus
 from dashboard.runner.process import (
     end_experiment,
     exit_message,
@@ -15,14 +15,19 @@ from dashboard.runner.process import (
 )
 from dashboard.runner.sandbox import Sandbox
 from dashboard.runner.scheduler import Scheduler
-from dashboard.services import runs
+from dashboard.services.run import runs
+from dashboard.services.run.placement import GpuPool
+from dashboard.storage import paths
 
 
 class Worker(Scheduler):
-    """Runs experiments of every group on this machine, up to `capacity` at once."""
+    """Runs experiments of every group on this machine, up to `capacity` at once, those asking
+    GPUs on `gpus` (default WORKER_GPUS), which are the machine's: placed by host, so a worker
+    started after another keeps the ids of its experiments that still run."""
 
-    def __init__(self, *, capacity=None, poll=None):
+    def __init__(self, *, capacity=None, poll=None, gpus=None):
         super().__init__(capacity=capacity, poll=poll)
+        self.gpus = parse_gpus(current_app.config["WORKER_GPUS"]) if gpus is None else gpus
         self.processes = {}  # experiment id -> Popen
         self.sandbox = Sandbox.from_config(current_app.config, share=self.capacity)
 
@@ -43,18 +48,27 @@ class Worker(Scheduler):
     def free_slots(self):
         return self.capacity - len(self.processes)
 
+    def gpu_pool(self):
+        return GpuPool({self.host: self.gpus})
+
     def launch(self, experiment_id):
         launch = self.prepare(experiment_id)
         if launch is None:
             return
         root = Path(self.outputs_root).resolve()
         try:
-            process = start_experiment(self.sandbox, launch.command, folder=root / launch.folder,
-                                       code=root / launch.code if launch.code else None,
-                                       env=launch.env)
+            process = start_experiment(
+                self.sandbox,
+                launch.command,
+                folder=root / launch.folder,
+                code=root / launch.code if launch.code else None,
+                env=launch.env,
+                outputs=root / launch.outputs,
+            )
         except OSError as exc:
-            runs.mark(experiment_id, "failed",
-                      f"The experiment could not start: {public_reason(exc)}")
+            runs.mark(
+                experiment_id, "failed", f"The experiment could not start: {public_reason(exc)}"
+            )
             return
         self.processes[experiment_id] = process
         if runs.mark(experiment_id, "running", pid=process.pid) is None:
@@ -76,9 +90,17 @@ class Worker(Scheduler):
             message = f"Exit code {code}."
             if details:
                 experiment, group, project = details
-                message = exit_message(code, paths.experiment_log_path(
-                    self.outputs_root, project.owner.username, project.name, group.id,
-                    experiment.id), process.limits)
+                message = exit_message(
+                    code,
+                    paths.experiment_log_path(
+                        self.outputs_root,
+                        project.owner.username,
+                        project.name,
+                        group.id,
+                        experiment.id,
+                    ),
+                    process.limits,
+                )
             runs.mark(experiment_id, "failed", message)
 
     def _stop_requested(self):

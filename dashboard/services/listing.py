@@ -7,9 +7,9 @@ from json import dumps
 from sqlalchemy import Text, and_, case, func, literal, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
-from dashboard import MAX_ID
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
+from dashboard.ids import MAX_ID
 from dashboard.models import Experiment, ExperimentGroup, ExperimentValue
 from dashboard.querylang import QueryError, parse_number, parse_query, parse_sort
 
@@ -92,9 +92,13 @@ def column_clause(model, condition):
 def _value_match(column_num, column_text, op, raw):
     number = parse_number(raw)
     if op == "in":
-        return column_text == raw if number is None else or_(
-            and_(column_num.is_not(None), column_num == number),
-            and_(column_num.is_(None), column_text == raw),
+        return (
+            column_text == raw
+            if number is None
+            else or_(
+                and_(column_num.is_not(None), column_num == number),
+                and_(column_num.is_(None), column_text == raw),
+            )
         )
     if number is None:
         return and_(column_num.is_(None), _compare(column_text, op, raw))
@@ -117,8 +121,9 @@ def value_rows(condition):
     """(alias of ExperimentValue, where clauses): the values meeting a param/metric condition."""
     prefix, _, name = condition.field.partition(".")
     ev = aliased(ExperimentValue)
-    matches = or_(*[_value_match(ev.num_value, ev.text_value, condition.op, v)
-                    for v in condition.values])
+    matches = or_(
+        *[_value_match(ev.num_value, ev.text_value, condition.op, v) for v in condition.values]
+    )
     return ev, (kind_is(ev.kind, VALUE_KINDS[prefix]), ev.name == name, matches)
 
 
@@ -127,8 +132,12 @@ def value_parts(condition, values):
     meeting a param/metric condition (its negation aside), as two ranges of a group's index on
     values (its rows with a number, those without), each clause one that index can use."""
     prefix, _, name = condition.field.partition(".")
-    matches = or_(*[_value_match(values.num_value, values.text_value, condition.op, v)
-                    for v in condition.values])
+    matches = or_(
+        *[
+            _value_match(values.num_value, values.text_value, condition.op, v)
+            for v in condition.values
+        ]
+    )
     raw = condition.values[0] if len(condition.values) == 1 else None
     number = None if raw is None or condition.op == "in" else parse_number(raw)
     if number is None:
@@ -136,8 +145,7 @@ def value_parts(condition, values):
         others = and_(values.num_value.is_(None), matches)
     else:  # _value_match's two halves
         numbers = _compare(values.num_value, condition.op, number)
-        others = and_(values.num_value.is_(None),
-                      _compare(values.text_value, condition.op, raw))
+        others = and_(values.num_value.is_(None), _compare(values.text_value, condition.op, raw))
     named = (values.kind == VALUE_KINDS[prefix], values.name == name)
     return (*named, numbers), (*named, others)
 
@@ -151,8 +159,11 @@ def value_check(condition, experiment_id):
     # once per experiment: quadratic, past the statement timeout at 2,000 experiments.
     ev, where = value_rows(condition)
     found = select(literal(1)).where(ev.experiment_id == experiment_id, *where).limit(1)
-    return found.scalar_subquery().is_(None) if condition.negate else (
-        found.scalar_subquery().is_not(None))
+    return (
+        found.scalar_subquery().is_(None)
+        if condition.negate
+        else (found.scalar_subquery().is_not(None))
+    )
 
 
 def _nulls_last(column, descending):
@@ -170,8 +181,9 @@ def parsed(parser, text, **kwargs):
 def experiment_conditions(query):
     """The conditions of an experiments query (none for no query)."""
     # Metrics are numbers (EXTENSIONS §0): a metric compared with anything else is a 400.
-    return parsed(parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS,
-                  numeric=("metric",))
+    return parsed(
+        parse_query, query, known=EXPERIMENT_FIELDS, prefixed=VALUE_KINDS, numeric=("metric",)
+    )
 
 
 def apply_group_query(stmt, query, sort):
@@ -198,10 +210,13 @@ def _sort_value(experiment_id, kind, name):
     # would be planned on statistics, and without them PostgreSQL read a group's values once
     # per experiment.
     ev = aliased(ExperimentValue)
-    found = select(ev).where(ev.experiment_id == experiment_id, kind_is(ev.kind, kind),
-                             ev.name == name)
-    return (found.with_only_columns(ev.num_value).scalar_subquery(),
-            found.with_only_columns(ev.text_value).scalar_subquery())
+    found = select(ev).where(
+        ev.experiment_id == experiment_id, kind_is(ev.kind, kind), ev.name == name
+    )
+    return (
+        found.with_only_columns(ev.num_value).scalar_subquery(),
+        found.with_only_columns(ev.text_value).scalar_subquery(),
+    )
 
 
 def apply_experiment_query(stmt, query, sort):
@@ -230,9 +245,13 @@ def paginate_ids(stmt, limit, offset, count=None):
     if count is None and rows:
         count = rows[0][1]
     elif count is None:
-        count = db.session.execute(
-            select(func.count()).select_from(stmt.order_by(None).subquery())
-        ).scalar_one() if offset else 0
+        count = (
+            db.session.execute(
+                select(func.count()).select_from(stmt.order_by(None).subquery())
+            ).scalar_one()
+            if offset
+            else 0
+        )
     return count, [row[0] for row in rows]
 
 

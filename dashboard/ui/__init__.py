@@ -56,8 +56,9 @@ def route(rule, methods=("GET",)):
 
     def decorator(view):
         for variant in dict.fromkeys([rule, slash_twin(rule)]):
-            ui.add_url_rule(variant, view.__name__, view, methods=list(methods),
-                            strict_slashes=True)
+            ui.add_url_rule(
+                variant, view.__name__, view, methods=list(methods), strict_slashes=True
+            )
         return view
 
     return decorator
@@ -68,6 +69,7 @@ from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the
     compare,
     experiments,
     group_actions,
+    group_control,
     groups,
     home,
     projects,

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from dashboard import login as browser
 from dashboard import login_limit
 from dashboard.errors import TooManyRequests, ValidationError
-from dashboard.services import login_sessions, users
+from dashboard.services.user import login_sessions, users
 from dashboard.ui import is_htmx, route
 
 
@@ -98,5 +98,6 @@ def change_password():
             flash("Your password was changed.", "success")
             return redirect(url_for("ui.change_password"))
     status = 400 if errors else 200
-    return render_template("auth/password.html", errors=errors,
-                           sessions=login_sessions.count_sessions(current_user)), status
+    return render_template(
+        "auth/password.html", errors=errors, sessions=login_sessions.count_sessions(current_user)
+    ), status

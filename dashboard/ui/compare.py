@@ -3,30 +3,46 @@
 from flask import render_template, request, url_for
 
 from dashboard.errors import ValidationError
-from dashboard.services import compare as compare_service
 from dashboard.ui import route
-from dashboard.ui.compare_svg import legend, line_chart
+from dashboard.ui.charts import report_lines, swatches
 from dashboard.ui.groups import group_access
+from dashboard.ui.pages import compare as comparisons
 
 
 @route("/<owner>/<project>/compare")
 def compare_page(owner, project):
     """Compare ?experiments=1,2,3 or ?groups=4,5 of the project side by side."""
     access = group_access(owner, project)
-    ctx = {"owner": owner, "project_name": project,
-           "project_url": url_for("ui.project", owner=owner, project=project)}
+    ctx = {
+        "owner": owner,
+        "project_name": project,
+        "project_url": url_for("ui.project", owner=owner, project=project),
+    }
     if request.args.get("experiments") is not None:
-        ids = compare_service.parse_ids(request.args["experiments"], "experiments")
-        result = compare_service.compare_experiments(access, ids)
+        ids = comparisons.parse_ids(request.args["experiments"], "experiments")
+        result = comparisons.compare_experiments(access, ids)
         labels = [f"Experiment {e.id}" for e in result.experiments]
-        charts = [(name, line_chart(name, [(label, values) for label, (_, values)
-                                           in zip(labels, series, strict=True)]))
-                  for name, series in result.histories.items()]
-        return render_template("compare/experiments.html", result=result, charts=charts,
-                               legend=legend(labels), headers=labels, **ctx)
+        charts = [
+            (
+                name,
+                report_lines(
+                    name,
+                    [(label, values) for label, (_, values) in zip(labels, series, strict=True)],
+                ),
+            )
+            for name, series in result.histories.items()
+        ]
+        return render_template(
+            "compare/experiments.html",
+            result=result,
+            charts=charts,
+            legend=swatches(labels),
+            headers=labels,
+            **ctx,
+        )
     if request.args.get("groups") is not None:
-        ids = compare_service.parse_ids(request.args["groups"], "groups")
-        result = compare_service.compare_groups(access, ids)
+        ids = comparisons.parse_ids(request.args["groups"], "groups")
+        result = comparisons.compare_groups(access, ids)
         headers = [f"Group {g.id}" for g in result.groups]
         return render_template("compare/groups.html", result=result, headers=headers, **ctx)
     raise ValidationError("Give ?experiments=1,2 or ?groups=1,2 to compare.")

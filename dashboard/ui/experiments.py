@@ -1,25 +1,39 @@
-"""The experiment page (log polling, stop) and the group's plot and coverage fragments."""
+"""The experiment page (log polling, stop, restart/resume/copy) and the group's plot and
+coverage fragments."""
 
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from dashboard.services import coverage, experiment_actions, experiment_pages, group_pages, plots
-from dashboard.ui import is_htmx, route, svg
+from dashboard.services.experiment import experiment_actions, restarts
+from dashboard.services.plots import plots
+from dashboard.ui import charts, is_htmx, route
 from dashboard.ui.groups import GROUP, STOP_POLLING, conditional
+from dashboard.ui.pages import coverage, formatting
+from dashboard.ui.pages import experiment as experiment_pages
 
 EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
 
 
 def _access(owner, project, group_id, experiment_id, action="read"):
-    return experiment_pages.load(owner, project, group_id, experiment_id,
-                                 actor=current_user._get_current_object(), action=action)
+    return experiment_pages.load(
+        owner,
+        project,
+        group_id,
+        experiment_id,
+        actor=current_user._get_current_object(),
+        action=action,
+    )
 
 
 def experiment_urls(owner, project, group_id, experiment_id):
     """The URLs the experiment page links and posts to."""
     ids = {"owner": owner, "project": project, "group_id": group_id}
-    urls = {name: url_for(f"ui.experiment_{name}", experiment_id=experiment_id, **ids)
-            for name in ("page", "log", "stop")}
+    urls = {
+        name: url_for(f"ui.experiment_{name}", experiment_id=experiment_id, **ids)
+        for name in ("page", "log", "stop")
+    }
+    for strategy in restarts.DONE:
+        urls[strategy] = url_for(f"ui.experiment_{strategy}", experiment_id=experiment_id, **ids)
     urls["group"] = url_for("ui.group_page", **ids)
     urls["project"] = url_for("ui.project", owner=owner, project=project)
     return urls
@@ -27,10 +41,16 @@ def experiment_urls(owner, project, group_id, experiment_id):
 
 def _context(owner, project, page):
     group_id = page.group.id
-    return {"page": page, "owner": owner, "project_name": project, "svg": svg,
-            "urls": experiment_urls(owner, project, group_id, page.experiment.id),
-            "neighbour": lambda eid: url_for("ui.experiment_page", owner=owner, project=project,
-                                              group_id=group_id, experiment_id=eid)}
+    return {
+        "page": page,
+        "owner": owner,
+        "project_name": project,
+        "svg": charts,
+        "urls": experiment_urls(owner, project, group_id, page.experiment.id),
+        "neighbour": lambda eid: url_for(
+            "ui.experiment_page", owner=owner, project=project, group_id=group_id, experiment_id=eid
+        ),
+    }
 
 
 @route(f"{EXPERIMENT}/")
@@ -44,8 +64,12 @@ def experiment_page(owner, project, group_id, experiment_id):
 def experiment_log(owner, project, group_id, experiment_id):
     """The log tail for polling; 286 once the experiment is final."""
     log, final = experiment_pages.experiment_log(_access(owner, project, group_id, experiment_id))
-    body = render_template("experiments/_log.html", log=log, final=final,
-                           urls=experiment_urls(owner, project, group_id, experiment_id))
+    body = render_template(
+        "experiments/_log.html",
+        log=log,
+        final=final,
+        urls=experiment_urls(owner, project, group_id, experiment_id),
+    )
     return body, STOP_POLLING if final else 200
 
 
@@ -55,10 +79,42 @@ def experiment_stop(owner, project, group_id, experiment_id):
     access = _access(owner, project, group_id, experiment_id, "stop")
     experiment_actions.stop_experiment(access)
     if not is_htmx():
-        return redirect(url_for("ui.experiment_page", owner=owner, project=project,
-                                group_id=group_id, experiment_id=experiment_id))
+        return redirect(
+            url_for(
+                "ui.experiment_page",
+                owner=owner,
+                project=project,
+                group_id=group_id,
+                experiment_id=experiment_id,
+            )
+        )
     page = experiment_pages.experiment_page(access)
     return render_template("experiments/_status.html", **_context(owner, project, page))
+
+
+def _clone(owner, project, group_id, experiment_id, strategy):
+    access = _access(owner, project, group_id, experiment_id, "clone_experiment")
+    clone = restarts.clone_experiment(access, strategy)
+    url = experiment_urls(owner, project, group_id, clone.id)["page"]
+    return ("", 200, {"HX-Redirect": url}) if is_htmx() else redirect(url)
+
+
+@route(f"{EXPERIMENT}/restart", methods=("POST",))
+def experiment_restart(owner, project, group_id, experiment_id):
+    """Restart the experiment (member+), then go to the new one's page (htmx: HX-Redirect)."""
+    return _clone(owner, project, group_id, experiment_id, "restart")
+
+
+@route(f"{EXPERIMENT}/resume", methods=("POST",))
+def experiment_resume(owner, project, group_id, experiment_id):
+    """Resume the experiment (member+): the new one writes into its outputs folder."""
+    return _clone(owner, project, group_id, experiment_id, "resume")
+
+
+@route(f"{EXPERIMENT}/copy", methods=("POST",))
+def experiment_copy(owner, project, group_id, experiment_id):
+    """Copy the experiment (member+): the new one's outputs start as a copy of its own."""
+    return _clone(owner, project, group_id, experiment_id, "copy")
 
 
 @route(f"{GROUP}/plots")
@@ -72,10 +128,27 @@ def _plots(access, owner, project):
     data, live = plots.all_plots(access, group_id, metric=metric)
     url = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id)
     # While the group runs the plots refresh themselves, keeping the chosen metric.
-    refresh = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id,
-                      **({"metric": metric} if metric else {})) if live else None
-    return render_template("groups/_plots.html", group_plots=data, svg=svg, plots_url=url,
-                           refresh_url=refresh)
+    refresh = (
+        url_for(
+            "ui.group_plots",
+            owner=owner,
+            project=project,
+            group_id=group_id,
+            **({"metric": metric} if metric else {}),
+        )
+        if live
+        else None
+    )
+    ids = {"owner": owner, "project": project, "group_id": group_id}
+    return render_template(
+        "groups/_plots.html",
+        group_plots=data,
+        svg=charts,
+        plots_url=url,
+        refresh_url=refresh,
+        experiment_url=lambda eid: url_for("ui.experiment_page", experiment_id=eid, **ids),
+        csv_url=url_for("ui.group_export_csv", **ids),
+    )
 
 
 @route(f"{GROUP}/coverage")
@@ -91,8 +164,17 @@ def _coverage(access, owner, project):
     url = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id)
     colour = "metric" if request.args.get("colour") == "metric" else "status"
     # While the group runs the map refreshes itself, in the chosen colouring.
-    refresh = url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id,
-                      colour=colour) if data.live else None
-    return render_template("groups/_coverage.html", coverage_map=data, svg=svg, coverage_url=url,
-                           colour=colour, refresh_url=refresh,
-                           value_text=group_pages.display_value)
+    refresh = (
+        url_for("ui.group_coverage", owner=owner, project=project, group_id=group_id, colour=colour)
+        if data.live
+        else None
+    )
+    return render_template(
+        "groups/_coverage.html",
+        coverage_map=data,
+        svg=charts,
+        coverage_url=url,
+        colour=colour,
+        refresh_url=refresh,
+        value_text=formatting.display_value,
+    )

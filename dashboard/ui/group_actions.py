@@ -2,9 +2,11 @@
 
 from flask import flash, redirect, request, url_for
 
-from dashboard.services import bookmarks, group_pages, groups, statuses
+from dashboard.services.group import bookmarks, groups
 from dashboard.ui import is_htmx, route
 from dashboard.ui.groups import GROUP, context, group_access, render_parts
+from dashboard.ui.pages import group as group_pages
+from dashboard.ui.pages import group_forms
 
 # Stopping changes experiment rows: the table refreshes itself on this event.
 EXPERIMENTS_CHANGED = "group-experiments-changed"
@@ -17,17 +19,23 @@ def answer(access, owner, project, group_id, parts, message, trigger=None):
         return redirect(url_for("ui.group_page", owner=owner, project=project, group_id=group_id))
     page = group_pages.group_summary(access, group_id)
     headers = {"HX-Trigger": trigger} if trigger else {}
-    return render_parts(context(access, owner, project, page), *parts), 200, headers
+    return render_parts(context(owner, project, page), *parts), 200, headers
 
 
 @route(f"{GROUP}/stop", methods=("POST",))
 def group_stop(owner, project, group_id):
     """Stop the group's experiments (form field pending=1: only the pending ones)."""
     access = group_access(owner, project)
-    group = statuses.stop_group(access, group_id, pending_only=request.form.get("pending") == "1")
-    return answer(access, owner, project, group_id,
-                  ("_actions", "_header", "_counts", "_history"), f"The group is {group.status}.",
-                  EXPERIMENTS_CHANGED)
+    group = groups.stop_group(access, group_id, pending_only=request.form.get("pending") == "1")
+    return answer(
+        access,
+        owner,
+        project,
+        group_id,
+        ("_actions", "_header", "_counts", "_history"),
+        f"The group is {group.status}.",
+        EXPERIMENTS_CHANGED,
+    )
 
 
 @route(f"{GROUP}/bookmark", methods=("POST",))
@@ -50,8 +58,9 @@ def group_unbookmark(owner, project, group_id):
 def group_edit(owner, project, group_id):
     """Save the description and the tags (comma-separated)."""
     access = group_access(owner, project)
-    fields = group_pages.edit_fields(description=request.form.get("description"),
-                                     tags=request.form.get("tags"))
+    fields = group_forms.edit_fields(
+        description=request.form.get("description"), tags=request.form.get("tags")
+    )
     groups.update_group(access, group_id, fields=fields)
     return answer(access, owner, project, group_id, ("_description",), "Description saved.")
 
@@ -60,12 +69,13 @@ def group_edit(owner, project, group_id):
 def group_concurrency(owner, project, group_id):
     """Change how many experiments run at once (the scheduler applies it at once)."""
     access = group_access(owner, project)
-    groups.update_group(access, group_id,
-                        fields=group_pages.concurrency_field(request.form.get("concurrency")))
+    groups.update_group(
+        access, group_id, fields=group_forms.concurrency_field(request.form.get("concurrency"))
+    )
     if not is_htmx():
         return answer(access, owner, project, group_id, (), "Concurrency changed.")
     page = group_pages.group_with_matrix(access, group_id)
-    return render_parts(context(access, owner, project, page), "_matrix", "_header")
+    return render_parts(context(owner, project, page), "_matrix", "_header")
 
 
 @route(f"{GROUP}/archive", methods=("POST",))

@@ -6,13 +6,31 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dashboard import etags
-from dashboard.services import experiment_table, group_pages, groups, runs
-from dashboard.services.access import project_access
+from dashboard.services.experiment import experiment_table
+from dashboard.services.group import groups
+from dashboard.services.project.access import project_access
+from dashboard.services.run import runs
 from dashboard.ui import is_htmx, route
+from dashboard.ui.pages import group as group_pages
+from dashboard.ui.pages import group_table
 
 GROUP = "/<owner>/<project>/groups/<int:group_id>"
-ACTIONS = ("stop", "bookmark", "unbookmark", "edit", "archive", "restore", "delete",
-           "tensorboard_start", "tensorboard_stop", "concurrency")
+ACTIONS = (
+    "stop",
+    "pause",
+    "resume",
+    "retry",
+    "extend",
+    "bookmark",
+    "unbookmark",
+    "edit",
+    "archive",
+    "restore",
+    "delete",
+    "tensorboard_start",
+    "tensorboard_stop",
+    "concurrency",
+)
 # htmx answers with status 286 stop the polling element's timer.
 STOP_POLLING = 286
 # Element ids htmx names in HX-Trigger: the table's poller and its filter form.
@@ -27,8 +45,10 @@ def group_access(owner, project, action="read"):
 def group_urls(owner, project, group_id):
     """The URLs the group's templates link and post to."""
     ids = {"owner": owner, "project": project, "group_id": group_id}
-    urls = {name: url_for(f"ui.group_{name}", **ids)
-            for name in ACTIONS + ("live", "experiments", "experiments_count")}
+    urls = {
+        name: url_for(f"ui.group_{name}", **ids)
+        for name in ACTIONS + ("live", "experiments", "experiments_count")
+    }
     urls["page"] = url_for("ui.group_page", **ids)
     urls["project"] = url_for("ui.project", owner=owner, project=project)
     for name in ("columns", "objective", "export_csv", "export_json"):
@@ -42,23 +62,33 @@ def state_args(state, table=None):
     columns = ",".join(table.column_keys) if table is not None and table.customised else None
     if table is None and state.columns:
         columns = ",".join(state.columns)
-    pairs = (("sort", state.sort), ("query", state.query), ("columns", columns),
-             ("page", state.page if state.page > 1 else None))
+    pairs = (
+        ("sort", state.sort),
+        ("query", state.query),
+        ("columns", columns),
+        ("page", state.page if state.page > 1 else None),
+    )
     return {key: value for key, value in pairs if value}
 
 
 def _state_link(urls, state, table=None):
     args = state_args(state, table)
     query = f"?{urlencode(args)}" if args else ""
-    return {"href": urls["page"] + query, "hx": urls["experiments"] + query,
-            "csv": urls["export_csv"] + query, "count": urls["experiments_count"] + query,
-            "args": args}
+    return {
+        "href": urls["page"] + query,
+        "hx": urls["experiments"] + query,
+        "csv": urls["export_csv"] + query,
+        "count": urls["experiments_count"] + query,
+        "args": args,
+    }
 
 
 def page_links(urls, state, table=None):
     """The pager's links for a view: one per page number, and its count's fragment."""
-    return {"page": lambda number: _state_link(urls, state.but(page=number), table),
-            "count": {"hx": _state_link(urls, state, table)["count"]}}
+    return {
+        "page": lambda number: _state_link(urls, state.but(page=number), table),
+        "count": {"hx": _state_link(urls, state, table)["count"]},
+    }
 
 
 def table_links(urls, table):
@@ -67,19 +97,29 @@ def table_links(urls, table):
     def for_sort(key):
         return _state_link(urls, table.state.but(sort=table.next_sort(key), page=1), table)
 
-    return {**page_links(urls, table.state, table), "sort": for_sort,
-            "current": _state_link(urls, table.state, table),
-            "clear": _state_link(urls, table.state.but(query=None, page=1), table)}
+    return {
+        **page_links(urls, table.state, table),
+        "sort": for_sort,
+        "current": _state_link(urls, table.state, table),
+        "clear": _state_link(urls, table.state.but(query=None, page=1), table),
+    }
 
 
-def context(access, owner, project, page):
+def context(owner, project, page):
     """What every group template gets: the page data, the actor's rights and the URLs."""
     urls = group_urls(owner, project, page.group.id)
     links = table_links(urls, page.experiments) if page.experiments else None
     experiment_url = f"{urls['page'].rstrip('/')}/experiments/"  # + id/: the experiment page
-    return {"page": page, "allowed": access.allowed, "urls": urls, "links": links,
-            "owner": owner, "project_name": project, "experiment_url": experiment_url,
-            "unisolated": not runs.experiments_isolated()}
+    return {
+        "page": page,
+        "allowed": page.allowed,
+        "urls": urls,
+        "links": links,
+        "owner": owner,
+        "project_name": project,
+        "experiment_url": experiment_url,
+        "unisolated": not runs.experiments_isolated(),
+    }
 
 
 def render_parts(ctx, main, *oob):
@@ -94,7 +134,7 @@ def group_page(owner, project, group_id):
     access = group_access(owner, project)
     page = group_pages.group_page(access, group_id, experiment_table.parse_state(request.args))
     status = 400 if page.experiments.error else 200
-    return render_template("groups/page.html", **context(access, owner, project, page)), status
+    return render_template("groups/page.html", **context(owner, project, page)), status
 
 
 def conditional(owner, project, group_id, build):
@@ -112,10 +152,11 @@ def group_live(owner, project, group_id):
 
 def _live(access, owner, project):
     page = group_pages.group_summary(access, access.group_state.group.id)
-    parts = ["_counts", "_history"] + (["_actions"] if page.changed_since(
-        request.args.get("status")) else [])
-    body = render_parts(context(access, owner, project, page), "_header", *parts)
-    return body, STOP_POLLING if page.group.is_final else 200
+    parts = ["_counts", "_history"] + (
+        ["_actions"] if page.changed_since(request.args.get("status")) else []
+    )
+    body = render_parts(context(owner, project, page), "_header", *parts)
+    return body, 200 if page.live else STOP_POLLING
 
 
 @route(f"{GROUP}/experiments")
@@ -125,11 +166,23 @@ def group_experiments(owner, project, group_id):
     Its poller gets 286 once the group is final; the filter form's answer sets the page URL.
     """
     if not is_htmx():
-        return redirect(url_for("ui.group_page", owner=owner, project=project,
-                                group_id=group_id, **request.args))
-    return conditional(owner, project, group_id, lambda access: table_response(
-        access, owner, project, group_pages.group_experiments(
-            access, group_id, experiment_table.parse_state(request.args))))
+        return redirect(
+            url_for(
+                "ui.group_page", owner=owner, project=project, group_id=group_id, **request.args
+            )
+        )
+    return conditional(
+        owner,
+        project,
+        group_id,
+        lambda access: table_response(
+            owner,
+            project,
+            group_pages.group_experiments(
+                access, group_id, experiment_table.parse_state(request.args)
+            ),
+        ),
+    )
 
 
 @route(f"{GROUP}/experiments/count")
@@ -137,25 +190,30 @@ def group_experiments_count(owner, project, group_id):
     """How many experiments match the table's filter, and the pager with its last page: what
     a filtered page, read without counting, loads once shown."""
     if not is_htmx():
-        return redirect(url_for("ui.group_page", owner=owner, project=project,
-                                group_id=group_id, **request.args))
-    counted = group_pages.table_count(group_access(owner, project), group_id,
-                                      experiment_table.parse_state(request.args))
+        return redirect(
+            url_for(
+                "ui.group_page", owner=owner, project=project, group_id=group_id, **request.args
+            )
+        )
+    counted = group_table.table_count(
+        group_access(owner, project), group_id, experiment_table.parse_state(request.args)
+    )
     links = page_links(group_urls(owner, project, group_id), counted.state)
     ctx = {"t": counted, "links": links, "final": counted.final}
-    return (render_template("groups/_table_count.html", **ctx)
-            + render_template("groups/_pager.html", pager_oob=True, **ctx))
+    return render_template("groups/_table_count.html", **ctx) + render_template(
+        "groups/_pager.html", pager_oob=True, **ctx
+    )
 
 
-def table_response(access, owner, project, page, *oob, push=None):
+def table_response(owner, project, page, *oob, push=None):
     """The table fragment (400 with its inline error for a bad query), polling stopped when
     the group is final, and the browser's URL set to the view's page URL when asked."""
-    ctx = context(access, owner, project, page)
+    ctx = context(owner, project, page)
     headers = {}
     trigger = request.headers.get("HX-Trigger")
     if push or trigger == FILTER_FORM:
         headers["HX-Push-Url"] = ctx["links"]["current"]["href"]
     status = 400 if page.experiments.error else 200
-    if trigger == TABLE_POLLER and page.group.is_final:
+    if trigger == TABLE_POLLER and not page.live:
         status = STOP_POLLING
     return render_parts(ctx, "_experiments", *oob), status, headers

@@ -4,14 +4,16 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dashboard.errors import ValidationError
-from dashboard.services import project_pages, projects
+from dashboard.services.project import projects
 from dashboard.ui import route
+from dashboard.ui.pages import project as project_pages
 
 
 def _home(errors=None, form=None, status=200):
     page = project_pages.home_page(actor=current_user)
-    return render_template("home/home.html", page=page, projects=page.projects,
-                           errors=errors or {}, form=form or {}), status
+    return render_template(
+        "home/home.html", page=page, projects=page.projects, errors=errors or {}, form=form or {}
+    ), status
 
 
 @route("/")

@@ -2,10 +2,11 @@
 
 from flask import Response, flash, redirect, request, stream_with_context, url_for
 
-from dashboard.services import experiment_table, group_pages
-from dashboard.services import objective as objective_service
+from dashboard.services.experiment import experiment_table
+from dashboard.services.group import objective as objective_service
 from dashboard.ui import is_htmx, route
 from dashboard.ui.groups import GROUP, group_access, state_args, table_response
+from dashboard.ui.pages import group as group_pages
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -17,8 +18,11 @@ def _state():
 
 def _back(owner, project, group_id, state, message):
     flash(message, "success")
-    return redirect(url_for("ui.group_page", owner=owner, project=project, group_id=group_id,
-                            **state_args(state)))
+    return redirect(
+        url_for(
+            "ui.group_page", owner=owner, project=project, group_id=group_id, **state_args(state)
+        )
+    )
 
 
 @route(f"{GROUP}/columns", methods=("POST",))
@@ -30,27 +34,31 @@ def group_columns(owner, project, group_id):
     if not is_htmx():
         return _back(owner, project, group_id, state, "Columns saved.")
     page = group_pages.group_experiments(access, group_id, state)
-    return table_response(access, owner, project, page, push=True)
+    return table_response(owner, project, page, push=True)
 
 
 @route(f"{GROUP}/objective", methods=("POST",))
 def group_objective(owner, project, group_id):
     """Choose the metric to optimise and its direction; the best box and table follow."""
     access = group_access(owner, project)
-    objective_service.set_objective(access, group_id, request.form.get("metric"),
-                                    request.form.get("optimization"))
+    objective_service.set_objective(
+        access, group_id, request.form.get("metric"), request.form.get("optimization")
+    )
     state = _state()
     if not is_htmx():
         return _back(owner, project, group_id, state, "Objective saved.")
     page = group_pages.group_experiments(access, group_id, state)
-    return table_response(access, owner, project, page, "_best")
+    return table_response(owner, project, page, "_best")
 
 
 def _download(owner, project, group_id, fmt):
     access = group_access(owner, project)
     lines, filename = experiment_table.export(access, group_id, _state(), fmt)
-    return Response(stream_with_context(lines), content_type=CONTENT_TYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        stream_with_context(lines),
+        content_type=CONTENT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @route(f"{GROUP}/experiments.csv")

@@ -2,7 +2,7 @@
 
 from flask import render_template, request
 
-from dashboard.services import timeline
+from dashboard.services.group import timeline
 from dashboard.ui import route
 from dashboard.ui.groups import GROUP, group_access
 
@@ -13,7 +13,13 @@ PER_PAGE = 50
 def group_timeline(owner, project, group_id):
     """One page of the group's timeline, newest first (?offset= pages back in time)."""
     offset = max(request.args.get("offset", 0, type=int) or 0, 0)
-    entries = timeline.group_timeline(group_access(owner, project), group_id, limit=PER_PAGE,
-                                      offset=offset, newest_first=True)
-    return render_template("groups/_timeline.html", timeline=entries, group_id=group_id,
-                           owner=owner, project_name=project)
+    entries = timeline.group_timeline(
+        group_access(owner, project), group_id, limit=PER_PAGE, offset=offset, newest_first=True
+    )
+    return render_template(
+        "groups/_timeline.html",
+        timeline=entries,
+        group_id=group_id,
+        owner=owner,
+        project_name=project,
+    )

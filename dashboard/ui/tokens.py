@@ -6,13 +6,18 @@ from flask_login import current_user
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import limiter
-from dashboard.services import users
+from dashboard.services.user import users
 from dashboard.ui import is_htmx, route
 
 
 def _tokens_page(*, new_key=None, new_token=None, errors=None, status=200):
-    body = render_template("settings/tokens.html", tokens=users.list_tokens(current_user),
-                           new_key=new_key, new_token=new_token, errors=errors or {})
+    body = render_template(
+        "settings/tokens.html",
+        tokens=users.list_tokens(current_user),
+        new_key=new_key,
+        new_token=new_token,
+        errors=errors or {},
+    )
     # The page may carry a fresh key: never keep it in a cache.
     return body, status, {"Cache-Control": "no-store"}
 
@@ -67,8 +72,9 @@ def revoke_all_tokens():
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("ui.tokens"))
-    return (render_template("settings/_tokens_table.html", tokens=users.list_tokens(current_user))
-            + render_template("_message_inline.html", message=message))
+    return render_template(
+        "settings/_tokens_table.html", tokens=users.list_tokens(current_user)
+    ) + render_template("_message_inline.html", message=message)
 
 
 @route("/app/token")

@@ -55,7 +55,7 @@ SQLITE_TRIGGERS = [
 # row locks are taken last, all in one order, and a transaction never waits for them while it
 # holds an experiment's lock another transaction wants: no deadlock with the row locks of
 # experiments (claims, stops and reports lock those in any order). Until the commit, a
-# transaction reads its own changes beside the counters (services.tallies).
+# transaction reads its own changes beside the counters (services.group.tallies).
 POSTGRESQL_TRIGGERS = [
     """CREATE FUNCTION experiments_tally_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -25,9 +25,15 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
     }
 
 
@@ -53,6 +59,8 @@ def sign_in(page, live_server, username, password):
     try:
         page.wait_for_url(f"{live_server.url}/")
     except PlaywrightTimeoutError:
-        pytest.fail(f"signing in as {username} did not reach the home page; the browser is at "
-                    f"{page.url} showing:\n{page.locator('body').inner_text()[:1000]}\n"
-                    f"server log:\n{live_server.tail()}")
+        pytest.fail(
+            f"signing in as {username} did not reach the home page; the browser is at "
+            f"{page.url} showing:\n{page.locator('body').inner_text()[:1000]}\n"
+            f"server log:\n{live_server.tail()}"
+        )

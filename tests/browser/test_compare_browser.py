@@ -21,16 +21,19 @@ def two_reporting_experiments(app, client):
     headers = auth(make_token(alice))
     for experiment_id, rate in zip(ids, (0.5, 0.3), strict=True):
         for step in range(8):
-            values = {"loss": round(2.0 * (1 - rate) ** step, 4),
-                      "accuracy": round(1 - 0.6 * (1 - rate) ** step, 4)}
+            values = {
+                "loss": round(2.0 * (1 - rate) ** step, 4),
+                "accuracy": round(1 - 0.6 * (1 - rate) ** step, 4),
+            }
             url = f"/api/v1/alice/quick-start/experiments/{experiment_id}/metrics/"
             response = client.post(url, json={"values": values}, headers=headers)
             assert response.status_code == 201
     return group, ids
 
 
-def test_compare_two_experiments_from_the_group_page(page, live_server,
-                                                     two_reporting_experiments, screenshot):
+def test_compare_two_experiments_from_the_group_page(
+    page, live_server, two_reporting_experiments, screenshot
+):
     group, ids = two_reporting_experiments
     sign_in(page, live_server, "alice", "secret-pw")
     page.goto(f"{live_server.url}/alice/quick-start/groups/{group.id}/")

@@ -6,11 +6,18 @@ from sqlalchemy import select
 
 from dashboard.extensions import db
 from dashboard.models import Experiment
-from dashboard.services import tensorboards
-from dashboard.services.access import project_access
+from dashboard.services.group import tensorboards
+from dashboard.services.project.access import project_access
 from tests.browser.conftest import sign_in
-from tests.factories import auth, grid_yml, make_group, make_project, make_token, make_user
-from tests.test_tensorboard_proxy import write_scalar
+from tests.factories import (
+    auth,
+    grid_yml,
+    make_group,
+    make_project,
+    make_token,
+    make_user,
+    write_scalar,
+)
 
 # Runs before any page script; the browser fires this event for every blocked load or eval.
 RECORD_VIOLATIONS = """
@@ -35,7 +42,9 @@ def reporting_group(app, client):
         for step in range(4):
             response = client.post(
                 f"/api/v1/alice/quick-start/experiments/{experiment_id}/metrics/",
-                json={"values": {"loss": 1.0 / (step + 1)}}, headers=headers)
+                json={"values": {"loss": 1.0 / (step + 1)}},
+                headers=headers,
+            )
             assert response.status_code == 201
     return alice, project, group, ids
 
@@ -55,8 +64,9 @@ def watched(page):
     return page
 
 
-def test_pages_and_htmx_actions_run_under_the_policy(watched, live_server, reporting_group,
-                                                     screenshot):
+def test_pages_and_htmx_actions_run_under_the_policy(
+    watched, live_server, reporting_group, screenshot
+):
     page = watched
     _, _, group, ids = reporting_group
     sign_in(page, live_server, "alice", "secret-pw")
@@ -95,7 +105,8 @@ def test_the_new_key_is_selected_on_focus_without_inline_handlers(watched, live_
     page.focus("#new-key-value")
     selected = page.evaluate(
         "(() => { const i = document.getElementById('new-key-value');"
-        " return i.value.substring(i.selectionStart, i.selectionEnd); })()")
+        " return i.value.substring(i.selectionStart, i.selectionEnd); })()"
+    )
     assert selected == page.input_value("#new-key-value") and len(selected) == 40
     assert page.violations() == []
 
@@ -112,8 +123,9 @@ def test_an_injected_inline_script_is_blocked(watched, live_server, app):
     assert any("script-src" in v for v in page.violations())
 
 
-def test_tensorboard_renders_through_the_proxy_under_its_policy(watched, live_server,
-                                                                reporting_group, screenshot):
+def test_tensorboard_renders_through_the_proxy_under_its_policy(
+    watched, live_server, reporting_group, screenshot
+):
     page = watched
     alice, project, group, _ = reporting_group
     write_scalar(tensorboards.group_outputs_dir(project, group.id) / "experiments" / "1")

@@ -12,9 +12,11 @@ from dashboard.models.types import utcnow
 from tests.browser.conftest import sign_in
 from tests.factories import make_group, make_project, make_user
 
-GRID = ("version: 1\nkind: group\nhptuning:\n  matrix:\n"
-        "    lr: {values: [0.1, 0.03, 0.01, 0.003]}\n    act: {values: [relu, tanh, elu]}\n"
-        "run:\n  cmd: echo\n")
+GRID = (
+    "version: 1\nkind: group\nhptuning:\n  matrix:\n"
+    "    lr: {values: [0.1, 0.03, 0.01, 0.003]}\n    act: {values: [relu, tanh, elu]}\n"
+    "run:\n  cmd: echo\n"
+)
 
 
 @pytest.fixture
@@ -22,8 +24,9 @@ def finished_group(app):
     """alice's group of 12 experiments, 10 finished with a loss history, 2 still running."""
     alice = make_user("alice", "secret-pw")
     group = make_group(make_project(alice, "quick-start"), content=GRID)
-    experiments = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                                     .order_by(Experiment.id)).all()
+    experiments = db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
     start = utcnow() - timedelta(hours=2)
     for index, experiment in enumerate(experiments):
         lr, act = experiment.params["lr"], experiment.params["act"]
@@ -33,12 +36,16 @@ def finished_group(app):
         if index < 10:
             experiment.finished_at = start + timedelta(minutes=index + 5)
         experiment.last_metric = {"loss": final, "accuracy": 1 - final / 2}
-        db.session.add_all([
-            ExperimentMetric(experiment_id=experiment.id,
-                             values={"loss": final + 1.5 / epoch,
-                                     "accuracy": 1 - final / 2 - 0.3 / epoch},
-                             created_at=start + timedelta(minutes=index, seconds=epoch))
-            for epoch in range(1, 11)])
+        db.session.add_all(
+            [
+                ExperimentMetric(
+                    experiment_id=experiment.id,
+                    values={"loss": final + 1.5 / epoch, "accuracy": 1 - final / 2 - 0.3 / epoch},
+                    created_at=start + timedelta(minutes=index, seconds=epoch),
+                )
+                for epoch in range(1, 11)
+            ]
+        )
     group.objective = {"metric": "loss", "optimization": "minimize"}
     db.session.commit()
     return group, experiments
@@ -53,8 +60,9 @@ def test_open_an_experiment_and_see_its_chart(page, live_server, finished_group,
     page.locator("#group-plots").scroll_into_view_if_needed()
     screenshot(page, "group-plots")
 
-    page.goto(f"{live_server.url}/alice/quick-start/groups/{group.id}/experiments/"
-              f"{experiments[3].id}/")
+    page.goto(
+        f"{live_server.url}/alice/quick-start/groups/{group.id}/experiments/{experiments[3].id}/"
+    )
     expect(page.locator("#experiment-metrics svg polyline.series")).to_have_count(2)
     expect(page.locator("#next-experiment")).to_contain_text(str(experiments[4].id))
     screenshot(page, "experiment-page")

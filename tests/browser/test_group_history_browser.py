@@ -12,9 +12,11 @@ from dashboard.models.types import utcnow
 from tests.browser.conftest import sign_in
 from tests.factories import make_group, make_project, make_user
 
-STOP_REASON = ("Search complete: 12 experiments (9 succeeded, 2 failed, 1 stopped); the "
-               "early-stopping rule on loss fired after experiment 9 and the remaining "
-               "suggestions were cancelled.")
+STOP_REASON = (
+    "Search complete: 12 experiments (9 succeeded, 2 failed, 1 stopped); the "
+    "early-stopping rule on loss fired after experiment 9 and the remaining "
+    "suggestions were cancelled."
+)
 
 # How many lines of text a cell holds: its height without padding over its line height.
 LINES = """cell => {
@@ -29,18 +31,25 @@ def finished_group():
     alice = make_user("alice", "secret-pw")
     group = make_group(make_project(alice, "quick-start"))
     start = utcnow() - timedelta(minutes=30)
-    db.session.add_all([
-        GroupStatus(group_id=group.id, status="running", created_at=start),
-        GroupStatus(group_id=group.id, status="succeeded", message=STOP_REASON,
-                    created_at=start + timedelta(minutes=25)),
-    ])
+    db.session.add_all(
+        [
+            GroupStatus(group_id=group.id, status="running", created_at=start),
+            GroupStatus(
+                group_id=group.id,
+                status="succeeded",
+                message=STOP_REASON,
+                created_at=start + timedelta(minutes=25),
+            ),
+        ]
+    )
     group.status = "succeeded"
     db.session.commit()
     return group
 
 
 def test_a_long_status_message_takes_the_width_the_other_columns_leave(
-        page, live_server, app, screenshot):
+    page, live_server, app, screenshot
+):
     group = finished_group()
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server, "alice", "secret-pw")
@@ -59,20 +68,29 @@ def test_a_long_status_message_takes_the_width_the_other_columns_leave(
     assert lines <= 3, (box, lines)
 
 
-def test_plots_without_an_objective_say_which_metric_they_show(page, live_server, app,
-                                                                screenshot):
+def test_plots_without_an_objective_say_which_metric_they_show(page, live_server, app, screenshot):
     group = finished_group()
-    experiments = db.session.scalars(select(Experiment).where(Experiment.group_id == group.id)
-                                     .order_by(Experiment.id)).all()
+    experiments = db.session.scalars(
+        select(Experiment).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
     for index, experiment in enumerate(experiments):
         experiment.status = "succeeded"
         experiment.finished_at = utcnow() - timedelta(minutes=20 - index)
         # Stored as a report stores them: last_metric and a typed value row each.
         experiment.last_metric = {"accuracy": 0.5 + index / 40, "loss": 1.0 - index / 20}
-        db.session.add_all([
-            ExperimentValue(experiment_id=experiment.id, group_id=group.id, kind="metric",
-                            name=name, num_value=value, text_value=str(value))
-            for name, value in experiment.last_metric.items()])
+        db.session.add_all(
+            [
+                ExperimentValue(
+                    experiment_id=experiment.id,
+                    group_id=group.id,
+                    kind="metric",
+                    name=name,
+                    num_value=value,
+                    text_value=str(value),
+                )
+                for name, value in experiment.last_metric.items()
+            ]
+        )
     db.session.commit()
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server, "alice", "secret-pw")
@@ -80,7 +98,8 @@ def test_plots_without_an_objective_say_which_metric_they_show(page, live_server
 
     expect(page.locator("#plots-note")).to_have_text(
         "No objective set: showing accuracy. Choose one with “Objective” above the experiments "
-        "table.")
+        "table."
+    )
     expect(page.locator("#group-best")).to_contain_text("No objective")
     expect(page.locator("#plot-metric svg circle").first).to_be_visible()
     expect(page.locator("#plot-metric svg polyline")).to_have_count(0)

@@ -32,8 +32,9 @@ def group_url(live_server, group):
     return f"{live_server.url}/alice/quick-start/groups/{group.id}/"
 
 
-def test_bookmark_describe_and_stop_without_reloading(page, live_server, reference_group,
-                                                      screenshot):
+def test_bookmark_describe_and_stop_without_reloading(
+    page, live_server, reference_group, screenshot
+):
     _, group, token = reference_group
     sign_in(page, live_server, "alice", "secret-pw")
     page.goto(group_url(live_server, group))
@@ -75,7 +76,10 @@ def test_the_same_actions_work_with_javascript_disabled(browser, live_server, re
         expect(page.locator("#status-badge")).to_have_text("stopped")
         body = api_group(live_server, group, token)
         assert (body["bookmarked"], body["description"], body["last_status"]) == (
-            True, "No script here", "stopped")
+            True,
+            "No script here",
+            "stopped",
+        )
     finally:
         context.close()
 

@@ -11,8 +11,9 @@ from tests.factories import make_token, make_user
 
 
 def _api_status(live_server, key):
-    request = urllib.request.Request(f"{live_server.url}/api/v1/users",
-                                     headers={"Authorization": f"token {key}"})
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/users", headers={"Authorization": f"token {key}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status
@@ -33,7 +34,8 @@ def test_sign_out_everywhere_signs_every_browser_out(browser, page, live_server,
     sign_in(page, live_server, "alice", "secret-pw")
     page.goto(f"{live_server.url}/settings/password")
     expect(page.locator("#sessions")).to_contain_text(
-        "You have 2 signed-in sessions, this one included.")
+        "You have 2 signed-in sessions, this one included."
+    )
 
     dialogs = _accept_confirm(page)
     page.click("#sessions button")

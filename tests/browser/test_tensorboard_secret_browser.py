@@ -2,9 +2,9 @@
 
 from playwright.sync_api import expect
 
-from dashboard.services import tensorboards
-from dashboard.services.access import project_access
-from dashboard.tensorboard_process import wait_until_serving
+from dashboard.processes.tensorboard import wait_until_serving
+from dashboard.services.group import tensorboards
+from dashboard.services.project.access import project_access
 from tests.browser.conftest import sign_in
 from tests.factories import make_group, make_project, make_user
 

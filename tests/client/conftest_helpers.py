@@ -3,6 +3,7 @@
 They drive the published polyaxon-client / polyaxon-cli 0.6.1, installed in a separate venv by
 scripts/client-venv.sh, against the `live_server` fixture of tests/conftest.py.
 """
+
 import json
 import os
 import secrets
@@ -51,7 +52,8 @@ def cli_ok(live_server, *args):
     result = live_server.cli(*args)
     assert result.returncode == 0, (
         f"flask {' '.join(args)} exited {result.returncode}\n"
-        f"stdout: {result.stdout}\nstderr: {result.stderr}")
+        f"stdout: {result.stdout}\nstderr: {result.stderr}"
+    )
     return result
 
 
@@ -70,22 +72,42 @@ def clean_env(home):
 def run_driver(client_venv, live_server, token, owner, project, home, steps=None, raw=False):
     """Run tests/client/driver.py in the client venv; return its parsed JSON output."""
     python = client_executable(client_venv, "python")
-    cmd = [str(python), str(DRIVER), "--host", live_server.host, "--port", str(live_server.port),
-           "--token", token, "--owner", owner, "--project", project,
-           "--polyaxonfile", str(POLYAXONFILE)]
+    cmd = [
+        str(python),
+        str(DRIVER),
+        "--host",
+        live_server.host,
+        "--port",
+        str(live_server.port),
+        "--token",
+        token,
+        "--owner",
+        owner,
+        "--project",
+        project,
+        "--polyaxonfile",
+        str(POLYAXONFILE),
+    ]
     if steps is not None:
         cmd += ["--steps", "-"]
     if raw:
         cmd.append("--raw")
-    proc = subprocess.run(cmd, input=json.dumps(steps) if steps is not None else None,
-                          capture_output=True, text=True, timeout=DRIVER_TIMEOUT,
-                          env=clean_env(home), cwd=str(home))
+    proc = subprocess.run(
+        cmd,
+        input=json.dumps(steps) if steps is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=DRIVER_TIMEOUT,
+        env=clean_env(home),
+        cwd=str(home),
+    )
     assert proc.returncode == 0, f"driver exited {proc.returncode}\n{proc.stderr[-5000:]}"
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        pytest.fail(f"driver printed no JSON\nstdout: {proc.stdout[-3000:]}\n"
-                    f"stderr: {proc.stderr[-3000:]}")
+        pytest.fail(
+            f"driver printed no JSON\nstdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-3000:]}"
+        )
 
 
 def step_ok(output, name):
@@ -93,7 +115,8 @@ def step_ok(output, name):
     step = output["steps"][name]
     assert step["ok"], (
         f"step {name!r} failed: {step['error']} (HTTP {step['error_status']})\n"
-        f"calls: {step['calls']}\nbody: {step.get('error_body')}\n{step.get('traceback', '')}")
+        f"calls: {step['calls']}\nbody: {step.get('error_body')}\n{step.get('traceback', '')}"
+    )
     return step
 
 
@@ -108,24 +131,36 @@ class PolyaxonCli:
 
     def __call__(self, *args, input=None):
         """Run `polyaxon ARGS` and return the CompletedProcess (stdout and stderr as text)."""
-        return subprocess.run([str(self.executable), *args], input=input, capture_output=True,
-                              text=True, timeout=CLI_TIMEOUT, env=clean_env(self.home),
-                              cwd=str(self.workdir))
+        return subprocess.run(
+            [str(self.executable), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            env=clean_env(self.home),
+            cwd=str(self.workdir),
+        )
 
     def ok(self, *args, input=None):
         """Run `polyaxon ARGS`, assert exit 0, return stdout."""
         result = self(*args, input=input)
         assert result.returncode == 0, (
             f"polyaxon {' '.join(args)} exited {result.returncode}\n"
-            f"stdout: {result.stdout}\nstderr: {result.stderr}")
+            f"stdout: {result.stdout}\nstderr: {result.stderr}"
+        )
         return result.stdout
 
     def login(self, live_server, username, password=PASSWORD):
         """`polyaxon config set` then `polyaxon login -u -p`, as a new user would."""
-        out = self.ok("config", "set", "--host=" + live_server.host,
-                      f"--port={live_server.port}", "--use_https=false", "--verify_ssl=false")
+        out = self.ok(
+            "config",
+            "set",
+            "--host=" + live_server.host,
+            f"--port={live_server.port}",
+            "--use_https=false",
+            "--verify_ssl=false",
+        )
         assert "Config was updated." in out
         out = self.ok("login", "-u", username, "-p", password)
         assert "Login successful" in out
         return out
-

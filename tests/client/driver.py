@@ -22,6 +22,7 @@ result is ``{"ok", "value", "status", "calls", "error", "error_status"}``:
 - ``error`` / ``error_status``: the exception text and its HTTP status when the step raised.
 An error in one step is recorded and the scenario goes on.
 """
+
 import argparse
 import json
 import os
@@ -31,8 +32,13 @@ import traceback
 # Settings are read from the environment at import time: keep the client's own request timeout
 # short so a hung server fails the test instead of blocking for the default hour.
 os.environ.setdefault("POLYAXON_LONG_REQUEST_TIMEOUT", "60")
-for _key in ("POLYAXON_SECRET_USER_TOKEN", "POLYAXON_API_HOST", "POLYAXON_HTTP_PORT",
-             "POLYAXON_SCHEMA_RESPONSE", "POLYAXON_IS_MANAGED"):
+for _key in (
+    "POLYAXON_SECRET_USER_TOKEN",
+    "POLYAXON_API_HOST",
+    "POLYAXON_HTTP_PORT",
+    "POLYAXON_SCHEMA_RESPONSE",
+    "POLYAXON_IS_MANAGED",
+):
     os.environ.pop(_key, None)
 
 import requests  # noqa: E402
@@ -76,9 +82,16 @@ class Driver:
         self.calls = []
         # The CLI builds its client with schema_response=True and reraise=True
         # (polyaxon_cli/client/client.py); do the same so parsing is exercised.
-        self.client = PolyaxonClient(host=host, http_port=port, ws_port=port, token=token,
-                                     use_https=False, verify_ssl=False,
-                                     schema_response=not raw, reraise=True)
+        self.client = PolyaxonClient(
+            host=host,
+            http_port=port,
+            ws_port=port,
+            token=token,
+            use_https=False,
+            verify_ssl=False,
+            schema_response=not raw,
+            reraise=True,
+        )
         self.client.transport.session.hooks["response"].append(self._record)
 
     def _record(self, response, *args, **kwargs):
@@ -104,8 +117,9 @@ class Driver:
         # Exactly what `polyaxon run -f FILE` sends (polyaxon_cli/run/platform.py): the
         # file's parsed data re-serialised as JSON text in `content`, plus is_managed.
         spec = PolyaxonFile([self.polyaxonfile]).specification
-        config = GroupConfig(name=name, description=description, tags=tags,
-                             content=spec.raw_data, is_managed=True)
+        config = GroupConfig(
+            name=name, description=description, tags=tags, content=spec.raw_data, is_managed=True
+        )
         result = self.client.project.create_experiment_group(self.owner, self.project, config)
         self.group_id = result.id if isinstance(result, BaseConfig) else result["id"]
         return result
@@ -121,7 +135,8 @@ class Driver:
 
     def op_update_group(self, group_id, patch):
         return self.client.experiment_group.update_experiment_group(
-            self.owner, self.project, group_id, patch)
+            self.owner, self.project, group_id, patch
+        )
 
     def op_statuses(self, group_id):
         return self.client.experiment_group.get_statuses(self.owner, self.project, group_id)
@@ -133,8 +148,9 @@ class Driver:
         for attempt in range(attempts):
             wanted = status or self._last_status(group_id)
             try:
-                return api.create_status(self.owner, self.project, group_id, wanted,
-                                         message=message)
+                return api.create_status(
+                    self.owner, self.project, group_id, wanted, message=message
+                )
             except PolyaxonHTTPError as e:
                 # The group may have moved on between the read and the post: read again.
                 if e.status_code != 400 or attempt == attempts - 1:
@@ -160,11 +176,20 @@ class Driver:
 
     def op_groups(self, query=None, sort=None):
         return self.client.project.list_experiment_groups(
-            self.owner, self.project, query=query, sort=sort)
+            self.owner, self.project, query=query, sort=sort
+        )
 
     def op_stop(self, group_id, pending=False):
-        return self.client.experiment_group.stop(self.owner, self.project, group_id,
-                                                 pending=pending)
+        return self.client.experiment_group.stop(
+            self.owner, self.project, group_id, pending=pending
+        )
+
+    def op_clone_experiment(self, group_id, strategy, content=None, update_code=None):
+        """Restart, resume or copy the group's first experiment (`strategy`: the client's
+        method), with `content` as the client sends it (a dict: its repr)."""
+        first = min(e.id for e in self.op_experiments(group_id)["results"])
+        clone = getattr(self.client.experiment, strategy)
+        return clone(self.owner, self.project, first, content=content, update_code=update_code)
 
     def op_tensorboard_start(self, group_id):
         return self.client.experiment_group.start_tensorboard(self.owner, self.project, group_id)
@@ -174,16 +199,25 @@ class Driver:
 
     def op_delete_group(self, group_id):
         return self.client.experiment_group.delete_experiment_group(
-            self.owner, self.project, group_id)
+            self.owner, self.project, group_id
+        )
 
     # --- running --------------------------------------------------------------------------
     def run_step(self, step):
         op = getattr(self, "op_" + step["op"], None)
-        args = {k: (self.group_id if v == "$group_id" else v)
-                for k, v in (step.get("args") or {}).items()}
+        args = {
+            k: (self.group_id if v == "$group_id" else v)
+            for k, v in (step.get("args") or {}).items()
+        }
         self.calls = []
-        result = {"ok": False, "value": None, "status": None, "calls": None,
-                  "error": None, "error_status": None}
+        result = {
+            "ok": False,
+            "value": None,
+            "status": None,
+            "calls": None,
+            "error": None,
+            "error_status": None,
+        }
         try:
             if op is None:
                 raise ValueError(f"unknown op {step['op']!r}")
@@ -214,11 +248,17 @@ SCENARIO = [
     {"name": "create", "op": "create_group"},
     {"name": "get", "op": "get_group", "args": {"group_id": G}},
     {"name": "raw_get", "op": "raw_get_group", "args": {"group_id": G}},
-    {"name": "update", "op": "update_group",
-     "args": {"group_id": G, "patch": {"description": UPDATED_DESCRIPTION}}},
+    {
+        "name": "update",
+        "op": "update_group",
+        "args": {"group_id": G, "patch": {"description": UPDATED_DESCRIPTION}},
+    },
     {"name": "statuses", "op": "statuses", "args": {"group_id": G}},
-    {"name": "create_status", "op": "create_status",
-     "args": {"group_id": G, "message": "posted by the client harness"}},
+    {
+        "name": "create_status",
+        "op": "create_status",
+        "args": {"group_id": G, "message": "posted by the client harness"},
+    },
     {"name": "statuses_after_create", "op": "statuses", "args": {"group_id": G}},
     {"name": "bookmark", "op": "bookmark", "args": {"group_id": G}},
     {"name": "bookmark_again", "op": "bookmark", "args": {"group_id": G}},
@@ -232,6 +272,22 @@ SCENARIO = [
     {"name": "stop_pending", "op": "stop", "args": {"group_id": G, "pending": True}},
     {"name": "stop", "op": "stop", "args": {"group_id": G}},
     {"name": "get_after_stop", "op": "get_group", "args": {"group_id": G}},
+    {
+        "name": "restart",
+        "op": "clone_experiment",
+        "args": {
+            "group_id": G,
+            "strategy": "restart",
+            "content": {"declarations": {"num_steps": 1e-05}},
+        },
+    },
+    {"name": "get_after_restart", "op": "get_group", "args": {"group_id": G}},
+    {"name": "resume", "op": "clone_experiment", "args": {"group_id": G, "strategy": "resume"}},
+    {
+        "name": "copy",
+        "op": "clone_experiment",
+        "args": {"group_id": G, "strategy": "copy", "update_code": True},
+    },
     {"name": "tensorboard_start", "op": "tensorboard_start", "args": {"group_id": G}},
     {"name": "tensorboard_start_again", "op": "tensorboard_start", "args": {"group_id": G}},
     {"name": "raw_get_with_tensorboard", "op": "raw_get_group", "args": {"group_id": G}},
@@ -250,13 +306,17 @@ def main(argv=None):
     parser.add_argument("--project", required=True)
     parser.add_argument("--polyaxonfile", default=os.path.join(HERE, "random.yml"))
     parser.add_argument("--steps", help="'-' to read a JSON list of steps from stdin")
-    parser.add_argument("--raw", action="store_true",
-                        help="schema_response=False: return the JSON the client received")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="schema_response=False: return the JSON the client received",
+    )
     opts = parser.parse_args(argv)
 
     steps = json.load(sys.stdin) if opts.steps == "-" else SCENARIO
-    driver = Driver(opts.host, opts.port, opts.token, opts.owner, opts.project,
-                    opts.polyaxonfile, raw=opts.raw)
+    driver = Driver(
+        opts.host, opts.port, opts.token, opts.owner, opts.project, opts.polyaxonfile, raw=opts.raw
+    )
     out = {"steps": {}, "order": [], "group_id": None}
     for step in steps:
         out["steps"][step["name"]] = driver.run_step(step)

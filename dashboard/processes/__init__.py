@@ -1,0 +1,1 @@
+"""Process control used by web and runner (TensorBoards, process groups); no services nor runner."""

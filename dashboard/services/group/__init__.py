@@ -1,0 +1,1 @@
+"""The group aggregate: its operations, statuses, counters, events, objective and TensorBoard."""

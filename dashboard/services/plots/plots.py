@@ -1,0 +1,226 @@
+"""The data behind a group's plots, as plain dicts, in a constant number of queries.
+
+Each request reads the group (one query), its version and metric names (one query) and, unless
+this process kept the answer for that version (services.group.versioned), an even sample of at most
+SAMPLE_SIZE of its experiments with a value of the metric (one query: plot_reads.sample). The
+metric, parallel, scatter and importance plots are worked out from that sample: for groups of
+at most SAMPLE_SIZE such experiments it is all of them, and larger ones say so ("total",
+"sampled"). The hyperband and bo plots count every experiment, and read them all and the
+search iterations (two more queries).
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+
+from dashboard.errors import NotFound
+from dashboard.services.experiment import experiments as experiment_service
+from dashboard.services.group import versioned
+from dashboard.services.group.objective import direction_of, objective_of
+from dashboard.services.lookups import load_group
+from dashboard.services.plots import plot_reads, plot_samples
+from dashboard.services.plots.plot_importance import importance_plot
+from dashboard.services.plots.plot_searches import asha_plot, bo_plot, hyperband_plot, sampler_plot
+from dashboard.services.plots.plot_values import Result, number
+
+PLOTS = ("metric", "parallel", "scatter", "hyperband", "asha", "bo", "tpe", "cmaes", "importance")
+# Each draws one search algorithm's own view, for its groups only.
+SEARCH_PLOTS = ("hyperband", "asha", "bo", "tpe", "cmaes")
+# Plots that never look at params: their read leaves them out (no JSON to decode).
+WITHOUT_PARAMS = ("metric", "asha", "bo", "tpe", "cmaes")
+
+
+def plot_data(access, group_id, name, *, metric=None):
+    """The data of one plot of the group (NotFound for an unknown plot name)."""
+    if name not in PLOTS:
+        raise NotFound(f"There is no plot '{name}'; the plots are: {', '.join(PLOTS)}.")
+    group = load_group(access, group_id)
+    return _plots(group, (name,), metric)[name]
+
+
+def plot_names(access, group_id):
+    """The plots of the group (checks that the group exists)."""
+    load_group(access, group_id)
+    return list(PLOTS)
+
+
+def all_plots(access, group_id, *, metric=None):
+    """(every plot that applies to the group, whether the group still runs), from one read of
+    its experiments."""
+    group = load_group(access, group_id)
+    names = tuple(
+        name for name in PLOTS if name not in SEARCH_PLOTS or name == group.search_algorithm
+    )
+    return _plots(group, names, metric), not group.is_final
+
+
+def _plots(group, names, metric):
+    """{name: data} of the plots, kept per process for the group's version (and what else of
+    the group they show: its objective, spec, status and iteration). The group is named by its
+    uuid: SQLite may give a deleted group's id to the next one."""
+    version, seen = plot_reads.version_and_metrics(group.id)
+    key = (
+        "plots",
+        group.uuid,
+        version,
+        group.status,
+        group.current_iteration,
+        json.dumps([group.objective, group.hptuning], sort_keys=True),
+        names,
+        metric,
+    )
+    return versioned.answers.get(key, lambda: _work_out(group, names, seen, metric), weight=_points)
+
+
+def _work_out(group, names, seen, metric):
+    read = _read(group, seen, metric, params=any(n not in WITHOUT_PARAMS for n in names))
+    return {name: _compute(group, name, read) for name in names}
+
+
+def _points(plots):
+    """How many points the plots hold (what they weigh in memory)."""
+    return sum(
+        len(data.get("points") or ())
+        + len(data.get("lines") or ())
+        + sum(len(param["points"]) for param in data.get("params") or ())
+        for data in plots.values()
+    )
+
+
+@dataclass
+class _Read:
+    """The experiments as every plot of one request sees them (each read at most once)."""
+
+    group: object
+    seen: list
+    chosen: str | None
+    optimization: str
+    source: str  # where the optimization comes from: "user", "spec" or "assumed"
+    note: str | None
+    params: bool  # whether the sample carries its params
+
+    @cached_property
+    def sample(self):
+        """(the experiments with a value of the metric, or a sample of them, in completion
+        order; how many there are in all)."""
+        rows = plot_reads.sample(
+            self.group.id, self.chosen, params=self.params, maximize=self.optimization == "maximize"
+        )
+        results = [
+            Result(r.id, r.status, r.params or {}, r.value, r.iteration, r.rank + 1, r.best)
+            for r in rows
+        ]
+        return results, rows[0].total if rows else 0
+
+    @cached_property
+    def sampled(self):
+        """What a sampled plot says of its sample: how many it stands for, and whether it is
+        a sample."""
+        results, total = self.sample
+        return {"total": total, "sampled": total > len(results)}
+
+    @cached_property
+    def scored(self):
+        """The sample, and the param axes it spans."""
+        results = self.sample[0]
+        return results, plot_samples.param_axes(self.group, results)
+
+    @cached_property
+    def everything(self):
+        """Every experiment in completion order, with its value of the metric (or None)."""
+        hyperband = self.group.search_algorithm == "hyperband"
+        rows = plot_reads.every_experiment(self.group.id, params=hyperband)
+        # Completion order: finished experiments by finishing time, then the others by id.
+        ordered = sorted(
+            rows,
+            key=lambda r: (
+                r.finished_at is None,
+                r.finished_at.timestamp() if r.finished_at else 0,
+                r.id,
+            ),
+        )
+        return [
+            Result(
+                r.id,
+                r.status,
+                r.params or {},
+                number((r.last_metric or {}).get(self.chosen)),
+                r.iteration,
+            )
+            for r in ordered
+        ]
+
+    @cached_property
+    def iterations(self):
+        return plot_reads.iterations(self.group.id)
+
+
+CHOOSE = "Choose one with “Objective” above the experiments table."
+
+
+def _note(objective, chosen, known):
+    """What people should know about the metric shown: that there is no objective, or that the
+    metric shown is not the objective and has no known direction."""
+    if objective is None:
+        return f"No objective set{f': showing {chosen}' if chosen else ''}. {CHOOSE}"
+    if known is None:
+        return (
+            f"Showing {chosen}, which is not the objective ({objective.metric}): "
+            "which way is better is unknown."
+        )
+    return None
+
+
+def _read(group, seen, metric, *, params):
+    objective = objective_of(group)
+    # The objective's metric by default; without one, the first metric reported, so the plots
+    # still show something (and say that no objective is set).
+    chosen = metric or (objective.metric if objective else next(iter(seen), None))
+    known = direction_of(group, chosen) if chosen else None
+    # Without a known direction the data keeps "maximize" (the key is never null) and says it
+    # is assumed; the page then draws no best-so-far line.
+    optimization, source = (known.optimization, known.source) if known else ("maximize", "assumed")
+    return _Read(group, seen, chosen, optimization, source, _note(objective, chosen, known), params)
+
+
+def _compute(group, name, read):
+    seen, chosen, optimization = read.seen, read.chosen, read.optimization
+    base = {
+        "plot": name,
+        "metric": chosen,
+        "optimization": optimization,
+        "metrics": seen,
+        "applicable": True,
+        "message": None,
+        "optimization_source": read.source,
+        "note": read.note,
+    }
+    if name in SEARCH_PLOTS and group.search_algorithm != name:
+        return {
+            **base,
+            "applicable": False,
+            "message": f"The {name} plot is for {name} groups; this one uses "
+            f"{group.search_algorithm}.",
+        }
+    if chosen is None:
+        return {**base, "applicable": False, "message": "No experiment has reported a metric yet."}
+    if name == "hyperband":
+        return {**base, **hyperband_plot(group, read.everything, read.iterations, optimization)}
+    if name == "bo":
+        return {**base, **bo_plot(read.everything, read.iterations, optimization)}
+    if name == "asha":
+        trials = experiment_service.trials_of(group)
+        return {**base, **asha_plot(group, trials, optimization)}
+    if name in ("tpe", "cmaes"):
+        return {**base, **sampler_plot(group, read.everything, optimization)}
+    if name == "importance":
+        return {**base, **importance_plot(group, read.sample[0], chosen)}
+    return {
+        **base,
+        **{
+            "metric": plot_samples.metric_plot,
+            "parallel": plot_samples.parallel_plot,
+            "scatter": plot_samples.scatter_plot,
+        }[name](read),
+        **read.sampled,
+    }

@@ -1,0 +1,1 @@
+"""What the runners need: advancing groups, claiming and launching experiments, their reports."""

@@ -1,0 +1,1 @@
+"""The user aggregate: accounts, passwords, API tokens and browser sessions."""

@@ -1,0 +1,1 @@
+"""Files under the outputs root: paths, unpacking, safe reads; imports no services nor runner."""

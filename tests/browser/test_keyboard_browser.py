@@ -1,0 +1,114 @@
+"""Keyboard only, with JavaScript on and off: sign in, open a group, bookmark it, change its
+concurrency and stop it, with the focus visible on every element Tab reaches."""
+
+import json
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import make_group, make_project, make_token, make_user
+
+MAX_TABS = 200
+# A focus ring: an outline that is drawn, or a box-shadow (the focused element's computed style).
+FOCUSED = """(selector) => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+  return {visible: outline || style.boxShadow !== "none",
+          what: element.outerHTML.slice(0, 160), there: element.matches(selector)};
+}"""
+
+
+@pytest.fixture
+def keyboard_group(app):
+    """alice's group of 10 pending experiments; returns (group, token)."""
+    alice = make_user("alice", "secret-pw")
+    return make_group(make_project(alice, "quick-start")), make_token(alice)
+
+
+def api_group(live_server, group, token):
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/alice/quick-start/groups/{group.id}/",
+        headers={"Authorization": f"token {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def wait_for(check, seconds=20):
+    """Poll `check` until it holds, failing after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def tab_to(page, selector):
+    """Press Tab until `selector` has the focus, checking that every element on the way shows
+    its focus; fails if Tab never reaches it."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED, selector)
+        if focused is None:
+            continue
+        assert focused["visible"], f"no visible focus on {focused['what']}"
+        if focused["there"]:
+            return
+    pytest.fail(f"Tab never reached {selector}")
+
+
+def sign_in_by_keyboard(page, live_server):
+    page.goto(f"{live_server.url}/login")
+    tab_to(page, "input[name=username]")
+    page.keyboard.type("alice")
+    tab_to(page, "input[name=password]")
+    page.keyboard.type("secret-pw")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_sign_in_bookmark_set_concurrency_and_stop_by_keyboard(
+    browser, live_server, keyboard_group, screenshot, javascript
+):
+    group, token = keyboard_group
+    context = browser.new_context()
+    if not javascript:  # as the axe test does: the page renders and posts as with JS off
+        context.route("**/*.js", lambda route: route.abort())
+    page = context.new_page()
+    try:
+        sign_in_by_keyboard(page, live_server)
+        tab_to(page, 'main a[href="/alice/quick-start/"]')
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/alice/quick-start/")
+        tab_to(page, f'main a[href="/alice/quick-start/groups/{group.id}/"]')
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/alice/quick-start/groups/{group.id}/")
+
+        tab_to(page, "#bookmark-toggle")
+        page.keyboard.press("Space")
+        expect(page.locator("#bookmark-toggle")).to_contain_text("★ Bookmarked")
+        if javascript:  # the swapped button keeps the focus (a reload starts from the top)
+            expect(page.locator("#bookmark-toggle")).to_be_focused()
+        assert api_group(live_server, group, token)["bookmarked"] is True
+
+        tab_to(page, "#concurrency-form input[name=concurrency]")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("3")
+        page.keyboard.press("Enter")
+        wait_for(lambda: api_group(live_server, group, token)["concurrency"] == 3)
+        expect(page.locator("#concurrency-form input[name=concurrency]")).to_have_value("3")
+
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+        tab_to(page, "#stop-button")
+        screenshot(page, f"keyboard-stop-focused-{'js' if javascript else 'nojs'}")
+        page.keyboard.press("Enter")
+        expect(page.locator("#status-badge")).to_have_text("stopped")
+        assert api_group(live_server, group, token)["last_status"] == "stopped"
+        assert bool(dialogs) is javascript  # the confirmation is the browser's, with JS
+    finally:
+        context.close()
