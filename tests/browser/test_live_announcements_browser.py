@@ -1,6 +1,8 @@
 """The group page's live updates reach screen readers: a changed status or count is put in the
 page's polite live region once; polls that bring nothing new say nothing."""
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
@@ -37,3 +39,24 @@ def test_a_status_change_is_announced_once(page, live_server, app):
             pass
     assert page.evaluate("window.__announcements.length") == said
 
+
+def test_a_background_poll_does_not_dim_the_page(page, live_server, app):
+    """A poll in flight leaves the header at full opacity (dimmed, its text falls below AA
+    contrast and the page flickers every 3 s); a request the user starts still dims."""
+    alice = make_user("alice", "secret-pw")
+    group = make_group(make_project(alice, "quick-start"))
+    start_group(group)
+    held = []
+    page.route("**/live?*", lambda route: held.append(route))
+    sign_in(page, live_server, "alice", "secret-pw")
+    page.goto(f"{live_server.url}/alice/quick-start/groups/{group.id}/")
+    header = page.locator("#group-header")
+    expect(header).to_have_class(re.compile(r"\bhtmx-request\b"), timeout=10_000)
+    assert header.evaluate("e => getComputedStyle(e).opacity") == "1"
+    page.route("**/bookmark", lambda route: held.append(route))
+    toggle = page.locator("#bookmark-toggle")
+    toggle.click()
+    expect(toggle).to_have_class(re.compile(r"\bhtmx-request\b"))
+    assert toggle.evaluate("e => getComputedStyle(e).opacity") == "0.6"
+    for route in held:
+        route.abort()
