@@ -67,6 +67,7 @@ def route(rule, methods=("GET",)):
 from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the blueprint)
     auth,
     compare,
+    confirmation,
     experiments,
     group_actions,
     group_control,

@@ -110,6 +110,12 @@ def check_every_page(page, live_server, demo, screenshot, label):
             page.locator(".opblock").first.wait_for()
         found[path] = serious(page, path)
         screenshot(page, f"a11y-{label}-{name}")
+    if label == "nojs":  # the page the server asks on before Stop (htmx asks with JS)
+        page.goto(f"{live_server.url}" + PAGES["group-running"].format(**demo))
+        page.locator("#stop-button").click()
+        page.locator("#confirm-question").wait_for()
+        found["confirmation of Stop"] = serious(page, "confirm")
+        screenshot(page, "a11y-nojs-confirm")
     failures = {path: lines for path, lines in found.items() if lines}
     report = "\n".join(f"{path}:\n  " + "\n  ".join(lines) for path, lines in failures.items())
     assert not failures, f"axe-core found serious or critical violations:\n{report}"

@@ -1,8 +1,10 @@
 """Keyboard only, with JavaScript on and off: sign in, open a group, bookmark it, change its
-concurrency and stop it, with the focus visible on every element Tab reaches."""
+concurrency and stop it, with the focus visible on every element Tab reaches; without
+JavaScript the server asks before Stop and Delete, and Cancel changes nothing."""
 
 import json
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -107,8 +109,45 @@ def test_sign_in_bookmark_set_concurrency_and_stop_by_keyboard(
         tab_to(page, "#stop-button")
         screenshot(page, f"keyboard-stop-focused-{'js' if javascript else 'nojs'}")
         page.keyboard.press("Enter")
+        if not javascript:  # the server asks instead of the browser, on a page of its own
+            expect(page.locator("#confirm-question")).to_contain_text("Stop this group?")
+            tab_to(page, "#confirm-button")
+            screenshot(page, "keyboard-stop-confirm-nojs")
+            page.keyboard.press("Enter")
         expect(page.locator("#status-badge")).to_have_text("stopped")
         assert api_group(live_server, group, token)["last_status"] == "stopped"
         assert bool(dialogs) is javascript  # the confirmation is the browser's, with JS
+    finally:
+        context.close()
+
+
+def test_delete_asks_first_without_javascript_and_cancel_keeps_the_group(
+    browser, live_server, keyboard_group
+):
+    group, token = keyboard_group
+    group_url = f"{live_server.url}/alice/quick-start/groups/{group.id}/"
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in_by_keyboard(page, live_server)
+        page.goto(group_url)
+        tab_to(page, "#delete-button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#confirm-question")).to_contain_text("Delete")
+        assert api_group(live_server, group, token)["id"] == group.id  # asked, nothing done
+        tab_to(page, "#cancel-link")
+        page.keyboard.press("Enter")
+        page.wait_for_url(group_url)
+        assert api_group(live_server, group, token)["id"] == group.id
+
+        tab_to(page, "#delete-button")
+        page.keyboard.press("Enter")
+        tab_to(page, "#confirm-button")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/alice/quick-start/")
+        expect(page.locator("#flash")).to_contain_text(f"Group {group.id} deleted.")
+        with pytest.raises(urllib.error.HTTPError) as gone:
+            api_group(live_server, group, token)
+        assert gone.value.code == 404
     finally:
         context.close()
