@@ -7,7 +7,7 @@ from flask_login import current_user
 from dashboard.services.experiment import experiment_actions, restarts
 from dashboard.services.plots import plots
 from dashboard.ui import charts, is_htmx, route
-from dashboard.ui.groups import GROUP, STOP_POLLING, conditional
+from dashboard.ui.groups import GROUP, STOP_POLLING, conditional, section
 from dashboard.ui.pages import coverage, formatting
 from dashboard.ui.pages import experiment as experiment_pages
 
@@ -140,7 +140,7 @@ def _plots(access, owner, project):
         else None
     )
     ids = {"owner": owner, "project": project, "group_id": group_id}
-    return render_template(
+    html = render_template(
         "groups/_plots.html",
         group_plots=data,
         svg=charts,
@@ -148,7 +148,10 @@ def _plots(access, owner, project):
         refresh_url=refresh,
         experiment_url=lambda eid: url_for("ui.experiment_page", experiment_id=eid, **ids),
         csv_url=url_for("ui.group_export_csv", **ids),
+        # On the group page the table is just above; the plots' own page links back to it.
+        table_url=("" if is_htmx() else url_for("ui.group_page", **ids)) + "#group-experiments",
     )
+    return section(owner, project, group_id, "Plots", html)
 
 
 @route(f"{GROUP}/coverage")
@@ -169,7 +172,7 @@ def _coverage(access, owner, project):
         if data.live
         else None
     )
-    return render_template(
+    html = render_template(
         "groups/_coverage.html",
         coverage_map=data,
         svg=charts,
@@ -178,3 +181,4 @@ def _coverage(access, owner, project):
         refresh_url=refresh,
         value_text=formatting.display_value,
     )
+    return section(owner, project, group_id, "Matrix coverage", html)

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from dashboard import etags
 from dashboard.services.experiment import experiment_table
@@ -142,6 +143,26 @@ def conditional(owner, project, group_id, build):
     ETag: etags.py), else build(access) with the group's row read once."""
     access = groups.read_state(group_access(owner, project), group_id)
     return etags.answer(access.group_state.stamp, lambda: build(access))
+
+
+def section(owner, project, group_id, title, html):
+    """A section the group page loads after it renders: the fragment, for htmx; for a browser
+    without JavaScript (the placeholder links here) a page of its own around it."""
+    if is_htmx():
+        return html
+    urls = {
+        "group": url_for("ui.group_page", owner=owner, project=project, group_id=group_id),
+        "project": url_for("ui.project", owner=owner, project=project),
+    }
+    return render_template(
+        "groups/section.html",
+        title=title,
+        owner=owner,
+        project_name=project,
+        group_id=group_id,
+        urls=urls,
+        html=Markup(html),
+    )
 
 
 @route(f"{GROUP}/live")

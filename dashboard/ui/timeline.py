@@ -1,10 +1,11 @@
-"""The group page's timeline fragment (latest first, 50 a page, loaded by htmx)."""
+"""The group page's timeline fragment (latest first, 50 a page, loaded by htmx; a page of its
+own without JavaScript)."""
 
 from flask import render_template, request
 
 from dashboard.services.group import timeline
 from dashboard.ui import route
-from dashboard.ui.groups import GROUP, group_access
+from dashboard.ui.groups import GROUP, group_access, section
 
 PER_PAGE = 50
 
@@ -16,10 +17,11 @@ def group_timeline(owner, project, group_id):
     entries = timeline.group_timeline(
         group_access(owner, project), group_id, limit=PER_PAGE, offset=offset, newest_first=True
     )
-    return render_template(
+    html = render_template(
         "groups/_timeline.html",
         timeline=entries,
         group_id=group_id,
         owner=owner,
         project_name=project,
     )
+    return section(owner, project, group_id, "Timeline", html)
