@@ -196,8 +196,11 @@ ROUTES = (
     # group plots and experiment outputs
     Row("GET", f"{GROUP}/plots/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/metric/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/curves/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/parallel/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/scatter/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/contour/", "read", 200, VIEWER_UP),
+    Row("GET", f"{GROUP}/plots/edf/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/hyperband/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/asha/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/plots/bo/", "read", 200, VIEWER_UP),

@@ -115,19 +115,9 @@ def test_a_metric_with_no_known_direction_is_said_to_be_so(client):
 def test_plot_names_are_listed_and_an_unknown_one_is_not_found(client):
     _, _, group = alice_group(grid_yml(2))
 
-    assert client.get(f"{API}/{group.id}/plots/", headers=auth(make_token(group.user))).json == {
-        "plots": [
-            "metric",
-            "parallel",
-            "scatter",
-            "hyperband",
-            "asha",
-            "bo",
-            "tpe",
-            "cmaes",
-            "importance",
-        ]
-    }
+    names = "metric curves parallel scatter contour edf hyperband asha bo tpe cmaes importance"
+    answer = client.get(f"{API}/{group.id}/plots/", headers=auth(make_token(group.user))).json
+    assert answer == {"plots": names.split()}
     assert api_plot(client, group, "pie").status_code == 404
 
 
@@ -361,8 +351,9 @@ def test_plots_fragment_takes_a_constant_number_of_queries(client, count_queries
         response = client.get(url(group, "plots"), headers=HTMX)
 
     assert response.status_code == 200
-    # The user, the project, the group, its version and metric names, the sample.
-    assert len(statements) <= 5, statements
+    # The user, the project, the group, its version and metric names, the sample, the
+    # curves' experiments and their reports, the edf's quantiles.
+    assert len(statements) <= 8, statements
 
 
 def test_plots_asked_again_at_the_same_version_are_not_worked_out_again(client, count_queries):
@@ -499,11 +490,11 @@ def test_a_sampled_plot_says_of_how_many_it_draws():
 def test_a_sampled_charts_note_has_its_own_line_under_the_axis_label():
     """The metric chart (wide) and a param's scatter (narrow) of 5,000 points: the note saying
     how many are drawn sits under the x axis's label, not on it, inside the picture."""
-    points = [{"order": n, "value": n % 7, "best": 6} for n in range(5000)]
+    points = [{"experiment": n + 1, "order": n, "value": n % 7, "best": 6} for n in range(5000)]
     scatter = {
         "name": "lr",
         "kind": "numeric",
-        "points": [{"x": n / 5000, "value": n % 7} for n in range(5000)],
+        "points": [{"experiment": n + 1, "x": n / 5000, "value": n % 7} for n in range(5000)],
     }
     for chart in (
         charts.metric_chart(

@@ -25,6 +25,8 @@ QUERY_PARAMS = {
     ),
     "columns": ({"type": "string"}, "Export columns, comma-separated keys."),
     "metric": ({"type": "string"}, "The metric to plot (default: the group's objective)."),
+    "x": ({"type": "string"}, "The contour's x param (default: the most important one)."),
+    "y": ({"type": "string"}, "The contour's y param (default: the next most important one)."),
     "tail": ({"type": "integer", "minimum": 0}, "Only the last N lines."),
     "spread": (
         {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.25},

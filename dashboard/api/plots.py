@@ -41,16 +41,21 @@ def _plot_view(name):
             group_id,
             name,
             metric=request.args.get("metric") or None,
+            x=request.args.get("x") or None,
+            y=request.args.get("y") or None,
         )
         return _plot_json(data)
 
     view.__name__ = f"group_plot_{name}"
-    view.__doc__ = f"The data of the group's {name} plot (?metric= to choose the metric)."
+    view.__doc__ = f"The data of the group's {name} plot (?metric= to choose the metric)." + (
+        " ?x= and ?y= choose its two params." if name == "contour" else ""
+    )
     return view
 
 
 for _name in plots.PLOTS:
-    route(f"{GROUP}/plots/{_name}/", ["GET"], out=PlotOut, query=("metric",))(_plot_view(_name))
+    _query = ("metric", "x", "y") if _name == "contour" else ("metric",)
+    route(f"{GROUP}/plots/{_name}/", ["GET"], out=PlotOut, query=_query)(_plot_view(_name))
 
 
 @route(f"{EXPERIMENT}/outputs/", ["GET"], out=OutputListOut)

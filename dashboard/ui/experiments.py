@@ -124,34 +124,42 @@ def group_plots(owner, project, group_id):
 
 
 def _plots(access, owner, project):
-    group_id, metric = access.group_state.group.id, request.args.get("metric") or None
-    data, live = plots.all_plots(access, group_id, metric=metric)
+    group_id, args = access.group_state.group.id, request.args
+    chosen = {name: args.get(name) or None for name in ("metric", "x", "y")}
+    data, live = plots.all_plots(access, group_id, **chosen)
     url = url_for("ui.group_plots", owner=owner, project=project, group_id=group_id)
-    # While the group runs the plots refresh themselves, keeping the chosen metric.
+    # While the group runs the plots refresh themselves, keeping the chosen metric and pair.
+    asked = {name: value for name, value in chosen.items() if value}
     refresh = (
-        url_for(
-            "ui.group_plots",
-            owner=owner,
-            project=project,
-            group_id=group_id,
-            **({"metric": metric} if metric else {}),
-        )
+        url_for("ui.group_plots", owner=owner, project=project, group_id=group_id, **asked)
         if live
         else None
     )
     ids = {"owner": owner, "project": project, "group_id": group_id}
+
+    def experiment_url(experiment_id):
+        return url_for("ui.experiment_page", experiment_id=experiment_id, **ids)
+
     html = render_template(
         "groups/_plots.html",
         group_plots=data,
         svg=charts,
+        marks=charts.Marks(experiment_url, _params_of(data)),
         plots_url=url,
         refresh_url=refresh,
-        experiment_url=lambda eid: url_for("ui.experiment_page", experiment_id=eid, **ids),
+        experiment_url=experiment_url,
         csv_url=url_for("ui.group_export_csv", **ids),
         # On the group page the table is just above; the plots' own page links back to it.
         table_url=("" if is_htmx() else url_for("ui.group_page", **ids)) + "#group-experiments",
     )
     return section(owner, project, group_id, "Plots", html)
+
+
+def _params_of(data):
+    """{experiment: params} of the experiments the plots draw (the parallel plot carries them)."""
+    return {
+        line["experiment"]: line["params"] for line in data.get("parallel", {}).get("lines") or ()
+    }
 
 
 @route(f"{GROUP}/coverage")

@@ -3,6 +3,7 @@
 from typing import Any, Literal
 
 from dashboard.api.schemas.base import Response
+from dashboard.services.plots.plots import PLOTS
 
 
 class PlotNamesOut(Response):
@@ -77,6 +78,20 @@ class FeatureOut(Response):
     std: float
 
 
+class CurveOut(Response):
+    id: int
+    status: str | None
+    best: bool
+    points: list[tuple[int, float]]
+
+
+class ContourAxisOut(Response):
+    name: str
+    log: bool
+    values: list[JSONValue] | None = None
+    edges: list[float] | None = None
+
+
 class PlotOut(Response):
     """One plot's data: the common keys, then those of its kind (absent when not applicable).
 
@@ -87,11 +102,17 @@ class PlotOut(Response):
     The metric, parallel and scatter plots say how many experiments have a value of the metric
     (total) and whether their points are a sample of them (sampled: past 2,000, one point per
     equal stretch of the completion order, the last one always; order and best stay exact).
+    curves: each drawn experiment's reports of the metric, [n, value] with n counting its
+    reports from 1; at most 200 experiments (the 50 best, then a sample seeded by the group),
+    each at most 200 points (first, last, lowest, highest, evenly between). contour (?x=, ?y=
+    two params; by default the two most important): the best value and count of experiments
+    per cell [i, j, best, count], i and j indexing x's and y's values (discrete params) or bins
+    between edges (continuous ones: at most 20, in log space for log options), with the best
+    experiment of each cell and the params that can be chosen. edf: the values in increasing
+    order (at most 1,000: quantiles past that) and the fraction of experiments at or below each.
     """
 
-    plot: Literal[
-        "metric", "parallel", "scatter", "hyperband", "asha", "bo", "tpe", "cmaes", "importance"
-    ]
+    plot: Literal[PLOTS]
     metric: str | None
     optimization: Literal["maximize", "minimize"]
     metrics: list[str]
@@ -110,3 +131,12 @@ class PlotOut(Response):
     features: list[FeatureOut] | None = None
     method: str | None = None
     fit_r2: float | None = None
+    drawn: int | None = None
+    experiments: list[CurveOut] | None = None
+    x: ContourAxisOut | None = None
+    y: ContourAxisOut | None = None
+    cells: list[tuple[int, int, float, int]] | None = None
+    cell_experiments: list[int] | None = None
+    choices: list[str] | None = None
+    values: list[float] | None = None
+    fractions: list[float] | None = None

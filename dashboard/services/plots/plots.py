@@ -13,29 +13,43 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 
-from dashboard.errors import NotFound
+from dashboard.errors import NotFound, ValidationError
 from dashboard.services.experiment import experiments as experiment_service
 from dashboard.services.group import versioned
 from dashboard.services.group.objective import direction_of, objective_of
 from dashboard.services.lookups import load_group
-from dashboard.services.plots import plot_reads, plot_samples
+from dashboard.services.plots import plot_analysis, plot_reads, plot_samples
 from dashboard.services.plots.plot_importance import importance_plot
 from dashboard.services.plots.plot_searches import asha_plot, bo_plot, hyperband_plot, sampler_plot
 from dashboard.services.plots.plot_values import Result, number
 
-PLOTS = ("metric", "parallel", "scatter", "hyperband", "asha", "bo", "tpe", "cmaes", "importance")
+PLOTS = (
+    "metric",
+    "curves",
+    "parallel",
+    "scatter",
+    "contour",
+    "edf",
+    "hyperband",
+    "asha",
+    "bo",
+    "tpe",
+    "cmaes",
+    "importance",
+)
 # Each draws one search algorithm's own view, for its groups only.
 SEARCH_PLOTS = ("hyperband", "asha", "bo", "tpe", "cmaes")
 # Plots that never look at params: their read leaves them out (no JSON to decode).
-WITHOUT_PARAMS = ("metric", "asha", "bo", "tpe", "cmaes")
+WITHOUT_PARAMS = ("metric", "curves", "edf", "asha", "bo", "tpe", "cmaes")
 
 
-def plot_data(access, group_id, name, *, metric=None):
-    """The data of one plot of the group (NotFound for an unknown plot name)."""
+def plot_data(access, group_id, name, *, metric=None, x=None, y=None):
+    """The data of one plot of the group (NotFound for an unknown plot name; x and y: the
+    contour's params, ValidationError when the group has no such param)."""
     if name not in PLOTS:
         raise NotFound(f"There is no plot '{name}'; the plots are: {', '.join(PLOTS)}.")
     group = load_group(access, group_id)
-    return _plots(group, (name,), metric)[name]
+    return _plots(group, (name,), metric, (x, y, True))[name]
 
 
 def plot_names(access, group_id):
@@ -44,17 +58,17 @@ def plot_names(access, group_id):
     return list(PLOTS)
 
 
-def all_plots(access, group_id, *, metric=None):
+def all_plots(access, group_id, *, metric=None, x=None, y=None):
     """(every plot that applies to the group, whether the group still runs), from one read of
-    its experiments."""
+    its experiments; a contour param the group lacks makes the contour say so."""
     group = load_group(access, group_id)
     names = tuple(
         name for name in PLOTS if name not in SEARCH_PLOTS or name == group.search_algorithm
     )
-    return _plots(group, names, metric), not group.is_final
+    return _plots(group, names, metric, (x, y, False)), not group.is_final
 
 
-def _plots(group, names, metric):
+def _plots(group, names, metric, contour=(None, None, True)):
     """{name: data} of the plots, kept per process for the group's version (and what else of
     the group they show: its objective, spec, status and iteration). The group is named by its
     uuid: SQLite may give a deleted group's id to the next one."""
@@ -68,12 +82,16 @@ def _plots(group, names, metric):
         json.dumps([group.objective, group.hptuning], sort_keys=True),
         names,
         metric,
+        contour,
     )
-    return versioned.answers.get(key, lambda: _work_out(group, names, seen, metric), weight=_points)
+    return versioned.answers.get(
+        key, lambda: _work_out(group, names, seen, metric, contour), weight=_points
+    )
 
 
-def _work_out(group, names, seen, metric):
+def _work_out(group, names, seen, metric, contour):
     read = _read(group, seen, metric, params=any(n not in WITHOUT_PARAMS for n in names))
+    read.contour = contour
     return {name: _compute(group, name, read) for name in names}
 
 
@@ -82,6 +100,9 @@ def _points(plots):
     return sum(
         len(data.get("points") or ())
         + len(data.get("lines") or ())
+        + sum(len(curve["points"]) for curve in data.get("experiments") or ())
+        + len(data.get("cells") or ())
+        + len(data.get("values") or ())
         + sum(len(param["points"]) for param in data.get("params") or ())
         for data in plots.values()
     )
@@ -98,6 +119,7 @@ class _Read:
     source: str  # where the optimization comes from: "user", "spec" or "assumed"
     note: str | None
     params: bool  # whether the sample carries its params
+    contour: tuple = (None, None, True)  # x, y, whether a param the group lacks is an error
 
     @cached_property
     def sample(self):
@@ -125,6 +147,10 @@ class _Read:
         results = self.sample[0]
         return results, plot_samples.param_axes(self.group, results)
 
+    @property
+    def scored_names(self):
+        return [axis["name"] for axis in self.scored[1]]
+
     @cached_property
     def everything(self):
         """Every experiment in completion order, with its value of the metric (or None)."""
@@ -149,6 +175,10 @@ class _Read:
             )
             for r in ordered
         ]
+
+    @cached_property
+    def importance(self):
+        return importance_plot(self.group, self.sample[0], self.chosen)
 
     @cached_property
     def iterations(self):
@@ -183,6 +213,26 @@ def _read(group, seen, metric, *, params):
     return _Read(group, seen, chosen, optimization, source, _note(objective, chosen, known), params)
 
 
+def _analysis(group, name, read):
+    maximize = read.optimization == "maximize"
+    if name == "curves":
+        return plot_analysis.curves_plot(group, read.chosen, maximize)
+    if name == "edf":
+        return plot_analysis.edf_plot(group, read.chosen)
+    x, y, strict = read.contour
+    try:
+        return {
+            **plot_analysis.contour_plot(
+                group, read.scored, read.importance, x=x, y=y, maximize=maximize
+            ),
+            **read.sampled,
+        }
+    except ValidationError as exc:
+        if strict:
+            raise
+        return {"applicable": False, "message": str(exc), "choices": read.scored_names}
+
+
 def _compute(group, name, read):
     seen, chosen, optimization = read.seen, read.chosen, read.optimization
     base = {
@@ -214,7 +264,9 @@ def _compute(group, name, read):
     if name in ("tpe", "cmaes"):
         return {**base, **sampler_plot(group, read.everything, optimization)}
     if name == "importance":
-        return {**base, **importance_plot(group, read.sample[0], chosen)}
+        return {**base, **read.importance}
+    if name in ("curves", "edf", "contour"):
+        return {**base, **_analysis(group, name, read)}
     return {
         **base,
         **{

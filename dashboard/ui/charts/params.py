@@ -1,6 +1,7 @@
 """Charts of the params: parallel coordinates, one param against the metric, and where a
 continuous param's samples fell."""
 
+import itertools
 import json
 import math
 
@@ -36,8 +37,10 @@ def _axis_position(axis, value, top, bottom):
     return bottom - (labels.index(label) + 0.5) / len(labels) * (bottom - top)
 
 
-def parallel_chart(data, width=WIDTH, height=320):
-    """Parallel coordinates: one axis per param and a last one for the metric."""
+def parallel_chart(data, width=WIDTH, height=320, link=None):
+    """Parallel coordinates: one axis per param and a last one for the metric; each line links
+    its experiment."""
+    link = link or kit.Marks()
     axes, lines = data["axes"], data["lines"]
     if not lines or not axes:
         return kit.no_data(width, "parallel")
@@ -61,7 +64,9 @@ def parallel_chart(data, width=WIDTH, height=320):
             if y is not None:
                 coords.append((x, y))
         colour = _colour_of(line["value"], low, high, data["optimization"])
-        parts.append(kit.polyline(coords, colour, width=1.2, extra=' stroke-opacity="0.45"'))
+        drawn = kit.polyline(coords, colour, width=1.2, extra=' stroke-opacity="0.45"')
+        shown = f"{data['metric']} {kit.fmt(line['value'])}"
+        parts.append(link.wrap(drawn, line["experiment"], shown))
     for x, axis in zip(xs, columns, strict=True):
         parts.append(kit.line(x, top, x, bottom, "#1d2330"))
         parts.append(kit.text(x, top - 10, axis["name"], size=12, cls="axis-label"))
@@ -92,11 +97,18 @@ def parallel_chart(data, width=WIDTH, height=320):
     return kit.svg(width, height, "".join(parts), label, said)
 
 
-def scatter_chart(param, metric, width=340, height=240, total=None):
+def scatter_chart(param, metric, width=340, height=240, total=None, link=None):
     """One param against the metric: dots on a numeric axis, or one column per category
-    (total: how many experiments the points are a sample of, when they are one)."""
+    (total: how many experiments the points are a sample of, when they are one); each dot
+    links its experiment (its title names only this param: the page carries one per param)."""
     points = param["points"]
     title = f"{param['name']} vs {metric}"
+    link = kit.Marks(link.url) if link else kit.Marks()
+
+    def shown(p):
+        value = kit.fmt(p["x"]) if isinstance(p["x"], float) else p["x"]
+        return f"{param['name']} {value}, {metric} {kit.fmt(p['value'])}"
+
     if param["kind"] == "numeric":
         return xy_chart(
             [
@@ -104,6 +116,7 @@ def scatter_chart(param, metric, width=340, height=240, total=None):
                     "label": param["name"],
                     "mode": "dots",
                     "points": [(p["x"], p["value"]) for p in points],
+                    "marks": [(p["experiment"], shown(p)) for p in points],
                 }
             ],
             x_label=param["name"],
@@ -112,6 +125,7 @@ def scatter_chart(param, metric, width=340, height=240, total=None):
             height=height,
             title=title,
             note=kit.drawn_note(total or len(points)),
+            link=link,
         )
     labels = param["categories"]
     values = [p["value"] for p in points]
@@ -127,7 +141,8 @@ def scatter_chart(param, metric, width=340, height=240, total=None):
     for index, p in enumerate(kit.thin(points)):
         jitter = ((index * 37) % 21 - 10) / 60  # spread the dots of a column, deterministically
         x = xs(position[p["x"]] + jitter)
-        parts.append(kit.dot(x, ys(p["value"]), kit.colour(0), opacity=0.6))
+        dot = kit.dot(x, ys(p["value"]), kit.colour(0), opacity=0.6)
+        parts.append(link.wrap(dot, p["experiment"], shown(p)))
     said = f"{len(points)} experiments over {len(labels)} values of {param['name']}: " + "; ".join(
         f"{label} {kit.fmt(min(vs))} to {kit.fmt(max(vs))}"
         for label in labels[:30]
@@ -160,3 +175,67 @@ def strip_chart(strip, width=WIDTH, height=70):
         parts.append(kit.line(x, 18, x, 42, colour, ' stroke-opacity="0.6"'))
     said = f"{len(points)} samples of {name} between {kit.fmt(low)} and {kit.fmt(high)}."
     return kit.svg(width, height, "".join(parts), f"samples of {strip['name']}", said)
+
+
+def contour_chart(data, width=WIDTH, height=340, link=None):
+    """The metric over two params: a cell per value (or bin) pair, coloured from best (blue) to
+    worst (orange) by its best experiment, which the cell links."""
+    link = link or kit.Marks()
+    x_axis, y_axis, cells = data["x"], data["y"], data["cells"]
+    if not cells:
+        return kit.no_data(width, "contour")
+    x_labels, y_labels = _contour_labels(x_axis), _contour_labels(y_axis)
+    left, right, top, bottom = 110, width - 16, 16, height - 56
+    cell_w, cell_h = (right - left) / len(x_labels), (bottom - top) / len(y_labels)
+    bests = [cell[2] for cell in cells]
+    low, high = min(bests), max(bests)
+    metric, optimization = data["metric"], data["optimization"]
+    parts = []
+    for (i, j, best, count), experiment in zip(cells, data["cell_experiments"], strict=True):
+        colour = _colour_of(best, low, high, optimization)
+        rect = (
+            f'<rect x="{left + i * cell_w:.1f}" y="{bottom - (j + 1) * cell_h:.1f}" '
+            f'width="{cell_w:.1f}" height="{cell_h:.1f}" fill="{colour}" stroke="#fff"/>'
+        )
+        shown = (
+            f"{x_axis['name']} {x_labels[i]}, {y_axis['name']} {y_labels[j]}: best {metric} "
+            f"{kit.fmt(best)} of {count} experiment{'s' if count != 1 else ''}"
+        )
+        parts.append(link.wrap(rect, experiment, shown))
+    step_x = max(1, len(x_labels) // 8)
+    for i, label in enumerate(x_labels):
+        if i % step_x == 0:
+            parts.append(kit.text(left + (i + 0.5) * cell_w, bottom + 14, label[:10], size=10))
+    step_y = max(1, len(y_labels) // 10)
+    for j, label in enumerate(y_labels):
+        if j % step_y == 0:
+            y = bottom - (j + 0.5) * cell_h + 4
+            parts.append(kit.text(left - 6, y, label[:14], anchor="end", size=10))
+    parts.append(kit.text((left + right) / 2, bottom + 32, _axis_name(x_axis), size=12))
+    middle = (top + bottom) / 2
+    rotate = f' transform="rotate(-90 14 {middle:.1f})"'
+    parts.append(kit.text(14, middle, _axis_name(y_axis), size=12, extra=rotate))
+    legend = "blue = best, orange = worst" if kit.direction_known(data) else "blue = highest"
+    parts.append(
+        kit.text(
+            8, height - 6, f"colour: best {metric} in the cell ({legend})", anchor="start", size=10
+        )
+    )
+    said = (
+        f"best {metric} over {x_axis['name']} and {y_axis['name']}: {len(cells)} cells, "
+        f"from {kit.fmt(low)} to {kit.fmt(high)}."
+    )
+    label = f"contour of {metric} over {x_axis['name']} and {y_axis['name']}"
+    return kit.svg(width, height, "".join(parts), label, said)
+
+
+def _contour_labels(axis):
+    """A label per value, or per bin between edges ("0.01–0.02")."""
+    if axis.get("values") is not None:
+        return [kit.fmt(v) if isinstance(v, float) else str(v) for v in axis["values"]]
+    edges = axis["edges"]
+    return [f"{kit.fmt(a)}–{kit.fmt(b)}" for a, b in itertools.pairwise(edges)]
+
+
+def _axis_name(axis):
+    return axis["name"] + (" (log scale)" if axis.get("log") and axis.get("edges") else "")

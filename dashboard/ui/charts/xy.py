@@ -19,22 +19,19 @@ def xy_chart(
     whole_x=False,
     legend=True,
     description=None,
+    link=None,
 ):
     """Lines, steps or dots of (x, y) series on shared linear axes, with a legend of two or more
     series (unless `legend` is False: the page draws one); whole_x: x counts things.
 
-    series: [{"label", "points": [(x, y)], "mode": "line"|"step"|"dots", "colour"?}]; a series
-    keeps its colour slot when it has no points, and a line of one point is drawn as a dot.
+    series: [{"label", "points": [(x, y)], "mode": "line"|"step"|"dots", "colour"?, "width"?,
+    "opacity"?, "marks"?, "mark"?}]; a series keeps its colour slot when it has no points, and
+    a line of one point is drawn as a dot. marks: (experiment, what it shows) per point of a
+    dots series, mark: the same for a whole line; link (a kit.Marks) links them.
     description: what the chart shows in words (else each series's points and ranges).
     """
-    series = [
-        {
-            **item,
-            "colour": item.get("colour") or kit.colour(i),
-            "points": [(x, y) for x, y in item["points"] if x is not None and y is not None],
-        }
-        for i, item in enumerate(series)
-    ]
+    link = link or kit.Marks()
+    series = [_kept(item, kit.colour(i)) for i, item in enumerate(series)]
     everything = [p for item in series for p in item["points"]]
     if not everything:
         return kit.no_data(width, title)
@@ -50,7 +47,7 @@ def xy_chart(
     parts = kit.axes(xs, ys, x_label, y_label, width, height, whole_x=whole_x)
     per_series = max(MAX_DRAWN // len(series), 50)
     for item in series:
-        parts.extend(_marks(item, kit.thin(item["points"], per_series), xs, ys))
+        parts.extend(_marks(item, kit.thin(item["pairs"], per_series), xs, ys, link))
     parts.extend(kit.legend(series) if keyed else [])
     if note:
         # A line of its own under the x axis's label, which it would otherwise run into.
@@ -60,31 +57,57 @@ def xy_chart(
     return kit.svg(width, height + (NOTE_LINE if note else 0), "".join(parts), title, said)
 
 
-def _marks(item, points, xs, ys):
+def _kept(item, colour):
+    """The series with its colour, and its drawable points (both numbers) beside their marks."""
+    marks = item.get("marks") or [None] * len(item["points"])
+    pairs = [
+        ((x, y), mark)
+        for (x, y), mark in zip(item["points"], marks, strict=True)
+        if x is not None and y is not None
+    ]
+    return {
+        **item,
+        "colour": item.get("colour") or colour,
+        "pairs": pairs,
+        "points": [point for point, _ in pairs],
+    }
+
+
+def _marks(item, pairs, xs, ys, link):
     colour, mode = item["colour"], item.get("mode", "line")
     named = f' data-series="{escape(item.get("label", ""))}"'
     if mode == "dots":
-        return [kit.dot(xs(x), ys(y), colour) for x, y in points]
+        return [
+            link.wrap(kit.dot(xs(x), ys(y), colour), *(mark or (None, None)))
+            for (x, y), mark in pairs
+        ]
+    points = [point for point, _ in pairs]
+    whole = item.get("mark") or (None, None)
     if len(points) == 1:
         ((x, y),) = points
-        return [kit.dot(xs(x), ys(y), colour, opacity=1, radius=3.5, extra=named)]
+        dot = kit.dot(xs(x), ys(y), colour, opacity=1, radius=3.5, extra=named)
+        return [link.wrap(dot, *whole)]
     coords = []
     for index, (x, y) in enumerate(points):
         if mode == "step" and index:
             coords.append((xs(x), ys(points[index - 1][1])))
         coords.append((xs(x), ys(y)))
-    return [kit.polyline(coords, colour, extra=f' class="series"{named}')] if coords else []
+    opacity = f' stroke-opacity="{item["opacity"]}"' if "opacity" in item else ""
+    extra = f' class="series"{named}{opacity}'
+    line = kit.polyline(coords, colour, width=item.get("width", 2), extra=extra)
+    return [link.wrap(line, *whole)] if coords else []
 
 
-def metric_chart(data):
+def metric_chart(data, link=None):
     """The metric per experiment in completion order, with the best-so-far line when the
-    direction is known."""
-    points = data["points"]
+    direction is known; each dot links its experiment (link: a kit.Marks)."""
+    points, metric = data["points"], data["metric"]
     series = [
         {
-            "label": data["metric"],
+            "label": metric,
             "mode": "dots",
             "points": [(p["order"], p["value"]) for p in points],
+            "marks": [(p["experiment"], f"{metric} {kit.fmt(p['value'])}") for p in points],
         }
     ]
     if kit.direction_known(data):
@@ -103,6 +126,7 @@ def metric_chart(data):
         note=kit.drawn_note(data.get("total", len(points))),
         whole_x=True,
         description=_metric_description(data),
+        link=link,
     )
 
 
@@ -131,15 +155,23 @@ TITLES = {
 }
 
 
-def suggestions_chart(data):
+def suggestions_chart(data, link=None):
     """A search's suggestions in order (bo, tpe, cmaes): each kind (initial random ones, the
-    model's) as dots, with the best so far."""
+    model's) as dots, with the best so far; each dot links its experiment."""
     points = [p for p in data["points"] if p["value"] is not None]
     series = [
         {
             "label": f"{kind or 'unknown'} suggestions",
             "mode": "dots",
             "points": [(p["suggestion"], p["value"]) for p in points if p["kind"] == kind],
+            "marks": [
+                (
+                    p["experiment"],
+                    f"suggestion {p['suggestion']}, {data['metric']} {kit.fmt(p['value'])}",
+                )
+                for p in points
+                if p["kind"] == kind
+            ],
         }
         for kind in dict.fromkeys(p["kind"] for p in points)
     ]
@@ -159,6 +191,7 @@ def suggestions_chart(data):
         title=TITLES[data["plot"]],
         note=kit.drawn_note(len(points)),
         whole_x=True,
+        link=link,
     )
 
 
@@ -192,3 +225,93 @@ def report_lines(title, series):
         whole_x=True,
         legend=False,
     )
+
+
+def curves_chart(data, link=None):
+    """Every drawn experiment's history of the metric over its report number: the best one in
+    the palette's first colour over the others in grey; each line links its experiment."""
+    metric, curves = data["metric"], data["experiments"]
+    ordered = sorted(curves, key=lambda curve: curve["best"])  # the best one drawn last, on top
+    series = [
+        {
+            "label": f"experiment {curve['id']}",
+            "mode": "line",
+            "points": [tuple(point) for point in curve["points"]],
+            "colour": kit.colour(0) if curve["best"] else CURVE_GREY,
+            "width": 2.5 if curve["best"] else 1,
+            "opacity": 1 if curve["best"] else 0.55,
+            "mark": (curve["id"], _curve_said(curve, metric)),
+        }
+        for curve in ordered
+    ]
+    total, drawn = data["total"], data["drawn"]
+    note = (
+        f"drawing {drawn:,} of {total:,} experiments (the 50 best, then a sample)"
+        if total > drawn
+        else None
+    )
+    best = next((curve for curve in curves if curve["best"]), None)
+    said = f"{metric} of {drawn} experiments over their reports" + (
+        f"; the best, experiment {best['id']}, ends at {kit.fmt(best['points'][-1][1])}"
+        if best and best["points"]
+        else ""
+    )
+    return xy_chart(
+        series,
+        x_label="report number",
+        y_label=metric,
+        title=f"learning curves of {metric}",
+        note=note,
+        whole_x=True,
+        legend=False,
+        description=said + ".",
+        link=link,
+    )
+
+
+CURVE_GREY = "#8391a3"
+
+
+def _curve_said(curve, metric):
+    points = curve["points"]
+    if not points:
+        return f"{curve['status']}, no report of {metric}"
+    return (
+        f"{curve['status']}, {metric} {kit.fmt(points[-1][1])} at report {points[-1][0]}"
+        f"{' (the best)' if curve['best'] else ''}"
+    )
+
+
+def edf_chart(data):
+    """The metric's empirical distribution: the fraction of experiments at or below each value."""
+    metric, values = data["metric"], data["values"]
+    series = [
+        {
+            "label": metric,
+            "mode": "step",
+            "points": list(zip(values, data["fractions"], strict=True)),
+        }
+    ]
+    said = (
+        f"{metric} of {data['total']} experiments: from {kit.fmt(values[0])} to "
+        f"{kit.fmt(values[-1])}, median {kit.fmt(_median(values, data['fractions']))}."
+        if values
+        else kit.NO_DATA
+    )
+    return xy_chart(
+        series,
+        x_label=metric,
+        y_label="fraction of experiments at or below",
+        title=f"distribution of {metric}",
+        note=(
+            f"{len(values):,} quantiles of {data['total']:,} values"
+            if data["total"] > len(values)
+            else None
+        ),
+        legend=False,
+        description=said,
+    )
+
+
+def _median(values, fractions):
+    return next(value for value, fraction in zip(values, fractions, strict=True) if fraction >= 0.5)
