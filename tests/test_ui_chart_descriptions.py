@@ -38,3 +38,19 @@ def test_importance_bars_read_out_their_values():
     svg = _svg(charts.importance_chart(data))
 
     assert "lr 0.450 ± 0.100" in svg.desc.text
+
+
+def test_a_chart_whose_marks_link_experiments_is_a_named_group_of_titled_links():
+    """An image hides its children from assistive technologies (and axe refuses links inside
+    one): a chart whose marks are links is a group, named and described as an image is."""
+    points = [{"experiment": 27, "order": 1, "value": 0.303, "best": 0.303}]
+    data = {"metric": "loss", "optimization": "minimize", "points": points}
+    link = charts.Marks(lambda experiment: f"/x/{experiment}/", {27: {"lr": 0.01}})
+
+    svg = _svg(charts.metric_chart(data, link))
+
+    assert (svg["role"], svg.title.text) == ("group", "loss per experiment")
+    assert "best 0.303 at experiment 27" in svg.desc.text
+    mark = svg.select_one("a.mark")
+    assert (mark["href"], mark["tabindex"]) == ("/x/27/", "-1")
+    assert mark.title.text == "experiment 27 (lr 0.01): loss 0.303"

@@ -8,7 +8,7 @@ from dashboard.services.experiment import experiment_actions, restarts
 from dashboard.services.plots import plots
 from dashboard.ui import charts, is_htmx, route
 from dashboard.ui.groups import GROUP, STOP_POLLING, conditional, section
-from dashboard.ui.pages import coverage, formatting
+from dashboard.ui.pages import axis_filters, coverage, formatting
 from dashboard.ui.pages import experiment as experiment_pages
 
 EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
@@ -151,6 +151,9 @@ def _plots(access, owner, project):
         csv_url=url_for("ui.group_export_csv", **ids),
         # On the group page the table is just above; the plots' own page links back to it.
         table_url=("" if is_htmx() else url_for("ui.group_page", **ids)) + "#group-experiments",
+        table_page=url_for("ui.group_page", **ids),
+        table_hx=url_for("ui.group_experiments", **ids),
+        axis_filters=axis_filters.axis_filters,
     )
     return section(owner, project, group_id, "Plots", html)
 

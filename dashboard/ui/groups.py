@@ -202,6 +202,7 @@ def group_experiments(owner, project, group_id):
             group_pages.group_experiments(
                 access, group_id, experiment_table.parse_state(request.args)
             ),
+            push=bool(request.args.get("and")),  # a chart's range added: the URL says so
         ),
     )
 

@@ -42,7 +42,7 @@ def test_the_charts_are_drawn_and_a_mark_opens_its_experiment(page, live_server,
     group_url = f"{live_server.url}/alice/quick-start/groups/{group.id}/"
     page.goto(group_url)
     for name in ("curves", "contour", "edf"):
-        expect(page.locator(f"#plot-{name} svg[role=img]")).to_be_visible()
+        expect(page.locator(f"#plot-{name} svg.chart")).to_be_visible()
     page.locator("#plot-curves").scroll_into_view_if_needed()
     screenshot(page, "analysis-curves")
     page.locator("#plot-contour").scroll_into_view_if_needed()
@@ -56,3 +56,15 @@ def test_the_charts_are_drawn_and_a_mark_opens_its_experiment(page, live_server,
     experiment = mark.get_attribute("data-experiment")
     mark.locator("circle").click()
     page.wait_for_url(f"{group_url}experiments/{experiment}/")
+
+
+def test_an_axis_range_adds_its_condition_to_the_tables_filter(page, live_server, app):
+    group = searched(app)
+    sign_in(page, live_server, "alice", "secret-pw")
+    page.goto(f"{live_server.url}/alice/quick-start/groups/{group.id}/?query=params.depth:1")
+    rows = page.locator("#group-experiments tbody tr[data-id]")
+    expect(rows).to_have_count(6)
+    page.locator('#parallel-filters a[data-condition="params.act:relu"]').click()
+    expect(rows).to_have_count(3)
+    expect(page.locator("#table-query")).to_have_value("params.depth:1,params.act:relu")
+    assert "query=params.depth%3A1%2Cparams.act%3Arelu" in page.url

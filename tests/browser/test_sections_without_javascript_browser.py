@@ -38,11 +38,11 @@ def test_plots_open_on_their_own_page_and_the_metric_choice_works(
     page.locator("#group-plots a", has_text="open them on a page of their own").click()
     page.wait_for_url(f"{group_url}plots")
     expect(page.locator("h2", has_text="Plots")).to_be_visible()
-    expect(page.locator("#plot-metric svg[role=img]")).to_be_visible()
+    expect(page.locator("#plot-metric svg.chart")).to_be_visible()
     screenshot(page, "nojs-plots-page")
     page.locator("#group-plots button", has_text="Show").click()
     page.wait_for_url(f"{group_url}plots?metric=loss")
-    expect(page.locator("#plot-metric svg[role=img]")).to_be_visible()
+    expect(page.locator("#plot-metric svg.chart")).to_be_visible()
     page.locator("#back-to-group").click()
     page.wait_for_url(group_url)
 

@@ -47,6 +47,14 @@ def parse_columns(raw):
     return tuple(dict.fromkeys(keys))[:MAX_COLUMNS] or None
 
 
+def with_condition(query, condition):
+    """The filter `query` and `condition` (a chart's axis range: "and" in a link), joined;
+    a condition the filter holds already is not added twice."""
+    terms = [t for t in (query or "").strip().split(",") if t.strip()]
+    extra = [t for t in (condition or "").strip().split(",") if t.strip() and t not in terms]
+    return ",".join(terms + extra) or None
+
+
 def parse_state(args):
     """The table state from a request's query args (a MultiDict or a dict)."""
     try:
@@ -54,7 +62,7 @@ def parse_state(args):
     except ValueError:
         page = 1
     return TableState(
-        query=(args.get("query") or "").strip() or None,
+        query=with_condition(args.get("query"), args.get("and")),
         sort=(args.get("sort") or "").strip() or None,
         columns=parse_columns(args.get("columns")),
         page=page,

@@ -128,13 +128,15 @@ class Scale:
         return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)
 
 
-def svg(width, height, body, label, description=None):
+def svg(width, height, body, label, description=None, role="img"):
     """The chart's <svg> element around its marks: an image named `label` whose description (what
-    it shows, in words: read by screen readers) is `description`."""
+    it shows, in words: read by screen readers) is `description`; a chart whose marks link
+    experiments is a group (an image's children are hidden from assistive technologies, and
+    links inside one are refused), named and described the same way."""
     said = f"{label}. {description}" if description else label
     desc = f"<desc>{escape(description)}</desc>" if description else ""
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="{role}" '
         f'aria-label="{escape(said)}" xmlns="http://www.w3.org/2000/svg" '
         f'preserveAspectRatio="xMidYMid meet"><title>{escape(label)}</title>{desc}{body}</svg>'
     )
@@ -237,6 +239,11 @@ class Marks:
 
     def __init__(self, url=None, params=None):
         self.url, self.params = url, params or {}
+
+    @property
+    def role(self):
+        """The chart's role: an image, or a group when its marks are links."""
+        return "img" if self.url is None else "group"
 
     def said(self, experiment, shown):
         """'experiment 27 (lr 0.01, act relu): loss 0.303'."""

@@ -94,7 +94,7 @@ def parallel_chart(data, width=WIDTH, height=320, link=None):
         f"{', '.join(column['name'] for column in columns)}; {data['metric']} from "
         f"{kit.fmt(low)} to {kit.fmt(high)}. The experiments table lists every value."
     )
-    return kit.svg(width, height, "".join(parts), label, said)
+    return kit.svg(width, height, "".join(parts), label, said, role=link.role)
 
 
 def scatter_chart(param, metric, width=340, height=240, total=None, link=None):
@@ -148,7 +148,7 @@ def scatter_chart(param, metric, width=340, height=240, total=None, link=None):
         for label in labels[:30]
         if (vs := [p["value"] for p in points if p["x"] == label])
     )
-    return kit.svg(width, height, "".join(parts), title, said + ".")
+    return kit.svg(width, height, "".join(parts), title, said + ".", role=link.role)
 
 
 def strip_chart(strip, width=WIDTH, height=70):
@@ -226,7 +226,7 @@ def contour_chart(data, width=WIDTH, height=340, link=None):
         f"from {kit.fmt(low)} to {kit.fmt(high)}."
     )
     label = f"contour of {metric} over {x_axis['name']} and {y_axis['name']}"
-    return kit.svg(width, height, "".join(parts), label, said)
+    return kit.svg(width, height, "".join(parts), label, said, role=link.role)
 
 
 def _contour_labels(axis):

@@ -54,7 +54,9 @@ def xy_chart(
         y = height + NOTE_LINE - 4
         parts.append(kit.text(right, y, note, anchor="end", size=10, cls="chart-note"))
     said = description or kit.describe(series)
-    return kit.svg(width, height + (NOTE_LINE if note else 0), "".join(parts), title, said)
+    role = link.role if any(item.get("marks") or item.get("mark") for item in series) else "img"
+    height += NOTE_LINE if note else 0
+    return kit.svg(width, height, "".join(parts), title, said, role=role)
 
 
 def _kept(item, colour):
