@@ -23,7 +23,7 @@ def folder(app, group, experiment):
     return paths.experiment_dir(app.config, "alice", "demo", group.id, experiment.id)
 
 
-def test_page_shows_params_statuses_and_one_chart_line_per_metric(client):
+def test_page_shows_params_statuses_and_one_chart_per_metric(client):
     _, _, group = alice_group(grid_yml(3))
     experiment = experiments_of(group)[1]
     db.session.add_all(
@@ -34,6 +34,7 @@ def test_page_shows_params_statuses_and_one_chart_line_per_metric(client):
             for step in range(1, 6)
         ]
     )
+    experiment.last_metric = {"loss": 0.3030905547183878, "accuracy": 0.5}
     db.session.commit()
     sign_in(client, "alice")
 
@@ -41,9 +42,16 @@ def test_page_shows_params_statuses_and_one_chart_line_per_metric(client):
 
     assert html.select_one("#experiment-params td").text == "1"
     assert html.select_one("#experiment-status-badge").text == "created"
-    lines = html.select("#experiment-metrics svg polyline.series")
-    assert sorted(line["data-series"] for line in lines) == ["accuracy", "loss"]
-    assert "report number" in html.select_one("#experiment-metrics svg").text
+    # One chart per metric, each with its own axis (a 0-9 epoch would flatten a 0-1 loss).
+    charts = html.select("#experiment-metrics figure")
+    assert [figure["data-metric"] for figure in charts] == ["loss", "accuracy"]
+    for figure in charts:
+        lines = figure.select("svg polyline.series")
+        assert [line["data-series"] for line in lines] == [figure["data-metric"]]
+        assert "report number" in figure.select_one("svg").text
+    # Last metrics printed as the tables print numbers, in full on hover.
+    loss = html.find("th", string="loss").find_next_sibling("td")
+    assert (loss.text, loss["title"]) == ("0.303091", "0.3030905547")
 
 
 def test_page_answers_both_slash_forms_and_404s_for_another_group(client):

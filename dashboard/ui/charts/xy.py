@@ -197,13 +197,16 @@ def suggestions_chart(data, link=None):
     )
 
 
-def history_chart(metrics, title):
-    """An experiment's metric history: one line per metric over the report number."""
+def history_chart(metrics, title, width=WIDTH, height=HEIGHT):
+    """An experiment's metric history: one line per metric over the report number (the
+    experiment page draws one chart per metric)."""
     return xy_chart(
         [{"label": name, "mode": "line", "points": points} for name, points in metrics.items()],
         x_label="report number",
-        y_label="value",
+        y_label="value" if len(metrics) > 1 else next(iter(metrics), "value"),
         title=title,
+        width=width,
+        height=height,
         whole_x=True,
     )
 

@@ -35,6 +35,14 @@ class ExperimentPage:
         return self.access.experiment
 
     @property
+    def last_metrics(self):
+        """[(name, value as the tables print it, the value in full)]."""
+        return [
+            (name, formatting.display_value(value, 6), formatting.display_value(value))
+            for name, value in (self.experiment.last_metric or {}).items()
+        ]
+
+    @property
     def group(self):
         return self.access.group
 
