@@ -2,13 +2,14 @@
 
 Fills two grid groups (5 params, 3 metrics, 20 metric points per experiment), then prints for
 each request its SQL statements and median time on both (15 of each, taken in turn), with the
-ratio, and the time and peak Python memory of the full CSV export. The sorted, filtered table
-page is read without counting its matches; the count, which the page then loads as a fragment,
-is a row of its own. SQLite in a temp dir (measured once: the app never analyses it), or
-DATABASE_URL when set: on PostgreSQL every request is measured never analysed first (the planner
-without statistics, as on a live server right after a big grid is created), then after VACUUM
-ANALYZE, and both tables are printed. That first pass needs a server with autovacuum off and a
-database without statistics: `source scripts/postgres.sh; pg_start_never_analysed` starts one
+ratio (the analysis plots, curves, contour and edf, also worked out afresh on each request), the
+time and peak Python memory of the full CSV export. The sorted, filtered table page is read
+without counting its matches; the count, which the page then loads as a fragment, is a row of
+its own. SQLite in a temp dir (measured once: the app never analyses it), or DATABASE_URL when
+set: on PostgreSQL every request is measured never analysed first (the planner without
+statistics, as on a live server right after a big grid is created), then after VACUUM ANALYZE,
+and both tables are printed. That first pass needs a server with autovacuum off and a database
+without statistics: `source scripts/postgres.sh; pg_start_never_analysed` starts one
 (DATABASE_URL=$PG_URL); the script warns when either is not so, and when statistics appeared
 during the pass.
 
@@ -36,6 +37,7 @@ from sqlalchemy import event  # noqa: E402
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
+from dashboard.services.group import versioned  # noqa: E402
 from dashboard.services.group.groups import create_group  # noqa: E402
 from dashboard.services.project import projects  # noqa: E402
 from dashboard.services.project.access import project_access  # noqa: E402
@@ -47,11 +49,12 @@ class ScaleConfig(TestingConfig):
     WTF_CSRF_ENABLED = False  # the benchmark signs in with a plain form post
 
 
-def measure(client, urls, repeat=15, headers=None):
+def measure(client, urls, repeat=15, headers=None, fresh=False):
     """[(statements per request, median ms)] for each url, the urls' requests taken in turn so
     that a slower moment of the machine falls on all of them alike. A url whose request fails
     (past the 30 s statement timeout on PostgreSQL, say) is not asked again: its pair is
-    (None, how it failed)."""
+    (None, how it failed). fresh: the process's kept answers (services.group.versioned) are
+    forgotten before each request, so each works its answer out, as for a running group."""
     gc.collect()  # the fill's garbage is not the requests'
     counted = [0] * len(urls)
     times = [[] for _ in urls]
@@ -62,6 +65,8 @@ def measure(client, urls, repeat=15, headers=None):
         counted[current[0]] += 1
 
     def get(index, url):
+        if fresh:
+            versioned.answers.clear()
         start = time.perf_counter()
         try:
             status = client.get(url, headers=headers).status_code
@@ -153,13 +158,20 @@ def main(big, small):
         view = "?sort=-metric.loss&query=metric.accuracy:>0.5,params.batch:>=32&page=3"
         htmx = {"HX-Request": "true"}
         # The table page is read without counting its matches; the page then loads the count.
+        plot = f"{api}/groups/{{id}}/plots/{{name}}/?metric=loss"
         requests = [
-            ("group page", client, page, None),
-            ("sorted filtered table", client, page + view, None),
-            ("  its count (fragment)", client, page + "experiments/count" + view, htmx),
+            ("group page", client, page, None, False),
+            ("sorted filtered table", client, page + view, None, False),
+            ("  its count (fragment)", client, page + "experiments/count" + view, htmx, False),
         ] + [
-            (f"plot {name}", api_client, f"{api}/groups/{{id}}/plots/{name}/?metric=loss", None)
-            for name in ("metric", "parallel", "scatter", "importance")
+            (f"plot {name}", api_client, plot.replace("{name}", name), None, False)
+            for name in ("metric", "parallel", "scatter", "importance", "curves", "contour", "edf")
+        ]
+        # The analysis plots, each worked out on every request (a running group's version
+        # moves with every report, so its plots are never kept).
+        requests += [
+            (f"plot {name}, worked out", api_client, plot.replace("{name}", name), None, True)
+            for name in ("curves", "contour", "edf")
         ]
         if postgres:
             passes = [
@@ -176,9 +188,11 @@ def main(big, small):
                 f"{'request':<26} {'q ' + str(small):>8} {'q ' + str(big):>8} "
                 f"{'ms ' + str(small):>10} {'ms ' + str(big):>10} {'ratio':>6}"
             )
-            for label, who, path, headers in requests:
+            for label, who, path, headers, fresh in requests:
                 urls = [path.format(id=groups[size].id) for size in (small, big)]
-                (q_small, ms_small), (q_big, ms_big) = measure(who, urls, headers=headers)
+                (q_small, ms_small), (q_big, ms_big) = measure(
+                    who, urls, headers=headers, fresh=fresh
+                )
                 if q_small is None or q_big is None:
                     print(
                         f"{label:<26} {ms_small if q_small is None else f'{ms_small:.1f} ms'}"
