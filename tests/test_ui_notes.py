@@ -131,6 +131,8 @@ def test_a_stale_save_shows_the_newer_notes_and_keeps_the_writers_text(
     assert section.select_one("label[for=notes-draft]").text == "Your text (not saved)"
     if headers is None:
         assert soup(response).select_one("#group-header, .experiment-header")  # the whole page
+    else:
+        assert soup(response).select_one("#flash[hx-swap-oob]").text == ""  # no "Notes saved."
 
 
 def test_too_large_notes_keep_the_writers_text_in_the_editor(client, page, sign_in_as):

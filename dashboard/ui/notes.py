@@ -19,14 +19,17 @@ from dashboard.ui.pages import experiment as experiment_pages
 from dashboard.ui.pages import group as group_pages
 from dashboard.ui.pages import notes as notes_pages
 
+# A refused save empties the flash (an earlier "Notes saved."): the section says why, inline.
+CLEARED_FLASH = '<div id="flash" role="status" aria-live="polite" hx-swap-oob="true"></div>'
+
 
 def _answer(status, view, urls, full_page):
     """The section (htmx), back to the page once saved, else the page with the section."""
     if is_htmx():
         body = render_template("_notes.html", notes_view=view, urls=urls)
         if status == 200:
-            body += render_template("_message_inline.html", message="Notes saved.")
-        return body, status
+            return body + render_template("_message_inline.html", message="Notes saved."), status
+        return body + CLEARED_FLASH, status
     if status == 200:
         flash("Notes saved.", "success")
         return redirect(urls["page"] + "#notes")
