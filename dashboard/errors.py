@@ -43,6 +43,11 @@ class Conflict(DomainError):
     default_detail = "Conflict."
 
 
+class TooLarge(DomainError):
+    status_code = 413
+    default_detail = "Request body too large."
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     default_detail = "Too many requests. Try again later."

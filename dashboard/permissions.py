@@ -17,6 +17,8 @@ ACTIONS = {
     # Restart, resume or copy an experiment (EXTENSIONS.md section 2).
     "clone_experiment": "member",
     "edit": "member",
+    # A group's or an experiment's Markdown notes (never with an experiment's own key).
+    "write_notes": "member",
     "archive": "member",
     "report_metrics": "member",
     "delete_group": "admin",

@@ -31,6 +31,7 @@ from tests.factories import (
     RANDOM_YML,
     add_member,
     auth,
+    first_experiment_id,
     grid_yml,
     make_group,
     make_project,
@@ -135,6 +136,10 @@ def _fill(client):
         client.post(f"/api/v1/alice/demo/groups/{stopped.id}/stop/", headers=auth(key)).status_code
         == 200
     )
+    notes = {"markdown": "# Plan\n\n- [docs](https://example.com)", "version": 0}
+    for target in (f"groups/{grid.id}", f"experiments/{first_experiment_id(grid)}"):
+        url = f"/api/v1/alice/demo/{target}/notes/"
+        assert client.put(url, json=notes, headers=auth(key)).status_code == 200
     _run_groups(client, key)
     for group in (random_group, bo):
         project = "private" if group is bo else "demo"
@@ -245,6 +250,7 @@ def _urls():
             f"{base}/statuses/",
             f"{base}/timeline/",
             f"{base}/objective/",
+            f"{base}/notes/",
             f"{base}/plots/",
             *(
                 f"{base}/plots/{name}/"
@@ -261,7 +267,7 @@ def _urls():
         ]
     for eid, gid in experiments:
         base = f"/api/v1/alice/{project_of[gid]}/experiments/{eid}"
-        api += [f"{base}/", f"{base}/statuses/", f"{base}/metrics/"]
+        api += [f"{base}/", f"{base}/statuses/", f"{base}/metrics/", f"{base}/notes/"]
     # The pages of the first and the last experiment of each group (every page costs time).
     for gid, _ in groups:
         ids = sorted(eid for eid, g in experiments if g == gid)

@@ -22,10 +22,22 @@ from tests.factories import (
     make_token,
     make_user,
 )
-from tests.support import census_api, census_forms, census_requests, census_webhooks
+from tests.support import (
+    census_api,
+    census_forms,
+    census_notes,
+    census_requests,
+    census_webhooks,
+)
 from tests.support.census import UI, UP, message_of, snapshot
 
-CASES = census_api.CASES + census_requests.CASES + census_forms.CASES + census_webhooks.CASES
+CASES = (
+    census_api.CASES
+    + census_requests.CASES
+    + census_forms.CASES
+    + census_webhooks.CASES
+    + census_notes.CASES
+)
 
 
 @pytest.fixture

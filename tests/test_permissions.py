@@ -19,6 +19,7 @@ UP = f"{API}/<username>/<project_name>"
 GROUP = f"{UP}/groups/<int:group_id>"
 EXPERIMENT = f"{UP}/experiments/<int:experiment_id>"
 WEBHOOK_URL = f"{UP}/webhooks/<int:webhook_id>/"
+NOTES = {"markdown": "*x*", "version": 0}
 WEBHOOK = {"url": "https://hooks.example.com/x", "events": ["group.failed"]}
 
 DETAILS = {
@@ -84,6 +85,8 @@ ROUTES = (
     Row("PATCH", f"{GROUP}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
     Row("PUT", f"{GROUP}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
     Row("DELETE", f"{GROUP}/", "delete group", 204, ADMIN_UP),
+    Row("GET", f"{GROUP}/notes/", "read", 200, VIEWER_UP),
+    Row("PUT", f"{GROUP}/notes/", "write notes", 200, MEMBER_UP, body=NOTES),
     Row("GET", f"{GROUP}/experiments/", "read", 200, VIEWER_UP),
     Row("GET", f"{GROUP}/statuses/", "read", 200, VIEWER_UP),
     Row(
@@ -128,6 +131,8 @@ ROUTES = (
     # one experiment (the group's first) and the project's code
     Row("GET", f"{EXPERIMENT}/", "read", 200, VIEWER_UP),
     Row("PATCH", f"{EXPERIMENT}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
+    Row("GET", f"{EXPERIMENT}/notes/", "read", 200, VIEWER_UP),
+    Row("PUT", f"{EXPERIMENT}/notes/", "write notes", 200, MEMBER_UP, body=NOTES),
     Row("POST", f"{EXPERIMENT}/_heartbeat/", "report metrics", 200, MEMBER_UP),
     Row("POST", f"{EXPERIMENT}/stop/", "stop experiment", 200, MEMBER_UP),
     Row("POST", f"{EXPERIMENT}/restart/", "clone experiment", 201, MEMBER_UP),

@@ -29,6 +29,7 @@ UP = "/<owner>/<project>"
 GROUP = f"{UP}/groups/<int:group_id>"
 EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
 PROXY = "/tensorboard/<owner>/<project>/groups/<int:group_id>"
+NOTES = {"markdown": "*x*", "version": "0"}
 LOGIN = 401  # in the shared tables: the UI answers with a redirect to the login page
 # Signed-in users are sent on from the login form; anonymous visitors see it.
 LOGIN_PAGE = {matrix.NO_PROJECT: (matrix.OK, 302, 302, 302, 302, 302, 302)}
@@ -175,6 +176,7 @@ ROUTES = (
         data={"columns": ["status"]},
     ),
     Row("POST", f"{GROUP}/edit", "edit", 302, MEMBER_UP, data={"description": "x"}),
+    Row("POST", f"{GROUP}/notes", "write notes", 302, MEMBER_UP, data=NOTES),
     Row("POST", f"{GROUP}/concurrency", "edit", 302, MEMBER_UP, data={"concurrency": "3"}),
     Row(
         "POST",
@@ -206,6 +208,7 @@ ROUTES = (
     Row("GET", EXPERIMENT, "read", 200, VIEWER_UP),
     Row("GET", f"{EXPERIMENT}/log", "read", 200, VIEWER_UP),
     Row("POST", f"{EXPERIMENT}/stop", "stop experiment", 302, MEMBER_UP),
+    Row("POST", f"{EXPERIMENT}/notes", "write notes", 302, MEMBER_UP, data=NOTES),
     Row("POST", f"{EXPERIMENT}/restart", "clone experiment", 302, MEMBER_UP),
     Row("POST", f"{EXPERIMENT}/copy", "clone experiment", 302, MEMBER_UP),
     Row(

@@ -106,6 +106,7 @@ from dashboard.api import (  # noqa: E402,F401  (views register themselves on th
     group_actions,
     group_control,
     groups,
+    notes,
     openapi,
     plots,
     projects,

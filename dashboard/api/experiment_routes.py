@@ -1,4 +1,5 @@
-"""One experiment: detail, update, heartbeat, stop, restart/resume/copy, statuses, metrics, logs.
+"""One experiment: detail, update, heartbeat, stop, restart/resume/copy, statuses, metrics, logs,
+notes.
 
 Callable by users and, for the routes declared with experiment_key=True, by the experiment
 itself with its own credentials (g.experiment).
@@ -16,6 +17,7 @@ from dashboard.api.helpers import (
     parse,
     parse_one_or_many,
 )
+from dashboard.api.notes import SAVE_ERRORS, notes_out
 from dashboard.api.operations import JSON, PAGE, Paged
 from dashboard.api.schemas.experiments import (
     ExperimentCloneIn,
@@ -25,8 +27,10 @@ from dashboard.api.schemas.experiments import (
     ExperimentUpdateIn,
 )
 from dashboard.api.schemas.metrics import MetricIn, MetricListIn, MetricListOut, MetricOut
+from dashboard.api.schemas.notes import NotesIn, NotesOut
 from dashboard.services.experiment import experiment_actions, metrics, restarts
 from dashboard.services.experiment.credentials import experiment_access
+from dashboard.services.group import notes
 
 EXPERIMENT = "/<username>/<project_name>/experiments/<int:experiment_id>"
 
@@ -180,3 +184,20 @@ def experiment_logs(username, project_name, experiment_id):
     access = _access(username, project_name, experiment_id)
     text = experiment_actions.read_log(access, tail=request.args.get("tail"))
     return text, 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@route(f"{EXPERIMENT}/notes/", ["GET"], out=NotesOut)
+def get_experiment_notes(username, project_name, experiment_id):
+    """The experiment's notes: Markdown, its sanitised HTML, version (0: none yet)."""
+    found = notes.experiment_notes(_access(username, project_name, experiment_id))
+    return dump(notes_out(found))
+
+
+@route(f"{EXPERIMENT}/notes/", ["PUT"], out=NotesOut, body=NotesIn, **SAVE_ERRORS)
+def put_experiment_notes(username, project_name, experiment_id):
+    """Save the experiment's notes over the version last read (409 with the newer notes if
+    stale); members and admins, never the experiment's own key."""
+    access = _access(username, project_name, experiment_id, "write_notes")
+    body = parse(NotesIn)
+    saved = notes.save_experiment_notes(access, markdown=body.markdown, version=body.version)
+    return dump(notes_out(saved))

@@ -78,7 +78,7 @@ def _components():
     requests, responses = {}, dict.fromkeys((ErrorOut, FieldErrorsOut))
     for op in ROUTES.values():
         requests.update(dict.fromkeys(op.body))
-        for out in (op.out, *op.also.values()):
+        for out in (op.out, *op.also.values(), *op.error_models.values()):
             responses.update(dict.fromkeys(_models(out)))
     pairs = [(model, "validation") for model in requests]
     pairs += [(model, "serialization") for model in responses]
@@ -122,8 +122,8 @@ def _success(refs, out):
     }
 
 
-def _error(refs, status):
-    schema = _ref(refs, ErrorOut, "serialization")
+def _error(refs, status, model=ErrorOut):
+    schema = _ref(refs, model, "serialization")
     if status == 400:
         schema = {"anyOf": [schema, _ref(refs, FieldErrorsOut, "serialization")]}
     return {"description": ERROR_TEXT[status], "content": {JSON: {"schema": schema}}}
@@ -192,7 +192,8 @@ def _operation(refs, path, method, op, view, operation_id):
     for status, out in op.also.items():
         operation["responses"][str(status)] = _success(refs, out)
     for status in _error_statuses(path, op):
-        operation["responses"][str(status)] = _error(refs, status)
+        model = op.error_models.get(status, ErrorOut)
+        operation["responses"][str(status)] = _error(refs, status, model)
     if op.public:
         operation["security"] = []
     return operation

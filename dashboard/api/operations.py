@@ -59,6 +59,7 @@ class Operation:
     upload: bool = False  # multipart with the code tarball as `repo`, past the JSON body limit
     query: tuple = ()
     errors: tuple = ()
+    error_models: dict = field(default_factory=dict)  # {status: its body}, when not ErrorOut
     public: bool = False  # answers without credentials
     experiment_key: bool = False  # an experiment's own key may call it (for that experiment)
     also: dict = field(default_factory=dict)  # other success statuses: {status: model or None}

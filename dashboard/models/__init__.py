@@ -17,6 +17,7 @@ from dashboard.models.groups import (
     SearchIteration,
     TablePreference,
 )
+from dashboard.models.notes import Note
 from dashboard.models.projects import Membership, Project, RepoUpload
 from dashboard.models.standings import MetricStanding
 from dashboard.models.tensorboards import TensorboardJob, TensorboardStatus
@@ -40,6 +41,7 @@ __all__ = [
     "LoginSession",
     "Membership",
     "MetricStanding",
+    "Note",
     "Project",
     "RepoUpload",
     "SearchIteration",

@@ -73,6 +73,7 @@ from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the
     group_control,
     groups,
     home,
+    notes,
     projects,
     results,
     settings,

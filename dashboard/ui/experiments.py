@@ -14,7 +14,8 @@ from dashboard.ui.pages import experiment as experiment_pages
 EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
 
 
-def _access(owner, project, group_id, experiment_id, action="read"):
+def experiment_access(owner, project, group_id, experiment_id, action="read"):
+    """The experiment of the group as the signed-in user may act on it (NotFound, Forbidden)."""
     return experiment_pages.load(
         owner,
         project,
@@ -30,7 +31,7 @@ def experiment_urls(owner, project, group_id, experiment_id):
     ids = {"owner": owner, "project": project, "group_id": group_id}
     urls = {
         name: url_for(f"ui.experiment_{name}", experiment_id=experiment_id, **ids)
-        for name in ("page", "log", "stop")
+        for name in ("page", "log", "stop", "notes")
     }
     for strategy in restarts.DONE:
         urls[strategy] = url_for(f"ui.experiment_{strategy}", experiment_id=experiment_id, **ids)
@@ -39,7 +40,8 @@ def experiment_urls(owner, project, group_id, experiment_id):
     return urls
 
 
-def _context(owner, project, page):
+def experiment_context(owner, project, page):
+    """What the experiment page's templates get: the page data, charts, URLs, neighbours."""
     group_id = page.group.id
     return {
         "page": page,
@@ -56,14 +58,18 @@ def _context(owner, project, page):
 @route(f"{EXPERIMENT}/")
 def experiment_page(owner, project, group_id, experiment_id):
     """One experiment: params, status history, metric chart, log, outputs, neighbours, Stop."""
-    page = experiment_pages.experiment_page(_access(owner, project, group_id, experiment_id))
-    return render_template("experiments/page.html", **_context(owner, project, page))
+    page = experiment_pages.experiment_page(
+        experiment_access(owner, project, group_id, experiment_id)
+    )
+    return render_template("experiments/page.html", **experiment_context(owner, project, page))
 
 
 @route(f"{EXPERIMENT}/log")
 def experiment_log(owner, project, group_id, experiment_id):
     """The log tail for polling; 286 once the experiment is final."""
-    log, final = experiment_pages.experiment_log(_access(owner, project, group_id, experiment_id))
+    log, final = experiment_pages.experiment_log(
+        experiment_access(owner, project, group_id, experiment_id)
+    )
     body = render_template(
         "experiments/_log.html",
         log=log,
@@ -76,7 +82,7 @@ def experiment_log(owner, project, group_id, experiment_id):
 @route(f"{EXPERIMENT}/stop", methods=("POST",))
 def experiment_stop(owner, project, group_id, experiment_id):
     """Stop the experiment (member+); htmx gets the refreshed status panel."""
-    access = _access(owner, project, group_id, experiment_id, "stop")
+    access = experiment_access(owner, project, group_id, experiment_id, "stop")
     experiment_actions.stop_experiment(access)
     if not is_htmx():
         return redirect(
@@ -89,11 +95,11 @@ def experiment_stop(owner, project, group_id, experiment_id):
             )
         )
     page = experiment_pages.experiment_page(access)
-    return render_template("experiments/_status.html", **_context(owner, project, page))
+    return render_template("experiments/_status.html", **experiment_context(owner, project, page))
 
 
 def _clone(owner, project, group_id, experiment_id, strategy):
-    access = _access(owner, project, group_id, experiment_id, "clone_experiment")
+    access = experiment_access(owner, project, group_id, experiment_id, "clone_experiment")
     clone = restarts.clone_experiment(access, strategy)
     url = experiment_urls(owner, project, group_id, clone.id)["page"]
     return ("", 200, {"HX-Redirect": url}) if is_htmx() else redirect(url)

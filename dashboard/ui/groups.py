@@ -31,6 +31,7 @@ ACTIONS = (
     "tensorboard_start",
     "tensorboard_stop",
     "concurrency",
+    "notes",
 )
 # htmx answers with status 286 stop the polling element's timer.
 STOP_POLLING = 286

@@ -193,6 +193,24 @@ for _label, _path, _data, _says in GROUP_FORMS:
     )
 
 
+NOTES_FORMS = [
+    ("version missing", {"markdown": "x"}, 400, "reload the page"),
+    ("version not a number", {"markdown": "x", "version": "one"}, 400, "reload the page"),
+    ("version negative", {"markdown": "x", "version": "-1"}, 400, "between 0 and"),
+    ("version past 32 bits", {"markdown": "x", "version": "9" * 30}, 400, "between 0 and"),
+    ("markdown past 100 kB", {"markdown": "x" * 102_401, "version": "0"}, 413, "102,400 bytes"),
+    ("markdown with a NUL", {"markdown": "a\x00b", "version": "0"}, 400, "NUL"),
+    ("a version never reached", {"markdown": "x", "version": "4"}, 409, "Someone saved"),
+]
+for _label, _data, _status, _says in NOTES_FORMS:
+    bad(f"form: group notes, {_label}", _status, _says)(
+        lambda w, data=_data: _form(w, w["UG"] + "/notes", data, htmx=True)
+    )
+    bad(f"form: experiment notes, {_label}", _status, _says)(
+        lambda w, data=_data: _form(w, f"{w['UG']}/experiments/{w['experiment']}/notes", data)
+    )
+
+
 @bad("form: revoke a token id past 64 bits", 404, "Not found")
 def _ui_revoke_huge(w):
     return _form(w, "/settings/tokens/99999999999999999999/revoke", {})

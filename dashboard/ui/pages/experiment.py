@@ -1,6 +1,7 @@
 """What the experiment page shows: params, statuses, metric history, log tail, outputs, neighbours.
 
-Five queries (project, experiment, statuses, metrics, neighbours) plus a walk of its outputs.
+Six queries (project, experiment, statuses, metrics, neighbours, notes) plus a walk of its
+outputs.
 """
 
 from dataclasses import dataclass
@@ -11,8 +12,10 @@ from dashboard.models.statuses import EXPERIMENT_STATUSES
 from dashboard.services.experiment import experiment_actions, metrics
 from dashboard.services.experiment.credentials import experiment_access
 from dashboard.services.experiment.experiments import neighbour_ids
+from dashboard.services.group import notes
 from dashboard.services.plots.plot_values import number
 from dashboard.ui.pages import formatting
+from dashboard.ui.pages.notes import NotesView
 
 LOG_TAIL = 200
 ORIGINS = {"restart": "Restarted from", "resume": "Resumed from", "copy": "Copied from"}
@@ -29,6 +32,7 @@ class ExperimentPage:
     outputs: list
     previous_id: int | None
     next_id: int | None
+    notes: NotesView
 
     @property
     def experiment(self):
@@ -98,6 +102,9 @@ def experiment_page(access):
         outputs=experiment_actions.outputs(access),
         previous_id=previous_id,
         next_id=next_id,
+        notes=NotesView(
+            notes.experiment_notes(access), permissions.allows(access.role, "write_notes")
+        ),
     )
 
 

@@ -9,12 +9,13 @@ from dashboard.hptuning.resources import gpus_requested
 from dashboard.models.statuses import EXPERIMENT_STATUSES, RUNNING_EXPERIMENT_STATUSES
 from dashboard.models.types import utcnow
 from dashboard.services.experiment.experiment_table import TableState
-from dashboard.services.group import groups, statuses, tensorboards
+from dashboard.services.group import groups, notes, statuses, tensorboards
 from dashboard.services.group import objective as objective_service
 from dashboard.services.run.placement import largest_worker_gpus
 from dashboard.ui.pages.formatting import duration_text, plural, resources_text, span
 from dashboard.ui.pages.group_table import ExperimentTable, experiments_table
 from dashboard.ui.pages.matrix import MatrixView, matrix_view
+from dashboard.ui.pages.notes import NotesView
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class GroupPage:
     best: objective_service.Best | None = None
     role: str | None = None  # the actor's role in the project
     largest_gpus: int | None = None  # the most GPUs a live worker has (read when it matters)
+    notes: NotesView | None = None  # the group's notes (the whole page only)
 
     @property
     def group(self):
@@ -204,8 +206,8 @@ class GroupPage:
 def group_page(access, group_id, state=None):
     """The whole page: detail, history, matrix, the asked view of the experiments, the best.
 
-    Six queries: the group, its counts, its history, its value names, the saved columns with
-    the best experiment, one page of experiments (with its count).
+    Seven queries: the group, its counts, its history, its value names, the saved columns with
+    the best experiment, one page of experiments (with its count), its notes.
     """
     detail, now = groups.get_group(access, group_id), utcnow()
     table, objective, best = experiments_table(access, detail, state or TableState())
@@ -220,6 +222,7 @@ def group_page(access, group_id, state=None):
         objective=objective,
         best=best,
         largest_gpus=_largest_gpus(detail),
+        notes=NotesView(notes.group_notes(access, group_id), "write_notes" in access.allowed),
     )
 
 
