@@ -68,3 +68,24 @@ def test_an_axis_range_adds_its_condition_to_the_tables_filter(page, live_server
     expect(rows).to_have_count(3)
     expect(page.locator("#table-query")).to_have_value("params.depth:1,params.act:relu")
     assert "query=params.depth%3A1%2Cparams.act%3Arelu" in page.url
+
+
+def test_without_javascript_the_plots_page_draws_the_chosen_pair(browser, live_server, app):
+    group = searched(app)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "alice", "secret-pw")
+        plots_url = f"{live_server.url}/alice/quick-start/groups/{group.id}/plots"
+        page.goto(plots_url)
+        page.select_option("#contour-pair select[name=x]", "act")
+        page.select_option("#contour-pair select[name=y]", "lr")
+        page.locator("#contour-pair button", has_text="Draw").click()
+        page.wait_for_url(re.compile(r"/plots\?metric=loss&x=act&y=lr$"))
+        expect(page.locator("#plot-contour svg")).to_have_attribute(
+            "aria-label", re.compile(r"^contour of loss over act and lr\.")
+        )
+        mark = page.locator("#plot-contour svg a.mark").first
+        assert mark.get_attribute("href").startswith(f"/alice/quick-start/groups/{group.id}/")
+    finally:
+        context.close()
