@@ -63,11 +63,11 @@ def edf_plot(group, metric):
     """{"total", "values", "fractions"}: the metric's values in increasing order (at most
     analysis_reads.EDF_POINTS of them, quantiles past that) and the fraction of experiments at
     or below each."""
-    rows, total = analysis_reads.edf_quantiles(group.id, metric)
+    rows = analysis_reads.edf_quantiles(group.id, metric)
     return {
-        "total": total,
-        "values": [value for value, _ in rows],
-        "fractions": [rank / total for _, rank in rows],
+        "total": rows[0].total if rows else 0,
+        "values": [row.value for row in rows],
+        "fractions": [row.rank / row.total for row in rows],
     }
 
 
