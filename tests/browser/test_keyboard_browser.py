@@ -1,6 +1,7 @@
 """Keyboard only, with JavaScript on and off: sign in, open a group, bookmark it, change its
 concurrency and stop it, with the focus visible on every element Tab reaches; without
-JavaScript the server asks before Stop and Delete, and Cancel changes nothing."""
+JavaScript the server asks before Stop, Delete and Extend, and Cancel changes nothing; pause,
+resume and extend from the keyboard too."""
 
 import json
 import time
@@ -10,7 +11,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import make_group, make_project, make_token, make_user
+from tests.factories import make_group, make_project, make_token, make_user, start_group
 
 MAX_TABS = 200
 # A focus ring: an outline that is drawn, or a box-shadow (the focused element's computed style).
@@ -149,5 +150,37 @@ def test_delete_asks_first_without_javascript_and_cancel_keeps_the_group(
         with pytest.raises(urllib.error.HTTPError) as gone:
             api_group(live_server, group, token)
         assert gone.value.code == 404
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_pause_resume_and_extend_by_keyboard(browser, live_server, keyboard_group, javascript):
+    group, token = keyboard_group
+    start_group(group)
+    context = browser.new_context()
+    if not javascript:
+        context.route("**/*.js", lambda route: route.abort())
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        sign_in_by_keyboard(page, live_server)
+        page.goto(f"{live_server.url}/alice/quick-start/groups/{group.id}/")
+        tab_to(page, "#pause-button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#status-badge")).to_have_text("paused")
+        tab_to(page, "#resume-button")
+        page.keyboard.press("Space")
+        expect(page.locator("#status-badge")).to_have_text("running")
+
+        tab_to(page, "#extend-count")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("3")
+        page.keyboard.press("Enter")
+        if not javascript:  # the server asks on its own page
+            expect(page.locator("#confirm-question")).to_contain_text("Extend the search?")
+            tab_to(page, "#confirm-button")
+            page.keyboard.press("Enter")
+        wait_for(lambda: api_group(live_server, group, token)["num_experiments"] == 13)
     finally:
         context.close()
