@@ -236,7 +236,13 @@ def test_finished_group_offers_no_concurrency_form_but_keeps_the_description_for
 def test_a_running_tensorboard_is_open_to_viewers_and_stoppable_by_members(client):
     alice, project, group = alice_group()
     db.session.add(
-        TensorboardJob(group_id=group.id, user_id=alice.id, status="running", started_at=utcnow())
+        TensorboardJob(
+            project_id=group.project_id,
+            group_id=group.id,
+            user_id=alice.id,
+            status="running",
+            started_at=utcnow(),
+        )
     )
     db.session.commit()
     signed_in_as(client, "victor", project, "viewer")
