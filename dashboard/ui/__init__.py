@@ -75,6 +75,7 @@ from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the
     home,
     projects,
     results,
+    selections,
     settings,
     tensorboard,
     timeline,
