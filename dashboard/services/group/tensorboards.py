@@ -106,7 +106,7 @@ def launch(job, project, *, log_path, logdir=None, runs=None):
             path_prefix=f"/{job.path_secret}{job_url(project, job)}",
             runs=runs,
         )
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a folder TensorBoard's spec cannot name
         current_app.logger.warning("TensorBoard job %s could not start: %s", job.id, exc)
         set_status(job, "failed", f"TensorBoard could not start: {public_reason(exc)}")
         db.session.commit()
