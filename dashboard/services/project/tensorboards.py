@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dashboard.errors import NotFound, ValidationError
 from dashboard.extensions import db
 from dashboard.ids import MAX_ID
-from dashboard.models import Experiment, ExperimentGroup, TensorboardJob
+from dashboard.models import Experiment, ExperimentGroup, Project, TensorboardJob
 from dashboard.services.group import tensorboards
 from dashboard.services.listing import paginate
 from dashboard.storage import paths
@@ -68,6 +68,11 @@ def start_selection(access, experiment_ids):
     access.require("tensorboard")
     ids = check_ids(experiment_ids)
     runs = _outputs(access, ids)
+    # Selections of one project start one at a time from here (the project's row, as uploads
+    # lock it), so two starts of the same selection cannot both find none running.
+    db.session.execute(
+        select(Project.id).where(Project.id == access.project.id).with_for_update(key_share=True)
+    )
     running = db.session.scalars(
         select(TensorboardJob)
         .where(
