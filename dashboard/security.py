@@ -37,6 +37,7 @@ TENSORBOARD_CSP = "; ".join(
     )
 )
 TENSORBOARD_PREFIX = "/tensorboard/"
+PROXY_ENDPOINTS = ("ui.tensorboard_proxy", "ui.selection_proxy")  # a group's, a selection's
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -48,7 +49,7 @@ def add_security_headers(response):
     """Set the policy headers on a response (after every request, errors included)."""
     for name, value in HEADERS.items():
         response.headers[name] = value
-    if request.path.startswith(TENSORBOARD_PREFIX) and request.endpoint == "ui.tensorboard_proxy":
+    if request.path.startswith(TENSORBOARD_PREFIX) and request.endpoint in PROXY_ENDPOINTS:
         if "Content-Security-Policy" in response.headers:
             response.headers.add("Content-Security-Policy", TENSORBOARD_CSP)
         else:  # our own answer (TensorBoard not running), or a TensorBoard file without one

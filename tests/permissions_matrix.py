@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Bookmark, Experiment, Project, Webhook
+from dashboard.models import Bookmark, Experiment, Project, TensorboardJob, Webhook
 from tests.factories import (
     add_member,
     finish,
@@ -168,3 +168,37 @@ def webhook_of(project):
     return db.session.scalar(
         select(Webhook.id).where(Webhook.project_id == project.id).order_by(Webhook.id)
     )
+
+
+def with_a_selection(group):
+    """A stopped TensorBoard over the group's first experiment (the route's
+    <int:tensorboard_id> is tensorboard_of its project)."""
+    owner = db.session.get(Project, group.project_id).owner_id
+    db.session.add(
+        TensorboardJob(
+            project_id=group.project_id,
+            user_id=owner,
+            experiment_ids=[first_experiment(group)],
+            status="stopped",
+        )
+    )
+    db.session.commit()
+
+
+def tensorboard_of(project):
+    """The id of the project's first TensorBoard job."""
+    return db.session.scalar(
+        select(TensorboardJob.id)
+        .where(TensorboardJob.project_id == project.id)
+        .order_by(TensorboardJob.id)
+    )
+
+
+def with_selection_ids(data, group):
+    """The row's body or form with `{xp}` (the ids of a selection) as the group's first
+    experiment: a list for the API's JSON, text for the UI's form."""
+    if not isinstance(data, dict) or "{xp}" not in str(data.get("experiments")):
+        return data
+    experiment = first_experiment(group)
+    ids = [experiment] if isinstance(data["experiments"], list) else str(experiment)
+    return data | {"experiments": ids}

@@ -235,7 +235,11 @@ def test_delete_group_removes_its_experiments_statuses_values_bookmarks_and_tens
     group = make_group(root.project)
     kept = make_group(root.project, content=grid_yml(3))
     client.post(_url(group, "bookmark"), headers=root.headers)
-    db.session.add(TensorboardJob(group_id=group.id, user_id=root.user.id, status="stopped"))
+    db.session.add(
+        TensorboardJob(
+            project_id=group.project_id, group_id=group.id, user_id=root.user.id, status="stopped"
+        )
+    )
     db.session.commit()
     experiment_ids = select(Experiment.id).where(Experiment.group_id == group.id)
 

@@ -163,6 +163,7 @@ def _fill(client):
         ["status", "params.dropout", "metric.loss", "finished_at"],
     )
     job = TensorboardJob(
+        project_id=random_group.project_id,
         group_id=random_group.id,
         user_id=alice.id,
         status="stopped",

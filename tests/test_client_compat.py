@@ -255,6 +255,22 @@ def check_client_starts_tensorboard_with_201_then_200(scenario):
     assert step(scenario, "raw_get_with_tensorboard")["value"]["has_tensorboard"] is True
 
 
+def check_client_lists_the_projects_tensorboards(scenario):
+    listed = step(scenario, "tensorboards")
+    project = f"api/v1/{scenario[1]}/{PROJECT}/"
+    assert paths(listed) == [("GET", f"{project}tensorboards/")]
+    selection = step(scenario, "selection_start")["value"]
+    group_job = step(scenario, "tensorboard_start")["value"]["json"]
+    assert listed["value"]["count"] == 2
+    jobs = listed["value"]["results"]  # TensorboardJobConfig, newest first
+    assert [(j["id"], j["experiment_group"]) for j in jobs] == [
+        (selection["id"], None),
+        (group_job["id"], group_id(scenario)),
+    ]
+    assert jobs[0]["unique_name"] == f"{scenario[1]}.{PROJECT}.tensorboards.{selection['id']}"
+    assert step(scenario, "selection_stop")["value"]["last_status"] == "stopped"
+
+
 def check_client_stops_tensorboard(scenario):
     stopped = step(scenario, "tensorboard_stop")
     assert stopped["status"] == 200

@@ -57,7 +57,13 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from dashboard.extensions import db
-from dashboard.models import Experiment, Webhook, WebhookAttempt, WebhookDelivery
+from dashboard.models import (
+    Experiment,
+    TensorboardJob,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from dashboard.models.types import utcnow
 from tests.factories import add_member, grid_yml, make_group, make_project, make_token, make_user
 
@@ -125,15 +131,29 @@ def _seed_webhook(project, group_id):
     return webhook.id
 
 
-def _real_path(operation, owner, project, seeded, pick, webhook_id):
-    """Path parameters naming seeded rows (for the names the operation's path has)."""
+def _seed_selection(project, owner, experiment_ids):
+    """A stopped TensorBoard of the project over two experiments (no process: none is read)."""
+    job = TensorboardJob(
+        project_id=project.id,
+        user_id=owner.id,
+        experiment_ids=sorted(experiment_ids[:2]),
+        status="stopped",
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
+def _real_path(operation, owner, project, seeded, pick, rows):
+    """Path parameters naming seeded rows (for the names the operation's path has); `rows`
+    holds the ids of the project's webhook and TensorBoard."""
     group_id, experiment_ids = seeded[pick % len(seeded)]
     values = {
         "username": owner,
         "project_name": project,
         "group_id": group_id,
         "experiment_id": experiment_ids[pick % len(experiment_ids)],
-        "webhook_id": webhook_id,
+        **rows,
     }
     names = [p.name for p in operation.path_parameters]
     return {name: values[name] for name in names}
@@ -227,10 +247,13 @@ def test_schemathesis_finds_no_failure_on_any_operation(live_server, fuzz_world,
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
         seeded = _seed_groups(project, owner)
-        webhook_id = _seed_webhook(project, seeded[0][0])
+        rows = {
+            "webhook_id": _seed_webhook(project, seeded[0][0]),
+            "tensorboard_id": _seed_selection(project, owner, seeded[0][1]),
+        }
 
-        def real_path(pick, operation=operation, seeded=seeded, webhook_id=webhook_id):
-            return _real_path(operation, owner.username, project.name, seeded, pick, webhook_id)
+        def real_path(pick, operation=operation, seeded=seeded, rows=rows):
+            return _real_path(operation, owner.username, project.name, seeded, pick, rows)
 
         for mode in MODES:
             _fuzz_operation(

@@ -18,6 +18,7 @@ API = "/api/v1"
 UP = f"{API}/<username>/<project_name>"
 GROUP = f"{UP}/groups/<int:group_id>"
 EXPERIMENT = f"{UP}/experiments/<int:experiment_id>"
+TENSORBOARD = f"{UP}/tensorboards/<int:tensorboard_id>"
 WEBHOOK_URL = f"{UP}/webhooks/<int:webhook_id>/"
 NOTES = {"markdown": "*x*", "version": 0}
 WEBHOOK = {"url": "https://hooks.example.com/x", "events": ["group.failed"]}
@@ -128,6 +129,25 @@ ROUTES = (
         body={"content": None, "is_managed": True},
     ),
     Row("POST", f"{GROUP}/tensorboard/stop/", "stop TensorBoard", 200, MEMBER_UP),
+    # the project's TensorBoards: the list, and those over chosen experiments
+    Row("GET", f"{UP}/tensorboards/", "read", 200, VIEWER_UP),
+    Row(
+        "POST",
+        f"{UP}/tensorboards/",
+        "start TensorBoard",
+        201,
+        MEMBER_UP,
+        body={"experiments": ["{xp}"]},
+    ),
+    Row("GET", f"{TENSORBOARD}/", "read", 200, VIEWER_UP, prepare=matrix.with_a_selection),
+    Row(
+        "POST",
+        f"{TENSORBOARD}/stop/",
+        "stop TensorBoard",
+        200,
+        MEMBER_UP,
+        prepare=matrix.with_a_selection,
+    ),
     # one experiment (the group's first) and the project's code
     Row("GET", f"{EXPERIMENT}/", "read", 200, VIEWER_UP),
     Row("PATCH", f"{EXPERIMENT}/", "edit", 200, MEMBER_UP, body={"description": "x"}),
@@ -245,6 +265,7 @@ def _label(row):
     path = row.pattern.removeprefix(f"{API}/").rstrip("/")
     path = path.replace("<username>/<project_name>", "U/P").replace("<int:group_id>", "{id}")
     path = path.replace("<int:experiment_id>", "{xp}").replace("<int:webhook_id>", "{webhook}")
+    path = path.replace("<int:tensorboard_id>", "{tb}")
     path = path.replace("<username>", "{username}").removeprefix("U/P/")
     return f"{row.method} {path}{row.query}"
 
@@ -261,6 +282,8 @@ def _url(row, user, project, group):
             url = url.replace("<int:experiment_id>", str(matrix.first_experiment(group)))
         if "<int:webhook_id>" in url:
             url = url.replace("<int:webhook_id>", str(matrix.webhook_of(project)))
+        if "<int:tensorboard_id>" in url:
+            url = url.replace("<int:tensorboard_id>", str(matrix.tensorboard_of(project)))
     else:
         name = user.username if user is not None and row.username == "actor" else "owner"
         url = url.replace("<username>", name)
@@ -273,6 +296,7 @@ def test_route_answers_each_actor_as_section_7_says(client, row, actor, scope):
     user = case.user
     headers = auth(make_token(user)) if user is not None else {}
     body = row.body(user or case.users["outsider"]) if callable(row.body) else row.body
+    body = matrix.with_selection_ids(body, case.group)
 
     payload = {"data": body} if row.multipart else {"json": body}
     response = client.open(

@@ -30,6 +30,7 @@ GROUP = f"{UP}/groups/<int:group_id>"
 EXPERIMENT = f"{GROUP}/experiments/<int:experiment_id>"
 PROXY = "/tensorboard/<owner>/<project>/groups/<int:group_id>"
 NOTES = {"markdown": "*x*", "version": "0"}
+SELECTION_PROXY = "/tensorboard/<owner>/<project>/selections/<int:tensorboard_id>"
 LOGIN = 401  # in the shared tables: the UI answers with a redirect to the login page
 # Signed-in users are sent on from the login form; anonymous visitors see it.
 LOGIN_PAGE = {matrix.NO_PROJECT: (matrix.OK, 302, 302, 302, 302, 302, 302)}
@@ -204,6 +205,18 @@ ROUTES = (
     Row("POST", f"{GROUP}/tensorboard/start", "start TensorBoard", 302, MEMBER_UP),
     Row("POST", f"{GROUP}/tensorboard/stop", "stop TensorBoard", 302, MEMBER_UP),
     Row("POST", f"{GROUP}/delete", "delete group", 302, ADMIN_UP),
+    # a TensorBoard over chosen experiments (the compare page, the group's compare form)
+    Row(
+        "POST",
+        f"{UP}/tensorboards",
+        "start TensorBoard",
+        302,
+        MEMBER_UP,
+        data={"experiments": "{xp}"},
+    ),
+    Row(
+        "GET", f"{UP}/tensorboards/new", "start TensorBoard", 200, MEMBER_UP, query="?experiments=1"
+    ),
     # one experiment (the group's first)
     Row("GET", EXPERIMENT, "read", 200, VIEWER_UP),
     Row("GET", f"{EXPERIMENT}/log", "read", 200, VIEWER_UP),
@@ -229,6 +242,20 @@ ROUTES = (
         "POST", f"{PROXY}/<path:subpath>", "read TensorBoard", 404, VIEWER_UP, ok_text="not running"
     ),
 )
+# A selection's proxy: the same, over a stopped selection of the group's first experiment.
+ROUTES += tuple(
+    Row(
+        method,
+        pattern,
+        "read TensorBoard",
+        404,
+        VIEWER_UP,
+        ok_text="not running",
+        prepare=matrix.with_a_selection,
+    )
+    for pattern in (SELECTION_PROXY, f"{SELECTION_PROXY}/<path:subpath>")
+    for method in ("GET", "POST")
+)
 
 
 def _label(row):
@@ -247,6 +274,8 @@ def _url(row, user, project, group):
         url = url.replace("<path:subpath>", "data/runs")
         if "<int:webhook_id>" in url:
             url = url.replace("<int:webhook_id>", str(matrix.webhook_of(project)))
+        if "<int:tensorboard_id>" in url:
+            url = url.replace("<int:tensorboard_id>", str(matrix.tensorboard_of(project)))
     if "<int:token_id>" in url:
         owner = user if user is not None else db.session.scalar(select(ApiToken.user_id))
         token, _ = user_service.create_token(owner, "to-revoke") if user else (None, None)
@@ -268,6 +297,7 @@ def test_ui_route_answers_each_actor_as_section_7_says(client, row, actor, scope
     user = case.user
     csrf = _signed_in(client, user)
     data = row.data(user or case.users["outsider"]) if callable(row.data) else row.data
+    data = matrix.with_selection_ids(data, case.group)
 
     headers = {"X-CSRFToken": csrf, **({"HX-Request": "true"} if row.htmx else {})}
     response = client.open(

@@ -14,6 +14,7 @@ from dashboard.processes.control import is_alive, stop_process
 from dashboard.processes.tensorboard import (
     free_port,
     is_tensorboard,
+    logdir_spec,
     start_tensorboard,
     wait_until_serving,
 )
@@ -237,3 +238,13 @@ def test_is_tensorboard_recognises_its_process_and_refuses_others(tmp_path):
     finally:
         stop_process(process.pid)
     assert not is_tensorboard(process.pid)
+
+
+def test_logdir_spec_names_each_folder_and_refuses_what_it_cannot_name(tmp_path):
+    runs = {"experiment-1": tmp_path / "a", "experiment-2": tmp_path / "b"}
+
+    assert logdir_spec(runs) == f"experiment-1:{tmp_path}/a,experiment-2:{tmp_path}/b"
+    with pytest.raises(ValueError):
+        logdir_spec({"experiment-3": tmp_path / "a,b"})
+    with pytest.raises(ValueError):
+        logdir_spec({"a:b": tmp_path})

@@ -184,8 +184,13 @@ def test_every_hx_post_points_at_its_route(client, group, as_alice):
         "table-columns": url(group, "columns"),
         "objective-form": url(group, "objective"),
         "notes-form": url(group, "notes"),
+        "compare-tensorboard": "/alice/demo/tensorboards",
     }
-    for element in page.select("button[hx-post]"):
+    # The compare form is a GET (its ids make the compare page's URL): without JavaScript its
+    # TensorBoard button goes to a page that posts, so the CSRF token never enters a URL.
+    selection = page.select_one("#compare-tensorboard")
+    assert selection["formaction"] == "/alice/demo/tensorboards/new"
+    for element in page.select("button[hx-post]:not(#compare-tensorboard)"):
         form = element.find_parent("form")
         assert form["method"] == "post" and form["action"] == element["hx-post"]
         assert form.select_one("input[name=csrf_token]")["value"]
@@ -237,7 +242,13 @@ def test_finished_group_offers_no_concurrency_form_but_keeps_the_description_for
 def test_a_running_tensorboard_is_open_to_viewers_and_stoppable_by_members(client):
     alice, project, group = alice_group()
     db.session.add(
-        TensorboardJob(group_id=group.id, user_id=alice.id, status="running", started_at=utcnow())
+        TensorboardJob(
+            project_id=group.project_id,
+            group_id=group.id,
+            user_id=alice.id,
+            status="running",
+            started_at=utcnow(),
+        )
     )
     db.session.commit()
     signed_in_as(client, "victor", project, "viewer")

@@ -112,6 +112,7 @@ from dashboard.api import (  # noqa: E402,F401  (views register themselves on th
     projects,
     results,
     runner_routes,
+    tensorboards,
     timeline,
     uploads,
     webhooks,

@@ -33,6 +33,7 @@ PATH_PARAMS = {
     "group_id": {"type": "integer", "minimum": 0},
     "experiment_id": {"type": "integer", "minimum": 0},
     "webhook_id": {"type": "integer", "minimum": 0},
+    "tensorboard_id": {"type": "integer", "minimum": 0},
 }
 ERROR_TEXT = {
     400: "Bad input: a detail message or field errors.",

@@ -4,9 +4,10 @@ operations take in their path.
 A source is an operation whose success answer names a resource; it links to every other
 operation whose path parameters are exactly that resource's. The parameters the source took in
 its own path are passed on as sent, the others are read from its answer. So creating a project
-leads to its groups, a group (created, read, updated or listed) to its actions, and a row of an
-experiment list to the experiment's own operations. An operation that names its resource in
-the query instead (the client's experiment list takes ?group=) is linked from that resource.
+leads to its groups, a group (created, read, updated or listed) to its actions, a row of an
+experiment list to the experiment's own operations, and a TensorBoard job to its own. An
+operation that names its resource in the query instead (the client's experiment list takes
+?group=) is linked from that resource.
 """
 
 RESOURCES = {
@@ -14,6 +15,7 @@ RESOURCES = {
     "project": {"username", "project_name"},
     "group": {"username", "project_name", "group_id"},
     "experiment": {"username", "project_name", "experiment_id"},
+    "tensorboard": {"username", "project_name", "tensorboard_id"},
 }
 # {operationId: (its success status, the resource its answer names, {path parameter: JSON
 # pointer into the answer})}
@@ -35,6 +37,8 @@ SOURCES = {
     "list_project_experiments": ("200", "experiment", {"experiment_id": "/results/0/id"}),
     "get_experiment": ("200", "experiment", {}),
     "update_experiment": ("200", "experiment", {}),
+    "start_selection": ("201", "tensorboard", {"tensorboard_id": "/id"}),
+    "list_tensorboards": ("200", "tensorboard", {"tensorboard_id": "/results/0/id"}),
 }
 
 # {operationId: (the resource it takes, {its query parameter: the resource's path parameter})}

@@ -7,8 +7,9 @@ from dashboard.api.schemas.experiments import ExperimentOut, ExperimentStatusOut
 from dashboard.api.schemas.groups import GroupDetailOut, GroupRowOut, GroupStatusOut, TensorboardOut
 from dashboard.api.schemas.metrics import MetricListOut, MetricOut
 from dashboard.api.schemas.projects import ProjectOut, RepoUploadOut
+from dashboard.api.schemas.tensorboards import ProjectTensorboardOut
 from dashboard.services.group import groups
-from dashboard.services.group.tensorboards import proxy_prefix
+from dashboard.services.group.tensorboards import job_url
 
 
 def project_out(project):
@@ -108,8 +109,8 @@ def experiment(row, group, project):
     )
 
 
-def tensorboard(job, project):
-    return TensorboardOut(
+def _tensorboard_fields(job, project):
+    return dict(
         id=job.id,
         uuid=job.uuid,
         user=job.user.username,
@@ -124,7 +125,19 @@ def tensorboard(job, project):
         updated_at=job.updated_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        url=proxy_prefix(project, job.group_id),
+        url=job_url(project, job),
+    )
+
+
+def tensorboard(job, project):
+    """A group's TensorBoard job, as the group's routes answer it (CONTRACT section 5)."""
+    return TensorboardOut(**_tensorboard_fields(job, project))
+
+
+def project_tensorboard(job, project):
+    """Any TensorBoard job of the project (a group's or a selection's), with its experiments."""
+    return ProjectTensorboardOut(
+        **_tensorboard_fields(job, project), experiments=job.experiment_ids
     )
 
 

@@ -1,4 +1,5 @@
-"""TensorBoard jobs of groups and their status history."""
+"""TensorBoard jobs (of a group, or of a selection of a project's experiments) and their status
+history."""
 
 from datetime import datetime
 
@@ -14,15 +15,21 @@ STATUSES = TENSORBOARD_STATUSES
 
 
 class TensorboardJob(db.Model):
-    """A TensorBoard process serving a group's outputs."""
+    """A TensorBoard process serving a group's outputs, or those of chosen experiments (a
+    selection: group_id None, experiment_ids the ids)."""
 
     __tablename__ = "tensorboard_jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(32), default=new_uuid, unique=True)
-    group_id: Mapped[int] = mapped_column(
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
         ForeignKey("experiment_groups.id", ondelete="CASCADE"), index=True
     )
+    # A selection's experiments, ascending (their rows may be deleted since: the ids stay).
+    experiment_ids: Mapped[list | None] = mapped_column(JSONText)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str | None] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(Text)

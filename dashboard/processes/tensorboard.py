@@ -46,15 +46,24 @@ def start_tensorboard(
     port: int | None = None,
     log_path: Path | None = None,
     path_prefix: str | None = None,
+    runs: dict[str, Path] | None = None,
 ) -> TensorboardProcess:
-    """Launch TensorBoard over `logdir` in its own process group; do not wait for it to serve."""
-    logdir = Path(logdir)
-    logdir.mkdir(parents=True, exist_ok=True)
+    """Launch TensorBoard in its own process group; do not wait for it to serve.
+
+    It reads `logdir`, or with `runs` ({name: folder}) only those folders, each shown as its
+    name (`--logdir_spec`; a folder that does not exist yet shows no runs).
+    """
+    if runs is None:
+        logdir = Path(logdir)
+        logdir.mkdir(parents=True, exist_ok=True)
+        source = ["--logdir", str(logdir)]
+    else:
+        source = ["--logdir_spec", logdir_spec(runs)]
     if port is None:
         port = free_port(host)
     command = [
         *_tensorboard_command(),
-        "--logdir", str(logdir),
+        *source,
         "--host", host,
         "--port", str(port),
         *QUIET_FLAGS,
@@ -76,6 +85,18 @@ def start_tensorboard(
     process.returncode = 0
     _wait_for_exec(process.pid)
     return TensorboardProcess(pid=process.pid, host=host, port=port)
+
+
+def logdir_spec(runs):
+    """TensorBoard's `name:path,name:path` for {name: folder}; names are plain words and the
+    folders absolute, and neither may hold a comma (the spec's separator)."""
+    parts = []
+    for name, folder in runs.items():
+        folder = str(Path(folder).resolve())
+        if "," in folder or not name.replace("-", "").isalnum():
+            raise ValueError(f"cannot name {name}:{folder} in a TensorBoard logdir spec")
+        parts.append(f"{name}:{folder}")
+    return ",".join(parts)
 
 
 def _wait_for_exec(pid, timeout=5.0):

@@ -3,6 +3,7 @@
     <OUTPUTS_ROOT>/<owner>/<project>/groups/<gid>/experiments/<eid>/      experiment_dir
         outputs/                                                          experiment_outputs_dir
         logs/output.log                                                   experiment_log_path
+    <OUTPUTS_ROOT>/<owner>/<project>/tensorboards/<job id>.log            selections_dir
     <OUTPUTS_ROOT>/<owner>/<project>/code/<upload id>/                    repo_dir
     <OUTPUTS_ROOT>/<owner>/<project>/code/incoming-<hex>/                 repo_staging_dir
 
@@ -39,6 +40,11 @@ def _inside(root, *parts):
 def group_dir(config_or_root, owner, project_name, group_id):
     """The group's folder: its experiments' folders, and what its TensorBoard reads."""
     return _inside(_root(config_or_root), owner, project_name, "groups", int(group_id))
+
+
+def selections_dir(config_or_root, owner, project_name):
+    """Where the project's selection TensorBoards keep their logs."""
+    return _inside(_root(config_or_root), owner, project_name, "tensorboards")
 
 
 def experiment_dir(config_or_root, owner, project_name, group_id, experiment_id):

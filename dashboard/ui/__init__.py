@@ -76,6 +76,7 @@ from dashboard.ui import (  # noqa: E402,F401  (views register themselves on the
     notes,
     projects,
     results,
+    selections,
     settings,
     tensorboard,
     timeline,

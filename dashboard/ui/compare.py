@@ -38,6 +38,7 @@ def compare_page(owner, project):
             charts=charts,
             legend=swatches(labels),
             headers=labels,
+            allowed=access.allowed,
             **ctx,
         )
     if request.args.get("groups") is not None:

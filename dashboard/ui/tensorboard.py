@@ -26,10 +26,24 @@ def group_tensorboard_stop(owner, project, group_id):
     return answer(access, owner, project, group_id, ("_tensorboard",), "TensorBoard stopped.")
 
 
-@csrf.exempt  # TensorBoard's own data requests are POSTs without our token; they only read.
-@route(PROXY, methods=("GET", "POST"))
-@route(f"{PROXY}<path:subpath>", methods=("GET", "POST"))
+def proxy_route(prefix):
+    """Register a proxy view at `prefix` and every path below it, for GET and POST."""
+
+    def decorator(view):
+        # TensorBoard's own data requests are POSTs without our token; they only read.
+        view = csrf.exempt(view)
+        view = route(f"{prefix}<path:subpath>", methods=("GET", "POST"))(view)
+        return route(prefix, methods=("GET", "POST"))(view)
+
+    return decorator
+
+
+def forward(target):
+    """The answer of the TensorBoard at the ProxyTarget to this request."""
+    return reverse_proxy.forward(target.host, target.port, f"/{target.secret}", name="TensorBoard")
+
+
+@proxy_route(PROXY)
 def tensorboard_proxy(owner, project, group_id, subpath=""):
     """Forward the request to the group's TensorBoard on loopback (read access needed)."""
-    target = tensorboards.proxy_target(group_access(owner, project), group_id)
-    return reverse_proxy.forward(target.host, target.port, f"/{target.secret}", name="TensorBoard")
+    return forward(tensorboards.proxy_target(group_access(owner, project), group_id))

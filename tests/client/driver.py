@@ -79,6 +79,7 @@ class Driver:
         self.project = project
         self.polyaxonfile = polyaxonfile
         self.group_id = None
+        self.selection_id = None
         self.calls = []
         # The CLI builds its client with schema_response=True and reraise=True
         # (polyaxon_cli/client/client.py); do the same so parsing is exercised.
@@ -197,6 +198,28 @@ class Driver:
     def op_tensorboard_stop(self, group_id):
         return self.client.experiment_group.stop_tensorboard(self.owner, self.project, group_id)
 
+    def op_raw_start_selection(self, group_id):
+        """A TensorBoard over the group's first experiment (the client has no call for it)."""
+        api = self.client.project
+        experiments = self.client.experiment_group.list_experiments(
+            self.owner, self.project, group_id
+        )["results"]
+        first = min(e.id if isinstance(e, BaseConfig) else e["id"] for e in experiments)
+        url = api.build_url(api._get_http_url(), self.owner, self.project, "tensorboards")
+        job = self.client.transport.post(url, json_data={"experiments": [first]}).json()
+        self.selection_id = job["id"]
+        return job
+
+    def op_raw_stop_selection(self):
+        api = self.client.project
+        url = api.build_url(
+            api._get_http_url(), self.owner, self.project, "tensorboards", self.selection_id, "stop"
+        )
+        return self.client.transport.post(url).json()
+
+    def op_list_tensorboards(self):
+        return self.client.project.list_tensorboards(self.owner, self.project)
+
     def op_delete_group(self, group_id):
         return self.client.experiment_group.delete_experiment_group(
             self.owner, self.project, group_id
@@ -291,6 +314,9 @@ SCENARIO = [
     {"name": "tensorboard_start", "op": "tensorboard_start", "args": {"group_id": G}},
     {"name": "tensorboard_start_again", "op": "tensorboard_start", "args": {"group_id": G}},
     {"name": "raw_get_with_tensorboard", "op": "raw_get_group", "args": {"group_id": G}},
+    {"name": "selection_start", "op": "raw_start_selection", "args": {"group_id": G}},
+    {"name": "tensorboards", "op": "list_tensorboards"},
+    {"name": "selection_stop", "op": "raw_stop_selection"},
     {"name": "tensorboard_stop", "op": "tensorboard_stop", "args": {"group_id": G}},
     {"name": "delete", "op": "delete_group", "args": {"group_id": G}},
     {"name": "get_after_delete", "op": "get_group", "args": {"group_id": G}},

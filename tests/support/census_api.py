@@ -327,6 +327,18 @@ def _other_body(w, base, path, body):
 for _label, _base, _path, _body, _says in OTHER_BODIES:
     bad(_label, 400, _says)(lambda w, b=_base, p=_path, body=_body: _other_body(w, b, p, body))
 
+SELECTIONS = [
+    ("selection: no experiments", {"experiments": []}, "at least 1 item"),
+    ("selection: 51 experiments", {"experiments": list(range(1, 52))}, "at most 50 items"),
+    ("selection: an id as a string", {"experiments": ["1"]}, "valid integer"),
+    ("selection: an id given twice", {"experiments": [1, 1]}, "Experiments given twice: 1."),
+    ("selection: no such experiment", {"experiments": [999999]}, "No experiment 999999"),
+]
+for _label, _body, _says in SELECTIONS:
+    bad(_label, 400, _says)(
+        lambda w, body=_body: post_json(w, f"{UP}/tensorboards", json.dumps(body))
+    )
+
 PROJECT_BODIES = [
     ("project: name not a slug", {"name": "my project"}, "Enter a valid name"),
     ("project: name missing", {"description": "x"}, "This field is required."),

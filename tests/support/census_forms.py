@@ -97,6 +97,8 @@ FORMS = [
     ("project: name not a slug", "/projects", {"name": "my project"}, "Enter a valid name"),
     ("project: name taken", "/projects", {"name": "census"}, "census"),
     ("project: no name", "/projects", {"name": ""}, "name"),
+    ("selection: no ids", f"{UI}/tensorboards", {"experiments": " "}, "Choose at least one"),
+    ("selection: ids not numbers", f"{UI}/tensorboards", {"experiments": "1,b"}, "comma-separated"),
     ("group: empty polyaxonfile", f"{UI}/groups", {"content": ""}, "content"),
     ("group: polyaxonfile not YAML", f"{UI}/groups", {"content": "{[:"}, "YAML"),
     (

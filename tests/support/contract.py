@@ -1,4 +1,5 @@
-"""The fields CONTRACT.md gives a group (a list row, its detail) and an experiment."""
+"""The fields CONTRACT.md gives a group (a list row, its detail), an experiment and a TensorBoard
+job."""
 
 GROUP_ROW_KEYS = {
     "id",
@@ -55,3 +56,9 @@ EXPERIMENT_KEYS = {
     "cloning_strategy",
     "is_clone",
 }
+
+# Section 5: a TensorBoard job, as a group's routes answer it.
+TENSORBOARD_KEYS = {
+    "id", "uuid", "user", "name", "description", "project", "unique_name", "experiment_group",
+    "last_status", "tags", "created_at", "updated_at", "started_at", "finished_at", "url",
+}  # fmt: skip

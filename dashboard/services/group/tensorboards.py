@@ -1,7 +1,10 @@
-"""TensorBoard jobs: a real `tensorboard` process over the group's outputs folder.
+"""TensorBoard jobs: a real `tensorboard` process over the group's outputs folder. What every
+job shares (its start, proxy target, stop and idle stop) is here too: selections
+(services.project.tensorboards) use it.
 
 Experiments run on this machine and can reach loopback, so a TensorBoard answers only under a
-secret prefix: `/<path_secret>/tensorboard/<owner>/<project>/groups/<gid>/`, 404 anywhere else.
+secret prefix: `/<path_secret>/tensorboard/<owner>/<project>/groups/<gid>/` (a selection's:
+`.../selections/<id>/`), 404 anywhere else.
 Only the dashboard's proxy knows the secret (it checks read access, then forwards there). The
 secret is visible in the process's command line to whoever can list this server's processes,
 and in its log beside the group's outputs (whoever reads those can read the outputs anyway):
@@ -46,7 +49,8 @@ def group_outputs_dir(project, group_id):
     return paths.group_dir(current_app.config, project.owner.username, project.name, group_id)
 
 
-def _set_status(job, status, message=None):
+def set_status(job, status, message=None):
+    """Move the job to `status` if its transition table allows, with a history row (no commit)."""
     if not TENSORBOARD_STATUSES.check(job.status, status):
         return
     now = utcnow()
@@ -64,10 +68,66 @@ def proxy_prefix(project, group_id):
     return f"/tensorboard/{project.owner.username}/{project.name}/groups/{group_id}/"
 
 
-def secret_prefix(secret, project, group_id):
-    """The TensorBoard's own --path_prefix: the secret, then the public prefix (whose relative
-    links the browser then follows through the proxy)."""
-    return f"/{secret}{proxy_prefix(project, group_id)}"
+def selection_prefix(project, job_id):
+    """Where a signed-in browser opens a selection's TensorBoard (through the proxy)."""
+    return f"/tensorboard/{project.owner.username}/{project.name}/selections/{job_id}/"
+
+
+def job_url(project, job):
+    """The proxy prefix of a job of the project: its group's, or its selection's."""
+    if job.group_id is None:
+        return selection_prefix(project, job.id)
+    return proxy_prefix(project, job.group_id)
+
+
+def new_job(access, **fields):
+    """A TensorBoard job of the project, `created`, with its secret and first status row."""
+    job = TensorboardJob(
+        project_id=access.project.id,
+        user_id=access.actor.id,
+        status="created",
+        path_secret=secrets.token_urlsafe(32),
+        **fields,
+    )
+    job.user = access.actor
+    db.session.add(job)
+    db.session.flush()
+    db.session.add(TensorboardStatus(job_id=job.id, status="created", created_at=utcnow()))
+    return job
+
+
+def launch(job, project, *, log_path, logdir=None, runs=None):
+    """Start the job's process (under its secret prefix) and mark it running; on failure mark it
+    failed, commit, and raise Conflict. No commit on success."""
+    try:
+        process = tensorboard.start_tensorboard(
+            logdir,
+            log_path=log_path,
+            path_prefix=f"/{job.path_secret}{job_url(project, job)}",
+            runs=runs,
+        )
+    except (OSError, ValueError) as exc:  # ValueError: a folder TensorBoard's spec cannot name
+        current_app.logger.warning("TensorBoard job %s could not start: %s", job.id, exc)
+        set_status(job, "failed", f"TensorBoard could not start: {public_reason(exc)}")
+        db.session.commit()
+        raise Conflict(f"TensorBoard could not start: {public_reason(exc)}") from None
+    job.pid, job.host, job.port = process.pid, process.host, process.port
+    job.last_used_at = utcnow()
+    set_status(job, "running")
+
+
+def reuse_running(job):
+    """Whether a job found running may be returned as is: an unprotected or exited one is ended
+    (no commit) and a new one must start."""
+    if job is None or job.status != "running":
+        return False
+    if job.path_secret is None:
+        _stop_unprotected(job)
+        return False
+    if is_live(job):
+        return True
+    set_status(job, "failed", "The TensorBoard process exited.")
+    return False
 
 
 def latest_job(group_id):
@@ -89,40 +149,18 @@ def start_tensorboard(access, group_id, *, content=None, is_managed=None):
     access.require("tensorboard")
     group = load_group(access, group_id, for_update=True)
     job = _latest(group.id)
-    if job is not None and job.status == "running":
-        if job.path_secret is None:
-            _stop_unprotected(job)
-        elif _live(job):
-            return job, False
-        else:
-            _set_status(job, "failed", "The TensorBoard process exited.")
-    job = TensorboardJob(
+    if reuse_running(job):
+        return job, False
+    job = new_job(
+        access,
         group_id=group.id,
-        user_id=access.actor.id,
         content=content if content is None or isinstance(content, str) else json.dumps(content),
         is_managed=True if is_managed is None else is_managed,
-        status="created",
-        path_secret=secrets.token_urlsafe(32),
     )
-    job.user = access.actor
-    db.session.add(job)
-    db.session.flush()
-    db.session.add(TensorboardStatus(job_id=job.id, status="created", created_at=utcnow()))
     logdir = group_outputs_dir(access.project, group.id)
-    try:
-        process = tensorboard.start_tensorboard(
-            logdir,
-            log_path=logdir.parent / f"tensorboard-{group.id}.log",
-            path_prefix=secret_prefix(job.path_secret, access.project, group.id),
-        )
-    except OSError as exc:
-        current_app.logger.warning("TensorBoard of group %s could not start: %s", group.id, exc)
-        _set_status(job, "failed", f"TensorBoard could not start: {public_reason(exc)}")
-        db.session.commit()
-        raise Conflict(f"TensorBoard could not start: {public_reason(exc)}") from None
-    job.pid, job.host, job.port = process.pid, process.host, process.port
-    job.last_used_at = utcnow()
-    _set_status(job, "running")
+    launch(
+        job, access.project, logdir=logdir, log_path=logdir.parent / f"tensorboard-{group.id}.log"
+    )
     events.record(group.id, user=access.actor, kind="tensorboard_start")
     db.session.commit()
     return job, True
@@ -145,20 +183,23 @@ def stop_processes(group_id):
         )
     ).all()
     for job in jobs:
-        if _live(job):
-            control.stop_process(job.pid)
-        _set_status(job, "stopped")
+        end_job(job)
 
 
-def _live(job):
+def end_job(job, message=None):
+    """End the job's process if it lives and mark the job stopped (no commit)."""
+    if is_live(job):
+        control.stop_process(job.pid)
+    set_status(job, "stopped", message)
+
+
+def is_live(job):
     return bool(job.pid) and tensorboard.is_tensorboard(job.pid, job.port)
 
 
 def _stop_unprotected(job):
     """Stop a running job started before TensorBoards had a secret prefix (no commit)."""
-    if _live(job):
-        control.stop_process(job.pid)
-    _set_status(job, "stopped", UNPROTECTED)
+    end_job(job, UNPROTECTED)
 
 
 def proxy_target(access, group_id):
@@ -168,16 +209,23 @@ def proxy_target(access, group_id):
     before TensorBoards had a secret prefix is stopped here: it must be started again.
     """
     group = load_group(access, group_id)
-    job = _latest(group.id)
+    return serve(
+        _latest(group.id),
+        stale="This group's TensorBoard was started before an upgrade and has been "
+        "stopped: start it again from the group page.",
+        missing="This group's TensorBoard is not running: start it from the group page.",
+    )
+
+
+def serve(job, *, stale, missing):
+    """The job's ProxyTarget, its visit recorded; NotFound(missing) unless it runs, and
+    NotFound(stale) for a job without a secret prefix, stopped here."""
     if job is not None and job.status == "running" and job.path_secret is None:
         _stop_unprotected(job)
         db.session.commit()
-        raise NotFound(
-            "This group's TensorBoard was started before an upgrade and has been "
-            "stopped: start it again from the group page."
-        )
+        raise NotFound(stale)
     if job is None or job.status != "running" or not job.port:
-        raise NotFound("This group's TensorBoard is not running: start it from the group page.")
+        raise NotFound(missing)
     now = utcnow()
     if job.last_used_at is None or now - job.last_used_at > timedelta(minutes=1):
         job.last_used_at = now
@@ -198,8 +246,8 @@ def fail_exited():
     for job in jobs:
         if job.path_secret is None:
             _stop_unprotected(job)
-        elif not _live(job):
-            _set_status(job, "failed", "The TensorBoard process exited.")
+        elif not is_live(job):
+            set_status(job, "failed", "The TensorBoard process exited.")
 
 
 def stop_idle(idle_seconds):
@@ -214,8 +262,6 @@ def stop_idle(idle_seconds):
         )
     ).all()
     for job in jobs:
-        if _live(job):
-            control.stop_process(job.pid)
-        _set_status(job, "stopped", f"Stopped after {int(idle_seconds)} s without a visit.")
+        end_job(job, f"Stopped after {int(idle_seconds)} s without a visit.")
     db.session.commit()
     return len(jobs)
