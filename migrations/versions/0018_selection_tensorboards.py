@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-# Follows 0017 (notes) once both are merged; until then the head it was written on.
 down_revision = "0017"
 branch_labels = None
 depends_on = None

@@ -72,6 +72,7 @@ def test_pause_resume_and_extend_without_javascript(browser, live_server, runnin
         expect(page.locator("#status-badge")).to_have_text("running")
         page.fill("#extend-count", "2")
         page.click("#extend-button")
+        page.click("#confirm-button")  # without JavaScript the server asks first
         expect(page.locator(".flash")).to_contain_text("The search is extended by 2.")
         assert api(live_server, group, token)["num_experiments"] == 12
         page.fill("#extend-count", "0")

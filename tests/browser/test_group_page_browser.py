@@ -73,6 +73,8 @@ def test_the_same_actions_work_with_javascript_disabled(browser, live_server, re
         page.click("#description-save")
         expect(page.locator("#group-description")).to_contain_text("No script here")
         page.click("#stop-button")
+        expect(page.locator("#confirm-question")).to_contain_text("Stop this group?")
+        page.click("#confirm-button")  # without JavaScript the server asks first
         expect(page.locator("#status-badge")).to_have_text("stopped")
         body = api_group(live_server, group, token)
         assert (body["bookmarked"], body["description"], body["last_status"]) == (

@@ -76,6 +76,9 @@ def test_revoke_all_tokens_works_with_javascript_disabled(browser, live_server):
         sign_in(page, live_server, "alice", "secret-pw")
         page.goto(f"{live_server.url}/settings/tokens")
         page.click("#revoke-all-tokens button")
+        expect(page.locator("#confirm-question")).to_contain_text("Revoke all your API tokens?")
+        assert _api_status(live_server, key) == 200  # asked first: nothing revoked yet
+        page.click("#confirm-button")
         expect(page.locator("#flash")).to_have_text("Revoked 1 API token.")
         expect(page.locator("#tokens tr.revoked")).to_have_count(1)
         assert _api_status(live_server, key) == 401
