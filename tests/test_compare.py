@@ -88,6 +88,11 @@ def test_compare_experiments_draws_one_chart_per_metric_with_a_line_per_experime
     assert [len(line["points"].split()) for line in lines] == [3, 2]
     legend = [li.get_text(" ", strip=True) for li in page.select("#compare-legend li")]
     assert legend[0].startswith(f"Experiment {ids[0]}")
+    # Each line opens its experiment, titled with what it shows.
+    marks = charts[0].select("a.mark")
+    assert [int(a["data-experiment"]) for a in marks] == ids[:2]
+    assert marks[0]["href"].endswith(f"/experiments/{ids[0]}/")
+    assert marks[0].title.get_text() == f"experiment {ids[0]}: loss 0.2 at report 3"
 
 
 def test_ids_outside_the_project_are_404_naming_them(app, client):
@@ -180,7 +185,7 @@ def test_group_page_has_a_compare_form_that_gets_the_compare_page(app, client):
 
 
 def test_report_lines_scale_every_series_into_the_plot():
-    svg = report_lines("loss", [("a", [1.0, 2.0, 3.0]), ("b", []), ("c", [2.0])])
+    svg = report_lines("loss", [("a", [1.0, 2.0, 3.0], 1), ("b", [], 2), ("c", [2.0], 3)])
 
     soup = BeautifulSoup(str(svg), "html.parser")
     assert soup.title.get_text() == "loss"
@@ -188,7 +193,7 @@ def test_report_lines_scale_every_series_into_the_plot():
     points = [tuple(map(float, p.split(","))) for p in line["points"].split()]
     assert points[0][1] > points[-1][1]  # higher values are drawn higher
     assert soup.select_one("circle")["fill"] == colour(2)  # b keeps its colour slot
-    assert report_lines("empty", [("a", [])]) == ""
+    assert report_lines("empty", [("a", [], 1)]) == ""
 
 
 def test_flat_series_get_a_padded_range_and_round_ticks():

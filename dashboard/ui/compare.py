@@ -4,7 +4,7 @@ from flask import render_template, request, url_for
 
 from dashboard.errors import ValidationError
 from dashboard.ui import route
-from dashboard.ui.charts import report_lines, swatches
+from dashboard.ui.charts import Marks, report_lines, swatches
 from dashboard.ui.groups import group_access
 from dashboard.ui.pages import compare as comparisons
 
@@ -22,12 +22,19 @@ def compare_page(owner, project):
         ids = comparisons.parse_ids(request.args["experiments"], "experiments")
         result = comparisons.compare_experiments(access, ids)
         labels = [f"Experiment {e.id}" for e in result.experiments]
+        link = Marks(_experiment_urls(owner, project, result.experiments))
         charts = [
             (
                 name,
                 report_lines(
                     name,
-                    [(label, values) for label, (_, values) in zip(labels, series, strict=True)],
+                    [
+                        (label, values, experiment.id)
+                        for label, experiment, (_, values) in zip(
+                            labels, result.experiments, series, strict=True
+                        )
+                    ],
+                    link,
                 ),
             )
             for name, series in result.histories.items()
@@ -47,3 +54,18 @@ def compare_page(owner, project):
         headers = [f"Group {g.id}" for g in result.groups]
         return render_template("compare/groups.html", result=result, headers=headers, **ctx)
     raise ValidationError("Give ?experiments=1,2 or ?groups=1,2 to compare.")
+
+
+def _experiment_urls(owner, project, experiments):
+    """experiment id -> its page (the compared experiments may come from several groups)."""
+    urls = {
+        e.id: url_for(
+            "ui.experiment_page",
+            owner=owner,
+            project=project,
+            group_id=e.group_id,
+            experiment_id=e.id,
+        )
+        for e in experiments
+    }
+    return urls.get

@@ -211,16 +211,23 @@ def history_chart(metrics, title, width=WIDTH, height=HEIGHT):
     )
 
 
-def report_lines(title, series):
-    """The compare page's chart of one metric: a line per series [(label, [values...])] over the
-    report number, coloured as kit.swatches colours the page's legend; empty markup when no
-    series has a value."""
-    if not any(values for _, values in series):
+def report_lines(title, series, link=None):
+    """The compare page's chart of one metric: a line per series [(label, [values...],
+    experiment)] over the report number, coloured as kit.swatches colours the page's legend, each
+    line linking its experiment (link: a kit.Marks); empty markup when no series has a value."""
+    if not any(values for _, values, _ in series):
         return Markup("")
     return xy_chart(
         [
-            {"label": label, "mode": "line", "points": list(enumerate(values, start=1))}
-            for label, values in series
+            {
+                "label": label,
+                "mode": "line",
+                "points": list(enumerate(values, start=1)),
+                "mark": (experiment, f"{title} {kit.fmt(values[-1])} at report {len(values)}")
+                if values
+                else None,
+            }
+            for label, values, experiment in series
         ],
         x_label="report",
         y_label=None,
@@ -229,6 +236,7 @@ def report_lines(title, series):
         height=260,
         whole_x=True,
         legend=False,
+        link=link,
     )
 
 
