@@ -90,8 +90,8 @@ def _plots(group, names, metric, contour=(None, None, True)):
 
 
 def _work_out(group, names, seen, metric, contour):
-    read = _read(group, seen, metric, params=any(n not in WITHOUT_PARAMS for n in names))
-    read.contour = contour
+    params = any(n not in WITHOUT_PARAMS for n in names)
+    read = _read(group, seen, metric, params=params, contour=contour)
     return {name: _compute(group, name, read) for name in names}
 
 
@@ -119,7 +119,7 @@ class _Read:
     source: str  # where the optimization comes from: "user", "spec" or "assumed"
     note: str | None
     params: bool  # whether the sample carries its params
-    contour: tuple = (None, None, True)  # x, y, whether a param the group lacks is an error
+    contour: tuple  # x, y, and whether a param the group lacks is an error (else said)
 
     @cached_property
     def sample(self):
@@ -201,7 +201,7 @@ def _note(objective, chosen, known):
     return None
 
 
-def _read(group, seen, metric, *, params):
+def _read(group, seen, metric, *, params, contour):
     objective = objective_of(group)
     # The objective's metric by default; without one, the first metric reported, so the plots
     # still show something (and say that no objective is set).
@@ -210,7 +210,8 @@ def _read(group, seen, metric, *, params):
     # Without a known direction the data keeps "maximize" (the key is never null) and says it
     # is assumed; the page then draws no best-so-far line.
     optimization, source = (known.optimization, known.source) if known else ("maximize", "assumed")
-    return _Read(group, seen, chosen, optimization, source, _note(objective, chosen, known), params)
+    note = _note(objective, chosen, known)
+    return _Read(group, seen, chosen, optimization, source, note, params, contour)
 
 
 def _analysis(group, name, read):

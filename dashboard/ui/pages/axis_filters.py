@@ -2,16 +2,13 @@
 few equal ranges of a numeric axis (or its values, when it takes few), each value of a
 categorical one; each with the condition the table's filter language spells it in."""
 
+from dashboard.services.plots.plot_values import number
 from dashboard.ui.charts.kit import fmt
 
 RANGES = 4
 FEW_VALUES = 6
 # Characters the filter language gives a meaning: a category holding one cannot be spelled.
 RESERVED = set(",|:<>=~")
-
-
-def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _bound(value):
@@ -48,9 +45,9 @@ def axis_filters(data):
         field = f"params.{axis['name']}"
         if axis["kind"] == "numeric":
             values = [
-                line["params"].get(axis["name"])
+                line["params"][axis["name"]]
                 for line in data["lines"]
-                if _number(line["params"].get(axis["name"]))
+                if number(line["params"].get(axis["name"])) is not None
             ]
             ranges = numeric_ranges(field, values)
         else:
