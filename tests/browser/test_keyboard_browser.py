@@ -143,6 +143,8 @@ def test_delete_asks_first_without_javascript_and_cancel_keeps_the_group(
 
         tab_to(page, "#delete-button")
         page.keyboard.press("Enter")
+        # Tab only once the confirmation page is there (not while the post is under way).
+        expect(page.locator("#confirm-question")).to_contain_text("Delete")
         tab_to(page, "#confirm-button")
         page.keyboard.press("Enter")
         page.wait_for_url(f"{live_server.url}/alice/quick-start/")
