@@ -5,8 +5,10 @@ stop or a delete locks the group, then changes or removes its experiments. Run a
 moment, each used to wait for the other (PostgreSQL found the cycle and failed one of them).
 """
 
+import sys
 import threading
 import time
+import traceback
 
 import pytest
 from sqlalchemy import create_engine, func, insert, select, text
@@ -60,7 +62,12 @@ def _wait_until_blocked(report, thread):
         while watcher.execute(waiting, {"me": mine}).scalar() == 0 and thread.is_alive():
             if time.monotonic() > end:
                 rows = watcher.execute(sessions).all()
-                pytest.fail(f"the group action never waited for the report; sessions: {rows}")
+                stack = traceback.format_stack(sys._current_frames().get(thread.ident))
+                pytest.fail(
+                    f"the group action never waited for the report; sessions: {rows}; "
+                    f"app pool: {db.engine.pool.status()}; the action's thread at:\n"
+                    + "".join(stack)
+                )
             time.sleep(0.05)
 
 
