@@ -142,6 +142,7 @@ def _plots(access, owner, project):
         else None
     )
     ids = {"owner": owner, "project": project, "group_id": group_id}
+    group_page = url_for("ui.group_page", **ids)
 
     def experiment_url(experiment_id):
         return url_for("ui.experiment_page", experiment_id=experiment_id, **ids)
@@ -156,8 +157,8 @@ def _plots(access, owner, project):
         experiment_url=experiment_url,
         csv_url=url_for("ui.group_export_csv", **ids),
         # On the group page the table is just above; the plots' own page links back to it.
-        table_url=("" if is_htmx() else url_for("ui.group_page", **ids)) + "#group-experiments",
-        table_page=url_for("ui.group_page", **ids),
+        table_url=("" if is_htmx() else group_page) + "#group-experiments",
+        table_page=group_page,
         table_hx=url_for("ui.group_experiments", **ids),
         axis_filters=axis_filters.axis_filters,
     )
