@@ -20,6 +20,8 @@ class Experiment(db.Model):
     __table_args__ = (
         Index("ix_experiments_group_status", "group_id", "status"),
         Index("ix_experiments_group_id", "group_id", "id"),
+        # What changed in a group since a time (services.plots.group_columns).
+        Index("ix_experiments_group_updated_at", "group_id", "updated_at"),
         # The worker's twice-a-second look for lost experiments: the few running ones only.
         Index("ix_experiments_status_worker", "status", "worker"),
         # Deleting an experiment looks up those that continue it (the few that do).

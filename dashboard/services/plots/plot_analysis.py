@@ -1,20 +1,27 @@
 """The analysis plots: every experiment's learning curve of a metric, the metric over two
 params (contour), and the metric's empirical distribution (edf).
 
-curves and edf read what they draw (services.plots.analysis_reads, bounded whatever the group's
-size); contour bins the group's sample of experiments (the one the parallel and scatter plots
-draw). Plain dicts, as the other plots.
+Each works out from the group's columns kept in this process (services.plots.group_columns,
+brought up to date from what changed): numpy over every experiment with a value of the metric,
+so a running group's poll costs a few reads of what changed, not a read of the whole group.
+curves also reads the reports of the experiments it draws that changed since it last did.
+Plain dicts, as the other plots.
 """
 
 import math
 
+import numpy as np
 import orjson
 
 from dashboard.errors import ValidationError
 from dashboard.services.plots import analysis_reads
-from dashboard.services.plots.plot_values import category, number
+from dashboard.services.plots.plot_reads import GOLDEN, ONE
+from dashboard.services.plots.plot_values import number
 
 CURVE_POINTS = 200  # per experiment; longer histories keep first, last, min, max, evenly between
+CURVES_DRAWN = 200
+CURVES_BEST = 50  # drawn first, the rest of CURVES_DRAWN a seeded sample
+EDF_POINTS = 1000
 CONTOUR_BINS = 20
 LOG_OPTIONS = ("logspace", "geomspace", "loguniform", "qloguniform", "lognormal", "qlognormal")
 
@@ -34,40 +41,80 @@ def downsample(points, limit=CURVE_POINTS):
     return [points[i] for i in sorted(keep)]
 
 
-def curves_plot(group, metric, maximize):
-    """{"drawn", "total", "experiments": [{"id", "status", "best", "points": [[n, value]]}]}:
-    n counts the experiment's reports that hold a number for metric (1, 2, ...)."""
-    chosen = analysis_reads.curve_experiments(group.id, metric, maximize=maximize)
-    histories = {row.id: [] for row in chosen}
-    for experiment_id, values in analysis_reads.reports(list(histories)):
+def _valued(columns, metric):
+    """(positions, ids, values) of the experiments with a value of metric."""
+    values = columns.metric(metric)
+    positions = np.flatnonzero(~np.isnan(values))
+    return positions, columns.id_array()[positions], values[positions]
+
+
+def curve_choice(group_id, ids, values, *, maximize):
+    """Indexes into ids of the curves drawn, in drawing order: the CURVES_BEST best (ties by
+    id), then the others in an order seeded by the group (the same on every read), up to
+    CURVES_DRAWN in all."""
+    order = np.lexsort((ids, -values if maximize else values))
+    best, rest = order[:CURVES_BEST], order[CURVES_BEST:]
+    shuffled = (ids[rest] * GOLDEN + group_id * 7919 % ONE) % ONE
+    rest = rest[np.lexsort((ids[rest], shuffled))][: CURVES_DRAWN - len(best)]
+    return np.concatenate([best, rest])
+
+
+def _histories(columns, metric, ids):
+    """{id: [[n, value]]} of the experiments' reports of metric, downsampled; kept in the
+    columns until the experiment changes, so only changed ones are read again."""
+    found = {i: columns.kept.get(i, {}).get(metric) for i in ids}
+    missing = [i for i, points in found.items() if points is None]
+    read = {i: [] for i in missing}
+    for experiment_id, values in analysis_reads.reports(missing):
         value = number(orjson.loads(values).get(metric))
         if value is not None:
-            history = histories[experiment_id]
+            history = read[experiment_id]
             history.append([len(history) + 1, value])
+    for experiment_id, history in read.items():
+        found[experiment_id] = columns.kept.setdefault(experiment_id, {})[metric] = downsample(
+            history
+        )
+    return found
+
+
+def curves_plot(group, columns, metric, maximize):
+    """{"drawn", "total", "experiments": [{"id", "status", "best", "points": [[n, value]]}]}:
+    n counts the experiment's reports that hold a number for metric (1, 2, ...)."""
+    positions, ids, values = _valued(columns, metric)
+    chosen = curve_choice(group.id, ids, values, maximize=maximize)
+    drawn = [(int(ids[k]), int(positions[k])) for k in chosen]
+    histories = _histories(columns, metric, [i for i, _ in drawn])
     return {
-        "drawn": len(chosen),
-        "total": chosen[0].total if chosen else 0,
+        "drawn": len(drawn),
+        "total": len(ids),
         "experiments": [
             {
-                "id": row.id,
-                "status": row.status,
-                "best": row.rank == 1,
-                "points": downsample(histories[row.id]),
+                "id": experiment_id,
+                "status": columns.statuses[position],
+                "best": rank == 0,
+                "points": histories[experiment_id],
             }
-            for row in chosen
+            for rank, (experiment_id, position) in enumerate(drawn)
         ],
     }
 
 
-def edf_plot(group, metric):
+def edf_plot(columns, metric):
     """{"total", "values", "fractions"}: the metric's values in increasing order (at most
-    analysis_reads.EDF_POINTS of them, quantiles past that) and the fraction of experiments at
-    or below each."""
-    rows = analysis_reads.edf_quantiles(group.id, metric)
+    EDF_POINTS of them: past that the first, the last and the first of each of EDF_POINTS - 1
+    equal stretches of the ranks between) and the fraction of experiments at or below each."""
+    values = np.sort(_valued(columns, metric)[2])
+    total = len(values)
+    ranks = np.arange(1, total + 1)
+    if total > EDF_POINTS:
+        stretch = (ranks - 1) * (EDF_POINTS - 1) // (total - 1)
+        kept = np.concatenate([[True], stretch[1:] != stretch[:-1]])
+        kept[-1] = True
+        values, ranks = values[kept], ranks[kept]
     return {
-        "total": rows[0].total if rows else 0,
-        "values": [row.value for row in rows],
-        "fractions": [row.rank / row.total for row in rows],
+        "total": total,
+        "values": values.tolist(),
+        "fractions": (ranks / total).tolist() if total else [],
     }
 
 
@@ -80,38 +127,66 @@ def _log_params(group):
     }
 
 
-def _binned(axis, results, log):
-    """The axis as the contour draws it, and each result's bin index on it (None: not on it)."""
+def param_axes(group, columns, positions):
+    """The param axes the experiments at positions span, as the parallel plot's
+    (plot_samples.param_axes): the matrix params first, then any other taking more than one
+    value; numeric (min, max) when every value is a number, else categorical (sorted labels).
+    Each axis also carries its column: numbers and label codes at positions."""
+    matrix = list((group.hptuning or {}).get("matrix") or {})
+    axes = {}
+    for name in columns.params:
+        numbers, codes, labels = columns.param(name)
+        numbers, codes = numbers[positions], codes[positions]
+        present = codes >= 0
+        if not present.any():
+            continue
+        if name not in matrix and len(np.unique(codes[present])) < 2:
+            continue
+        if np.isnan(numbers[present]).any():
+            categories = sorted({labels[c] for c in np.unique(codes[present]).tolist()})
+            axis = {"name": name, "kind": "categorical", "categories": categories}
+            index = {label: i for i, label in enumerate(categories)}
+            to_bin = np.array([index.get(label, -1) for label in labels] + [-1])
+            axis["_bins"] = to_bin[codes]  # code -1 takes the last: -1
+        else:
+            shown = numbers[present]
+            axis = {"name": name, "kind": "numeric", "min": float(shown.min())}
+            axis["max"] = float(shown.max())
+            axis["_numbers"] = numbers
+        axes[name] = axis
+    return [axes[n] for n in matrix if n in axes] + [
+        axes[n] for n in sorted(axes) if n not in matrix
+    ]
+
+
+def _binned(axis, log):
+    """The axis as the contour draws it, and each experiment's bin on it (-1: not on it)."""
     name = axis["name"]
-    present = [r.params[name] for r in results if name in r.params]
     if axis["kind"] == "categorical":
-        values = axis["categories"]
-        where = {label: i for i, label in enumerate(values)}
-        return {"name": name, "log": False, "values": values}, lambda v: where.get(category(v))
-    distinct = sorted({float(v) for v in present})
+        return {"name": name, "log": False, "values": axis["categories"]}, axis["_bins"]
+    numbers = axis["_numbers"]
+    present = ~np.isnan(numbers)
+    distinct = np.unique(numbers[present])
+    bins = np.full(len(numbers), -1)
     if len(distinct) <= CONTOUR_BINS:
-        where = {v: i for i, v in enumerate(distinct)}
-        return {"name": name, "log": log, "values": distinct}, lambda v: where.get(number(v))
-    log = log and distinct[0] > 0
+        bins[present] = np.searchsorted(distinct, numbers[present])
+        return {"name": name, "log": log, "values": distinct.tolist()}, bins
+    low_value, high_value = float(distinct[0]), float(distinct[-1])
+    log = log and low_value > 0
     scale = math.log10 if log else float
-    low, high = scale(distinct[0]), scale(distinct[-1])
+    low, high = scale(low_value), scale(high_value)
     width = (high - low) / CONTOUR_BINS
     edges = [low + width * k for k in range(CONTOUR_BINS + 1)]
     edges = [10**e for e in edges] if log else edges
-    edges[0], edges[-1] = distinct[0], distinct[-1]
-
-    def bin_of(value):
-        value = number(value)
-        if value is None or (log and value <= 0):
-            return None
-        return min(int((scale(value) - low) / width), CONTOUR_BINS - 1)
-
-    return {"name": name, "log": log, "edges": edges}, bin_of
+    edges[0], edges[-1] = low_value, high_value
+    scaled = np.log10(numbers[present]) if log else numbers[present]
+    bins[present] = np.minimum(((scaled - low) / width).astype(np.int64), CONTOUR_BINS - 1)
+    return {"name": name, "log": log, "edges": edges}, bins
 
 
-def contour_pair(axes, importance, x, y):
+def contour_pair(axes, ranking, x, y):
     """The two params drawn: those asked for (each must be one of the axes), else the two most
-    important, else the first two."""
+    important (ranking: param names, the most important first), else the first two."""
     names = [axis["name"] for axis in axes]
     for asked in (x, y):
         if asked is not None and asked not in names:
@@ -121,17 +196,20 @@ def contour_pair(axes, importance, x, y):
             )
     if x is not None and x == y:
         raise ValidationError("x and y must be two different params.")
-    ranked = [f["name"] for f in (importance or {}).get("features") or () if f["name"] in names]
+    ranked = [name for name in ranking or () if name in names]
     default = ranked + [n for n in names if n not in ranked]
     x = x or next(n for n in default if n != y)
     y = y or next(n for n in default if n != x)
     return x, y
 
 
-def contour_plot(group, scored, importance, *, x, y, maximize):
+def contour_plot(group, columns, metric, ranking, *, x, y, maximize, strict=True):
     """{"x", "y", "cells": [[i, j, best value, count]], "cell_experiments": [best id per
-    cell], "choices": every param that can be drawn}."""
-    results, axes = scored
+    cell, ties to the lowest id], "choices": every param that can be drawn, "total"}.
+    ranking(total): the params from most to least important (asked only for a default pair).
+    A param asked for that the group lacks is a ValidationError when strict, else said."""
+    positions, ids, values = _valued(columns, metric)
+    axes = param_axes(group, columns, positions)
     names = [axis["name"] for axis in axes]
     if len(names) < 2:
         return {
@@ -139,26 +217,32 @@ def contour_plot(group, scored, importance, *, x, y, maximize):
             "message": "The contour needs experiments that vary in two params.",
             "choices": names,
         }
-    x, y = contour_pair(axes, importance, x, y)
+    try:
+        x, y = contour_pair(axes, ranking(len(ids)) if x is None or y is None else None, x, y)
+    except ValidationError as exc:
+        if strict:
+            raise
+        return {"applicable": False, "message": str(exc), "choices": names}
     logs = _log_params(group)
     by_name = {axis["name"]: axis for axis in axes}
-    x_axis, x_bin = _binned(by_name[x], results, x in logs)
-    y_axis, y_bin = _binned(by_name[y], results, y in logs)
-    cells = {}
-    better = max if maximize else min
-    for result in results:
-        i, j = x_bin(result.params.get(x)), y_bin(result.params.get(y))
-        if i is None or j is None:
-            continue
-        best, count, best_id = cells.get((i, j), (None, 0, None))
-        if best is None or better(best, result.value) == result.value != best:
-            best, best_id = result.value, result.id
-        cells[(i, j)] = (best, count + 1, best_id)
-    ordered = sorted(cells.items())
+    x_axis, x_bins = _binned(by_name[x], x in logs)
+    y_axis, y_bins = _binned(by_name[y], y in logs)
+    on = (x_bins >= 0) & (y_bins >= 0)
+    size = len(y_axis.get("values") or ()) or CONTOUR_BINS
+    cells, ids, values = x_bins[on] * size + y_bins[on], ids[on], values[on]
+    order = np.lexsort((ids, -values if maximize else values, cells))
+    cells, ids, values = cells[order], ids[order], values[order]
+    starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]])) if len(cells) else []
+    counts = np.diff(np.append(starts, len(cells))) if len(cells) else []
     return {
         "x": x_axis,
         "y": y_axis,
-        "cells": [[i, j, best, count] for (i, j), (best, count, _) in ordered],
-        "cell_experiments": [best_id for _, (_, _, best_id) in ordered],
+        "cells": [
+            [int(cells[k] // size), int(cells[k] % size), float(values[k]), int(n)]
+            for k, n in zip(starts, counts, strict=True)
+        ],
+        "cell_experiments": [int(ids[k]) for k in starts],
         "choices": names,
+        "total": len(positions),
+        "sampled": False,
     }

@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 
-from dashboard.errors import NotFound, ValidationError
+from dashboard.errors import NotFound
 from dashboard.services.experiment import experiments as experiment_service
 from dashboard.services.group import versioned
 from dashboard.services.group.objective import direction_of, objective_of
 from dashboard.services.lookups import load_group
-from dashboard.services.plots import plot_analysis, plot_reads, plot_samples
+from dashboard.services.plots import group_columns, plot_analysis, plot_reads, plot_samples
 from dashboard.services.plots.plot_importance import importance_plot
 from dashboard.services.plots.plot_searches import asha_plot, bo_plot, hyperband_plot, sampler_plot
 from dashboard.services.plots.plot_values import Result, number
@@ -85,13 +85,14 @@ def _plots(group, names, metric, contour=(None, None, True)):
         contour,
     )
     return versioned.answers.get(
-        key, lambda: _work_out(group, names, seen, metric, contour), weight=_points
+        key, lambda: _work_out(group, version, names, seen, metric, contour), weight=_points
     )
 
 
-def _work_out(group, names, seen, metric, contour):
+def _work_out(group, version, names, seen, metric, contour):
     params = any(n not in WITHOUT_PARAMS for n in names)
     read = _read(group, seen, metric, params=params, contour=contour)
+    read.version = version
     return {name: _compute(group, name, read) for name in names}
 
 
@@ -120,6 +121,7 @@ class _Read:
     note: str | None
     params: bool  # whether the sample carries its params
     contour: tuple  # x, y, and whether a param the group lacks is an error (else said)
+    version: int = 0  # the group's version, read before anything else
 
     @cached_property
     def sample(self):
@@ -214,24 +216,37 @@ def _read(group, seen, metric, *, params, contour):
     return _Read(group, seen, chosen, optimization, source, note, params, contour)
 
 
+def _ranking(read, columns, total):
+    """The params from most to least important for the contour's default pair: kept in the
+    columns while the experiments with a value of the metric stay within a tenth of their
+    number when it was worked out (the forest is fitted again only then)."""
+    key = ("importance", read.chosen)
+    kept = columns.kept.get(key)
+    if kept is not None and abs(total - kept[1]) <= kept[1] / 10:
+        return kept[0]
+    ranked = [feature["name"] for feature in read.importance.get("features") or ()]
+    columns.kept[key] = (ranked, total)
+    return ranked
+
+
 def _analysis(group, name, read):
     maximize = read.optimization == "maximize"
-    if name == "curves":
-        return plot_analysis.curves_plot(group, read.chosen, maximize)
-    if name == "edf":
-        return plot_analysis.edf_plot(group, read.chosen)
-    x, y, strict = read.contour
-    try:
-        return {
-            **plot_analysis.contour_plot(
-                group, read.scored, read.importance, x=x, y=y, maximize=maximize
-            ),
-            **read.sampled,
-        }
-    except ValidationError as exc:
-        if strict:
-            raise
-        return {"applicable": False, "message": str(exc), "choices": read.scored_names}
+    with group_columns.reading(group, read.version) as columns:
+        if name == "curves":
+            return plot_analysis.curves_plot(group, columns, read.chosen, maximize)
+        if name == "edf":
+            return plot_analysis.edf_plot(columns, read.chosen)
+        x, y, strict = read.contour
+        return plot_analysis.contour_plot(
+            group,
+            columns,
+            read.chosen,
+            lambda total: _ranking(read, columns, total),
+            x=x,
+            y=y,
+            maximize=maximize,
+            strict=strict,
+        )
 
 
 def _compute(group, name, read):

@@ -1,0 +1,209 @@
+"""A group's experiments as the analysis plots read them (status, params, latest metrics), kept
+in this process per group and brought up to date from the experiments changed since.
+
+The first read of a group, and one every REBUILD_AFTER seconds, reads all its experiments.
+Later reads take only those whose updated_at is at or after the latest one seen less MARGIN,
+one range of the index (group_id, updated_at): every write to an experiment sets updated_at
+(the model's onupdate, the metric report's own statement). MARGIN covers a write that commits
+after a later one of another transaction, and clocks of writing hosts apart by less. Deleted
+experiments show as fewer in the group's counters than kept: the group is then read afresh.
+So a running group's poll reads what changed (its running experiments, in practice), not
+10,000 experiments, and the plots work out from numpy columns in memory.
+
+Columns are kept for at most BUDGET experiments in all (the least recently used group goes
+first); a group larger than that alone is read afresh on each request.
+"""
+
+import math
+import threading
+import time
+from array import array
+from collections import OrderedDict
+from contextlib import contextmanager
+from datetime import timedelta
+
+import numpy as np
+import orjson
+from sqlalchemy import bindparam, select, type_coerce
+from sqlalchemy.types import Text
+
+from dashboard.extensions import db
+from dashboard.models import Experiment
+from dashboard.services.group import tallies
+from dashboard.services.plots.plot_values import category, number
+
+MARGIN = timedelta(seconds=60)
+REBUILD_AFTER = 600.0
+BUDGET = 200_000
+NAN = math.nan
+
+_COLUMNS = (
+    Experiment.id,
+    Experiment.status,
+    Experiment.updated_at,
+    type_coerce(Experiment.params, Text),
+    type_coerce(Experiment.last_metric, Text),
+)
+_ALL = select(*_COLUMNS).where(Experiment.group_id == bindparam("group_id"))
+_CHANGED = _ALL.where(Experiment.updated_at >= bindparam("since"))
+
+
+class Param:
+    """One param over the group's experiments: its number (NaN when absent or not a number)
+    and its label's code (-1 when absent) into `labels`."""
+
+    def __init__(self, size):
+        self.numbers = array("d", [NAN]) * size
+        self.codes = array("l", [-1]) * size
+        self.labels = []
+        self._code_of = {}
+
+    def grow(self, size):
+        self.numbers.extend(array("d", [NAN]) * (size - len(self.numbers)))
+        self.codes.extend(array("l", [-1]) * (size - len(self.codes)))
+
+    def set(self, position, value):
+        if value is None:
+            self.numbers[position], self.codes[position] = NAN, -1
+            return
+        label = category(value)
+        code = self._code_of.get(label)
+        if code is None:
+            code = self._code_of[label] = len(self.labels)
+            self.labels.append(label)
+        found = number(value)
+        self.numbers[position] = NAN if found is None else found
+        self.codes[position] = code
+
+
+class Columns:
+    """The experiments of one group, one position each: ids, statuses, each param (Param) and
+    each metric's latest value (NaN when it has none that is a finite number)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        """Forget every experiment (the next refresh reads the group afresh)."""
+        self.ids = array("q")
+        self.where = {}  # id -> position
+        self.statuses = []
+        self.params = {}  # name -> Param
+        self.metrics = {}  # name -> array("d")
+        self.seen_until = None  # the latest updated_at read
+        self.built = time.monotonic()
+        self.version = None
+        self.kept = {}  # what the plots keep per experiment until it changes (curves' histories)
+        self.changed = set()  # ids changed at the last refresh
+
+    def __len__(self):
+        return len(self.ids)
+
+    def _position(self, experiment_id):
+        position = self.where.get(experiment_id)
+        if position is None:
+            position = self.where[experiment_id] = len(self.ids)
+            self.ids.append(experiment_id)
+            self.statuses.append(None)
+            for param in self.params.values():
+                param.grow(position + 1)
+            for values in self.metrics.values():
+                values.append(NAN)
+        return position
+
+    def take(self, rows):
+        """Fold in rows of (id, status, updated_at, params JSON, last_metric JSON)."""
+        for experiment_id, status, updated_at, params, last_metric in rows:
+            position = self._position(experiment_id)
+            self.statuses[position] = status
+            self.kept.pop(experiment_id, None)
+            self.changed.add(experiment_id)
+            if self.seen_until is None or updated_at > self.seen_until:
+                self.seen_until = updated_at
+            params = orjson.loads(params) if params else {}
+            for name in params.keys() | self.params.keys():
+                if name not in self.params:
+                    self.params[name] = Param(len(self.ids))
+                self.params[name].set(position, params.get(name))
+            latest = orjson.loads(last_metric) if last_metric else {}
+            for name in latest.keys() | self.metrics.keys():
+                values = self.metrics.get(name)
+                if values is None:
+                    values = self.metrics[name] = array("d", [NAN]) * len(self.ids)
+                found = number(latest.get(name))
+                values[position] = NAN if found is None else found
+
+    # What the plots read: numpy copies, so that the columns may grow meanwhile.
+
+    def id_array(self):
+        return np.array(self.ids, dtype=np.int64)
+
+    def metric(self, name):
+        values = self.metrics.get(name)
+        return np.full(len(self.ids), NAN) if values is None else np.array(values)
+
+    def param(self, name):
+        """(numbers, codes, labels) of the param."""
+        param = self.params[name]
+        return np.array(param.numbers), np.array(param.codes, dtype=np.int64), param.labels
+
+
+class _Kept:
+    def __init__(self):
+        self.groups = OrderedDict()  # group uuid -> Columns
+        self.lock = threading.Lock()
+
+    def columns(self, uuid):
+        with self.lock:
+            found = self.groups.get(uuid)
+            if found is None:
+                found = self.groups[uuid] = Columns()
+            self.groups.move_to_end(uuid)
+            return found
+
+    def fit(self, uuid):
+        """Forget the least recently used groups until the rest fit in BUDGET."""
+        with self.lock:
+            while sum(len(c) for c in self.groups.values()) > BUDGET and len(self.groups) > 1:
+                oldest = next(iter(self.groups))
+                if oldest == uuid:
+                    self.groups.move_to_end(uuid)
+                    oldest = next(iter(self.groups))
+                del self.groups[oldest]
+            if sum(len(c) for c in self.groups.values()) > BUDGET:
+                self.groups.pop(uuid, None)
+
+    def clear(self):
+        with self.lock:
+            self.groups.clear()
+
+
+kept = _Kept()
+
+
+def _refresh(columns, group, version):
+    """Bring the columns up to date: the experiments changed since, or all of them when the
+    columns are new, old, or keep an experiment the group no longer has."""
+    columns.changed = set()
+    fresh = columns.seen_until is None or time.monotonic() - columns.built > REBUILD_AFTER
+    if not fresh:
+        total = sum(tallies.experiment_counts(group.id).values())
+        since = columns.seen_until - MARGIN
+        columns.take(db.session.execute(_CHANGED, {"group_id": group.id, "since": since}))
+        fresh = len(columns) != total
+    if fresh:
+        columns.reset()
+        columns.take(db.session.execute(_ALL, {"group_id": group.id}))
+    columns.version = version
+
+
+@contextmanager
+def reading(group, version):
+    """The group's Columns as of at least `version` (read before this), held for the block."""
+    columns = kept.columns(group.uuid)
+    with columns.lock:
+        if columns.version != version:
+            _refresh(columns, group, version)
+        kept.fit(group.uuid)
+        yield columns
