@@ -2,7 +2,8 @@
 
 Fills two grid groups (5 params, 3 metrics, 20 metric points per experiment), then prints for
 each request its SQL statements and median time on both (15 of each, taken in turn), with the
-ratio (the analysis plots, curves, contour and edf, also worked out afresh on each request), the
+ratio (the analysis plots, curves, contour and edf, also for a running group, a metric report
+landing before each request, and as a process reads them first), the
 time and peak Python memory of the full CSV export. The sorted, filtered table page is read
 without counting its matches; the count, which the page then loads as a fragment, is a row of
 its own. SQLite in a temp dir (measured once: the app never analyses it), or DATABASE_URL when
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,13 +34,16 @@ os.environ.setdefault("DASHBOARD_INSTANCE", str(TMP))
 
 import fill  # noqa: E402  (the groups' filler, shared with the other benchmarks)
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event  # noqa: E402
+from sqlalchemy import event, select, update  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from dashboard import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
+from dashboard.models import Experiment  # noqa: E402
+from dashboard.models.types import utcnow  # noqa: E402
 from dashboard.services.group import versioned  # noqa: E402
 from dashboard.services.group.groups import create_group  # noqa: E402
+from dashboard.services.plots import group_columns  # noqa: E402
 from dashboard.services.project import projects  # noqa: E402
 from dashboard.services.project.access import project_access  # noqa: E402
 from dashboard.services.user import users  # noqa: E402
@@ -49,12 +54,12 @@ class ScaleConfig(TestingConfig):
     WTF_CSRF_ENABLED = False  # the benchmark signs in with a plain form post
 
 
-def measure(client, urls, repeat=15, headers=None, fresh=False):
+def measure(client, urls, repeat=15, headers=None, before=None):
     """[(statements per request, median ms)] for each url, the urls' requests taken in turn so
     that a slower moment of the machine falls on all of them alike. A url whose request fails
     (past the 30 s statement timeout on PostgreSQL, say) is not asked again: its pair is
-    (None, how it failed). fresh: the process's kept answers (services.group.versioned) are
-    forgotten before each request, so each works its answer out, as for a running group."""
+    (None, how it failed). before(index): run before each request of urls[index], untimed
+    (a metric report on the group, say)."""
     gc.collect()  # the fill's garbage is not the requests'
     counted = [0] * len(urls)
     times = [[] for _ in urls]
@@ -62,11 +67,14 @@ def measure(client, urls, repeat=15, headers=None, fresh=False):
     current = [0]
 
     def listener(*args):
-        counted[current[0]] += 1
+        if current[0] is not None:  # None: before() runs, its statements are not the request's
+            counted[current[0]] += 1
 
     def get(index, url):
-        if fresh:
-            versioned.answers.clear()
+        if before is not None:
+            counting, current[0] = current[0], None
+            before(index)
+            current[0] = counting
         start = time.perf_counter()
         try:
             status = client.get(url, headers=headers).status_code
@@ -130,6 +138,59 @@ def statistics_warnings(url, when):
     return [f"WARNING: {line}" for line in out]
 
 
+RUNNING = 4  # experiments of each group left running, which the reports go to
+
+
+def as_running(group):
+    """Spread the experiments' last changes a second apart over the hours before now, as a
+    search that finished one a second, and leave the last RUNNING of them running."""
+    ids = db.session.scalars(
+        select(Experiment.id).where(Experiment.group_id == group.id).order_by(Experiment.id)
+    ).all()
+    start = utcnow() - timedelta(seconds=len(ids) + 60)
+    db.session.execute(
+        update(Experiment),
+        [{"id": i, "updated_at": start + timedelta(seconds=k)} for k, i in enumerate(ids)],
+    )
+    db.session.execute(
+        update(Experiment)
+        .where(Experiment.id.in_(ids[-RUNNING:]))
+        .values(status="running", finished_at=None)
+    )
+    db.session.commit()
+
+
+def running_reports(client, api, groups):
+    """before(index) for measure(): a metric report on one of the running experiments of
+    groups[index], in turn, through the API."""
+    running = [
+        db.session.scalars(
+            select(Experiment.id)
+            .where(Experiment.group_id == group.id, Experiment.status == "running")
+            .order_by(Experiment.id)
+        ).all()
+        for group in groups
+    ]
+    sent = [0] * len(groups)
+
+    def report(index):
+        sent[index] += 1
+        experiment_id = running[index][sent[index] % len(running[index])]
+        values = {"loss": 1 / (sent[index] + 1), "accuracy": 0.5, "f1": 0.3}
+        response = client.post(
+            f"{api}/experiments/{experiment_id}/metrics/", json={"values": values}
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    return report
+
+
+def forget(_index):
+    """before(index) for measure(): the process forgets what it kept of every group."""
+    versioned.answers.clear()
+    group_columns.kept.clear()
+
+
 def main(big, small):
     url = ScaleConfig.SQLALCHEMY_DATABASE_URI
     postgres = url.startswith("postgresql")
@@ -148,6 +209,7 @@ def main(big, small):
             start = time.perf_counter()
             groups[size] = create_group(access, content=fill.polyaxonfile(size))
             fill.fill(groups[size])
+            as_running(groups[size])
             print(f"filled {size} experiments in {time.perf_counter() - start:.1f} s")
         client = app.test_client()
         client.post("/login", data={"username": owner.username, "password": "scale-password"})
@@ -160,17 +222,19 @@ def main(big, small):
         # The table page is read without counting its matches; the page then loads the count.
         plot = f"{api}/groups/{{id}}/plots/{{name}}/?metric=loss"
         requests = [
-            ("group page", client, page, None, False),
-            ("sorted filtered table", client, page + view, None, False),
-            ("  its count (fragment)", client, page + "experiments/count" + view, htmx, False),
+            ("group page", client, page, None, None),
+            ("sorted filtered table", client, page + view, None, None),
+            ("  its count (fragment)", client, page + "experiments/count" + view, htmx, None),
         ] + [
-            (f"plot {name}", api_client, plot.replace("{name}", name), None, False)
+            (f"plot {name}", api_client, plot.replace("{name}", name), None, None)
             for name in ("metric", "parallel", "scatter", "importance", "curves", "contour", "edf")
         ]
-        # The analysis plots, each worked out on every request (a running group's version
-        # moves with every report, so its plots are never kept).
+        # The analysis plots of a running group: a metric report lands before each request
+        # (its version moves, so no answer is kept), then as a process reads them first.
+        reports = running_reports(api_client, api, [groups[size] for size in (small, big)])
         requests += [
-            (f"plot {name}, worked out", api_client, plot.replace("{name}", name), None, True)
+            (f"plot {name}, {label}", api_client, plot.replace("{name}", name), None, before)
+            for label, before in (("running", reports), ("first read", forget))
             for name in ("curves", "contour", "edf")
         ]
         if postgres:
@@ -188,10 +252,10 @@ def main(big, small):
                 f"{'request':<26} {'q ' + str(small):>8} {'q ' + str(big):>8} "
                 f"{'ms ' + str(small):>10} {'ms ' + str(big):>10} {'ratio':>6}"
             )
-            for label, who, path, headers, fresh in requests:
+            for label, who, path, headers, before_each in requests:
                 urls = [path.format(id=groups[size].id) for size in (small, big)]
                 (q_small, ms_small), (q_big, ms_big) = measure(
-                    who, urls, headers=headers, fresh=fresh
+                    who, urls, headers=headers, before=before_each
                 )
                 if q_small is None or q_big is None:
                     print(

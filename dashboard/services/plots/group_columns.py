@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import numpy as np
 import orjson
-from sqlalchemy import bindparam, select, type_coerce
+from sqlalchemy import bindparam, func, select, type_coerce
 from sqlalchemy.types import Text
 
 from dashboard.extensions import db
@@ -33,47 +33,77 @@ from dashboard.services.group import tallies
 from dashboard.services.plots.plot_values import category, number
 
 MARGIN = timedelta(seconds=60)
-REBUILD_AFTER = 600.0
+REBUILD_AFTER = 3600.0
 BUDGET = 200_000
 NAN = math.nan
 
-_COLUMNS = (
+_FIELDS = (
     Experiment.id,
     Experiment.status,
-    Experiment.updated_at,
     type_coerce(Experiment.params, Text),
     type_coerce(Experiment.last_metric, Text),
 )
-_ALL = select(*_COLUMNS).where(Experiment.group_id == bindparam("group_id"))
-_CHANGED = _ALL.where(Experiment.updated_at >= bindparam("since"))
+_ALL = select(*_FIELDS).where(Experiment.group_id == bindparam("group_id"))
+_CHANGED = select(*_FIELDS, Experiment.updated_at).where(
+    Experiment.group_id == bindparam("group_id"), Experiment.updated_at >= bindparam("since")
+)
+_LATEST = select(func.max(Experiment.updated_at)).where(
+    Experiment.group_id == bindparam("group_id")
+)
+
+
+def _finite(value):
+    found = number(value)
+    return NAN if found is None else found
+
+
+def _key(value):
+    """What tells two values of a param apart as category() does, cheaper: texts and numbers
+    by type and value (1 and 1.0 are two labels), anything else by its JSON."""
+    if isinstance(value, str | int | float):
+        return type(value), value
+    return None, category(value)
 
 
 class Param:
     """One param over the group's experiments: its number (NaN when absent or not a number)
-    and its label's code (-1 when absent) into `labels`."""
+    and its value's code (-1 when absent) into `values` (label(code) is its category)."""
 
     def __init__(self, size):
         self.numbers = array("d", [NAN]) * size
         self.codes = array("l", [-1]) * size
-        self.labels = []
+        self.values = []
         self._code_of = {}
 
     def grow(self, size):
         self.numbers.extend(array("d", [NAN]) * (size - len(self.numbers)))
         self.codes.extend(array("l", [-1]) * (size - len(self.codes)))
 
+    def code(self, value):
+        key = _key(value)
+        code = self._code_of.get(key)
+        if code is None:
+            code = self._code_of[key] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def label(self, code):
+        return category(self.values[code])
+
     def set(self, position, value):
         if value is None:
             self.numbers[position], self.codes[position] = NAN, -1
             return
-        label = category(value)
-        code = self._code_of.get(label)
-        if code is None:
-            code = self._code_of[label] = len(self.labels)
-            self.labels.append(label)
-        found = number(value)
-        self.numbers[position] = NAN if found is None else found
-        self.codes[position] = code
+        self.numbers[position] = _finite(value)
+        self.codes[position] = self.code(value)
+
+    @classmethod
+    def of(cls, values):
+        """The param over experiments with these values (None: absent), in one pass."""
+        param = cls(0)
+        param.numbers = array("d", [NAN if v is None else _finite(v) for v in values])
+        param.codes = array("l", [-1 if v is None else param.code(v) for v in values])
+        return param
 
 
 class Columns:
@@ -95,10 +125,27 @@ class Columns:
         self.built = time.monotonic()
         self.version = None
         self.kept = {}  # what the plots keep per experiment until it changes (curves' histories)
+        self.derived = {}  # what the plots keep of the columns as a whole (each says how long)
         self.changed = set()  # ids changed at the last refresh
 
     def __len__(self):
         return len(self.ids)
+
+    def build(self, rows, latest):
+        """Every experiment of the group from rows of (id, status, params JSON, last_metric
+        JSON); latest: their latest updated_at, read before them."""
+        self.reset()
+        rows = list(rows)
+        self.ids = array("q", [row[0] for row in rows])
+        self.where = {experiment_id: k for k, experiment_id in enumerate(self.ids)}
+        self.statuses = [row[1] for row in rows]
+        params = [orjson.loads(row[2]) if row[2] else {} for row in rows]
+        for name in set().union(*params):
+            self.params[name] = Param.of([p.get(name) for p in params])
+        latest_metrics = [orjson.loads(row[3]) if row[3] else {} for row in rows]
+        for name in set().union(*latest_metrics):
+            self.metrics[name] = array("d", [_finite(m.get(name)) for m in latest_metrics])
+        self.seen_until = latest
 
     def _position(self, experiment_id):
         position = self.where.get(experiment_id)
@@ -113,8 +160,8 @@ class Columns:
         return position
 
     def take(self, rows):
-        """Fold in rows of (id, status, updated_at, params JSON, last_metric JSON)."""
-        for experiment_id, status, updated_at, params, last_metric in rows:
+        """Fold in the changed rows of (id, status, params JSON, last_metric JSON, updated_at)."""
+        for experiment_id, status, params, last_metric, updated_at in rows:
             position = self._position(experiment_id)
             self.statuses[position] = status
             self.kept.pop(experiment_id, None)
@@ -131,8 +178,7 @@ class Columns:
                 values = self.metrics.get(name)
                 if values is None:
                     values = self.metrics[name] = array("d", [NAN]) * len(self.ids)
-                found = number(latest.get(name))
-                values[position] = NAN if found is None else found
+                values[position] = _finite(latest.get(name))
 
     # What the plots read: numpy copies, so that the columns may grow meanwhile.
 
@@ -144,9 +190,9 @@ class Columns:
         return np.full(len(self.ids), NAN) if values is None else np.array(values)
 
     def param(self, name):
-        """(numbers, codes, labels) of the param."""
+        """(numbers, codes, the Param) of the param."""
         param = self.params[name]
-        return np.array(param.numbers), np.array(param.codes, dtype=np.int64), param.labels
+        return np.array(param.numbers), np.array(param.codes, dtype=np.int64), param
 
 
 class _Kept:
@@ -193,8 +239,8 @@ def _refresh(columns, group, version):
         columns.take(db.session.execute(_CHANGED, {"group_id": group.id, "since": since}))
         fresh = len(columns) != total
     if fresh:
-        columns.reset()
-        columns.take(db.session.execute(_ALL, {"group_id": group.id}))
+        latest = db.session.scalar(_LATEST, {"group_id": group.id})
+        columns.build(db.session.execute(_ALL, {"group_id": group.id}), latest)
     columns.version = version
 
 

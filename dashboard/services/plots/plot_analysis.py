@@ -135,19 +135,22 @@ def param_axes(group, columns, positions):
     matrix = list((group.hptuning or {}).get("matrix") or {})
     axes = {}
     for name in columns.params:
-        numbers, codes, labels = columns.param(name)
+        numbers, codes, param = columns.param(name)
         numbers, codes = numbers[positions], codes[positions]
         present = codes >= 0
         if not present.any():
             continue
-        if name not in matrix and len(np.unique(codes[present])) < 2:
+        used = np.flatnonzero(np.bincount(codes[present], minlength=len(param.values)))
+        if name not in matrix and len(used) < 2:
             continue
         if np.isnan(numbers[present]).any():
-            categories = sorted({labels[c] for c in np.unique(codes[present]).tolist()})
+            labels = {code: param.label(code) for code in used.tolist()}
+            categories = sorted(set(labels.values()))
             axis = {"name": name, "kind": "categorical", "categories": categories}
             index = {label: i for i, label in enumerate(categories)}
-            to_bin = np.array([index.get(label, -1) for label in labels] + [-1])
-            axis["_bins"] = to_bin[codes]  # code -1 takes the last: -1
+            to_bin = np.full(len(param.values) + 1, -1)  # code -1 takes the last: -1
+            to_bin[used] = [index[labels[code]] for code in used.tolist()]
+            axis["_bins"] = to_bin[codes]
         else:
             shown = numbers[present]
             axis = {"name": name, "kind": "numeric", "min": float(shown.min())}
@@ -203,13 +206,40 @@ def contour_pair(axes, ranking, x, y):
     return x, y
 
 
+def _axes_of(group, columns, metric, positions):
+    """(the param axes, {(name, log): binned axis}) of the experiments with a value of metric,
+    kept in the columns while those stay the same: params never change, and an experiment
+    keeps a value once it has one, so the same number of them (and sum of positions) is the
+    same experiments. A running group's poll then only bins its values again."""
+    key = ("contour axes", metric, len(positions), int(positions.sum()))
+    kept = columns.derived.get(key)
+    if kept is None:
+        for old in [k for k in columns.derived if k[:2] == key[:2]]:
+            del columns.derived[old]
+        kept = columns.derived[key] = (param_axes(group, columns, positions), {})
+    return kept
+
+
+def _best_per_cell(cells, ids, values, count, maximize):
+    """(the cells with an experiment, ascending; their best values, counts and best ids, ties
+    to the lowest id), in time linear in the experiments."""
+    counts = np.bincount(cells, minlength=count)
+    best = np.full(count, -np.inf if maximize else np.inf)
+    (np.maximum if maximize else np.minimum).at(best, cells, values)
+    winners = values == best[cells]
+    best_ids = np.full(count, np.iinfo(np.int64).max)
+    np.minimum.at(best_ids, cells[winners], ids[winners])
+    used = np.flatnonzero(counts)
+    return used, best[used], counts[used], best_ids[used]
+
+
 def contour_plot(group, columns, metric, ranking, *, x, y, maximize, strict=True):
     """{"x", "y", "cells": [[i, j, best value, count]], "cell_experiments": [best id per
     cell, ties to the lowest id], "choices": every param that can be drawn, "total"}.
     ranking(total): the params from most to least important (asked only for a default pair).
     A param asked for that the group lacks is a ValidationError when strict, else said."""
     positions, ids, values = _valued(columns, metric)
-    axes = param_axes(group, columns, positions)
+    axes, binned = _axes_of(group, columns, metric, positions)
     names = [axis["name"] for axis in axes]
     if len(names) < 2:
         return {
@@ -225,23 +255,25 @@ def contour_plot(group, columns, metric, ranking, *, x, y, maximize, strict=True
         return {"applicable": False, "message": str(exc), "choices": names}
     logs = _log_params(group)
     by_name = {axis["name"]: axis for axis in axes}
-    x_axis, x_bins = _binned(by_name[x], x in logs)
-    y_axis, y_bins = _binned(by_name[y], y in logs)
+    for name in (x, y):
+        if (name, name in logs) not in binned:
+            binned[(name, name in logs)] = _binned(by_name[name], name in logs)
+    x_axis, x_bins = binned[(x, x in logs)]
+    y_axis, y_bins = binned[(y, y in logs)]
     on = (x_bins >= 0) & (y_bins >= 0)
     size = len(y_axis.get("values") or ()) or CONTOUR_BINS
-    cells, ids, values = x_bins[on] * size + y_bins[on], ids[on], values[on]
-    order = np.lexsort((ids, -values if maximize else values, cells))
-    cells, ids, values = cells[order], ids[order], values[order]
-    starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]])) if len(cells) else []
-    counts = np.diff(np.append(starts, len(cells))) if len(cells) else []
+    count = (len(x_axis.get("values") or ()) or CONTOUR_BINS) * size
+    used, best, counts, best_ids = _best_per_cell(
+        x_bins[on] * size + y_bins[on], ids[on], values[on], count, maximize
+    )
     return {
         "x": x_axis,
         "y": y_axis,
         "cells": [
-            [int(cells[k] // size), int(cells[k] % size), float(values[k]), int(n)]
-            for k, n in zip(starts, counts, strict=True)
+            [cell // size, cell % size, value, n]
+            for cell, value, n in zip(used.tolist(), best.tolist(), counts.tolist(), strict=True)
         ],
-        "cell_experiments": [int(ids[k]) for k in starts],
+        "cell_experiments": best_ids.tolist(),
         "choices": names,
         "total": len(positions),
         "sampled": False,

@@ -221,11 +221,11 @@ def _ranking(read, columns, total):
     columns while the experiments with a value of the metric stay within a tenth of their
     number when it was worked out (the forest is fitted again only then)."""
     key = ("importance", read.chosen)
-    kept = columns.kept.get(key)
+    kept = columns.derived.get(key)
     if kept is not None and abs(total - kept[1]) <= kept[1] / 10:
         return kept[0]
     ranked = [feature["name"] for feature in read.importance.get("features") or ()]
-    columns.kept[key] = (ranked, total)
+    columns.derived[key] = (ranked, total)
     return ranked
 
 
