@@ -108,7 +108,8 @@ class PlotOut(Response):
     two params; by default the two most important): the best value and count of experiments
     per cell [i, j, best, count], i and j indexing x's and y's values (discrete params) or bins
     between edges (continuous ones: at most 20, in log space for log options), with the best
-    experiment of each cell and the params that can be chosen. edf: the values in increasing
+    experiment of each cell (ties: the lowest id) and the params that can be chosen; every
+    experiment with a value (total) is binned, none sampled. edf: the values in increasing
     order (at most 1,000: quantiles past that) and the fraction of experiments at or below each.
     """
 

@@ -34,7 +34,7 @@ from dashboard.services.plots.plot_values import category, number
 
 MARGIN = timedelta(seconds=60)
 REBUILD_AFTER = 3600.0
-BUDGET = 200_000
+BUDGET = 100_000
 NAN = math.nan
 
 _FIELDS = (
