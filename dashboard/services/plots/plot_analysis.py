@@ -23,6 +23,7 @@ CURVES_DRAWN = 200
 CURVES_BEST = 50  # drawn first, the rest of CURVES_DRAWN a seeded sample
 EDF_POINTS = 1000
 CONTOUR_BINS = 20
+NAN = math.nan
 LOG_OPTIONS = ("logspace", "geomspace", "loguniform", "qloguniform", "lognormal", "qlognormal")
 
 
@@ -99,11 +100,37 @@ def curves_plot(group, columns, metric, maximize):
     }
 
 
+RESORT_PAST = 64  # changed values past which the edf sorts them all again
+
+
+def sorted_values(columns, metric):
+    """The finite values of metric in increasing order, kept in the columns with the column
+    they were sorted from: a poll takes out and puts in only the values that changed."""
+    values = columns.metric(metric)
+    kept = columns.derived.get(("sorted", metric))
+    if kept is not None and len(kept[1]) <= len(values):
+        ordered, before = kept
+        old = np.full(len(values), NAN)
+        old[: len(before)] = before
+        same = (old == values) | (np.isnan(old) & np.isnan(values))
+        changed = np.flatnonzero(~same)
+        if len(changed) <= RESORT_PAST:
+            for value in old[changed][~np.isnan(old[changed])].tolist():
+                ordered = np.delete(ordered, np.searchsorted(ordered, value))
+            new = np.sort(values[changed][~np.isnan(values[changed])])
+            ordered = np.insert(ordered, np.searchsorted(ordered, new), new)
+            columns.derived[("sorted", metric)] = (ordered, values)
+            return ordered
+    ordered = np.sort(values[~np.isnan(values)])
+    columns.derived[("sorted", metric)] = (ordered, values)
+    return ordered
+
+
 def edf_plot(columns, metric):
     """{"total", "values", "fractions"}: the metric's values in increasing order (at most
     EDF_POINTS of them: past that the first, the last and the first of each of EDF_POINTS - 1
     equal stretches of the ranks between) and the fraction of experiments at or below each."""
-    values = np.sort(_valued(columns, metric)[2])
+    values = sorted_values(columns, metric)
     total = len(values)
     ranks = np.arange(1, total + 1)
     if total > EDF_POINTS:
