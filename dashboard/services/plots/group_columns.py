@@ -57,6 +57,23 @@ def _finite(value):
     return NAN if found is None else found
 
 
+_NONE = type(None)
+
+
+def _numbers(values):
+    """array("d") of values (None or numbers): finite ones as floats, the rest NaN; in numpy
+    when every value is an int or a float (bools are neither: number() refuses them)."""
+    if set(map(type, values)) <= {int, float, _NONE}:
+        try:
+            found = np.array([NAN if v is None else v for v in values], dtype=np.float64)
+        except OverflowError:  # an int past float's range: the slow way
+            pass
+        else:
+            found[~np.isfinite(found)] = NAN
+            return array("d", found.tobytes())
+    return array("d", [_finite(v) for v in values])
+
+
 def _key(value):
     """What tells two values of a param apart as category() does, cheaper: texts and numbers
     by type and value (1 and 1.0 are two labels), anything else by its JSON."""
@@ -99,10 +116,19 @@ class Param:
 
     @classmethod
     def of(cls, values):
-        """The param over experiments with these values (None: absent), in one pass."""
+        """The param over experiments with these values (None: absent), in one pass; values of
+        one type (ints, floats or texts) are their own keys."""
         param = cls(0)
-        param.numbers = array("d", [NAN if v is None else _finite(v) for v in values])
-        param.codes = array("l", [-1 if v is None else param.code(v) for v in values])
+        param.numbers = _numbers([v if isinstance(v, int | float) else None for v in values])
+        kinds = set(map(type, values)) - {_NONE}
+        if len(kinds) == 1 and kinds <= {int, float, str}:
+            code_of = {}
+            codes = [-1 if v is None else code_of.setdefault(v, len(code_of)) for v in values]
+            param.codes = array("l", codes)
+            param.values = list(code_of)
+            param._code_of = {_key(v): code for v, code in code_of.items()}
+        else:
+            param.codes = array("l", [-1 if v is None else param.code(v) for v in values])
         return param
 
 
@@ -144,7 +170,7 @@ class Columns:
             self.params[name] = Param.of([p.get(name) for p in params])
         latest_metrics = [orjson.loads(row[3]) if row[3] else {} for row in rows]
         for name in set().union(*latest_metrics):
-            self.metrics[name] = array("d", [_finite(m.get(name)) for m in latest_metrics])
+            self.metrics[name] = _numbers([m.get(name) for m in latest_metrics])
         self.seen_until = latest
 
     def _position(self, experiment_id):
