@@ -81,6 +81,18 @@ def experiment_counts(group_id):
     return experiment_counts_of([group_id]).get(group_id, {})
 
 
+_COMMITTED_TOTAL = select(func.coalesce(func.sum(GroupStatusCount.count), 0)).where(
+    GroupStatusCount.group_id == bindparam("group_id")
+)
+
+
+def committed_total(group_id):
+    """How many experiments the group has as committed: the counters alone, one index range,
+    without this transaction's pending changes (for readers that wrote nothing; on a
+    PostgreSQL that has not vacuumed yet, the pending changes' table can hold many dead rows)."""
+    return db.session.scalar(_COMMITTED_TOTAL, {"group_id": group_id})
+
+
 def num_running(group_id):
     """How many experiments of the group are scheduled, starting or running."""
     counts = experiment_counts(group_id)

@@ -260,7 +260,7 @@ def _refresh(columns, group, version):
     columns.changed = set()
     fresh = columns.seen_until is None or time.monotonic() - columns.built > REBUILD_AFTER
     if not fresh:
-        total = sum(tallies.experiment_counts(group.id).values())
+        total = tallies.committed_total(group.id)
         since = columns.seen_until - MARGIN
         columns.take(db.session.execute(_CHANGED, {"group_id": group.id, "since": since}))
         fresh = len(columns) != total
