@@ -69,7 +69,8 @@ def start_selection(access, experiment_ids):
     ids = check_ids(experiment_ids)
     runs = _outputs(access, ids)
     # Selections of one project start one at a time from here (the project's row, as uploads
-    # lock it), so two starts of the same selection cannot both find none running.
+    # lock it), so two starts of the same selection cannot both find none running. On SQLite
+    # this FOR UPDATE takes the database's write lock (BEGIN IMMEDIATE, dashboard/__init__.py).
     db.session.execute(
         select(Project.id).where(Project.id == access.project.id).with_for_update(key_share=True)
     )
