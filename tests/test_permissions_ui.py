@@ -217,6 +217,15 @@ ROUTES = (
     Row(
         "GET", f"{UP}/tensorboards/new", "start TensorBoard", 200, MEMBER_UP, query="?experiments=1"
     ),
+    # the project page's Stop of any of its TensorBoards (here a stopped selection: no-op)
+    Row(
+        "POST",
+        f"{UP}/tensorboards/<int:tensorboard_id>/stop",
+        "stop TensorBoard",
+        302,
+        MEMBER_UP,
+        prepare=matrix.with_a_selection,
+    ),
     # one experiment (the group's first)
     Row("GET", EXPERIMENT, "read", 200, VIEWER_UP),
     Row("GET", f"{EXPERIMENT}/log", "read", 200, VIEWER_UP),

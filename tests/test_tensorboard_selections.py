@@ -1,13 +1,16 @@
 """Selection TensorBoards: one TensorBoard over chosen experiments of a project, through the API,
 the pages and the proxy (real TensorBoard processes, stopped by conftest after each test)."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from dashboard.errors import ValidationError
 from dashboard.extensions import db
-from dashboard.models import TensorboardJob
+from dashboard.models import TensorboardJob, User
 from dashboard.processes.tensorboard import is_tensorboard
 from dashboard.services.experiment.credentials import issue_experiment_token
 from dashboard.services.group import tensorboards as group_tensorboards
@@ -328,3 +331,33 @@ def test_the_service_checks_ids_for_every_caller(world):
     access = project_access("root", "quick-start", actor=world.user)
     with pytest.raises(ValidationError, match="Choose at least one experiment"):
         tensorboards.start_selection(access, [])
+
+
+def _start_in_own_session(app, user_id, ids, barrier):
+    """Start the selection from a thread of its own: its own app context, session, connection."""
+    with app.app_context():
+        try:
+            actor = db.session.get(User, user_id)
+            access = project_access("root", "quick-start", actor=actor)
+            barrier.wait(timeout=30)
+            job, created = tensorboards.start_selection(access, ids)
+            return job.id, created
+        finally:
+            db.session.remove()
+
+
+def test_two_identical_starts_at_once_launch_one_tensorboard(app, world):
+    ids = _ids(world, 0, 1)
+    barrier = threading.Barrier(2)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(_start_in_own_session, app, world.user.id, ids, barrier) for _ in range(2)
+        ]
+        answers = sorted((future.result(timeout=120) for future in futures), key=lambda a: a[1])
+
+    db.session.expire_all()
+    jobs = db.session.scalars(select(TensorboardJob)).all()
+    assert len(jobs) == 1, [(job.id, job.status, job.pid) for job in jobs]
+    assert answers == [(jobs[0].id, False), (jobs[0].id, True)]
+    assert jobs[0].status == "running" and is_tensorboard(jobs[0].pid, jobs[0].port)

@@ -1,4 +1,5 @@
-"""The project page: its groups with progress, the status filter, new group, bookmark stars."""
+"""The project page: its groups with progress, the status filter, new group, bookmark stars,
+its running TensorBoards."""
 
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
@@ -9,6 +10,7 @@ from dashboard.services.project.access import project_access
 from dashboard.ui import is_htmx, route
 from dashboard.ui.pages import group_clone
 from dashboard.ui.pages import project as project_pages
+from dashboard.ui.pages.tensorboards import tensorboards_section
 
 
 def _project_page(access, *, content="", errors=None, status=200, clone=None):
@@ -20,6 +22,7 @@ def _project_page(access, *, content="", errors=None, status=200, clone=None):
         project=access.project,
         allowed=access.allowed,
         page=page,
+        tensorboards=tensorboards_section(access),
         content=content,
         errors=errors or {},
         clone=clone,

@@ -1,12 +1,14 @@
 """TensorBoards over chosen experiments: started from the compare page or the group's compare
-form, and served through the same proxy rules as a group's."""
+form, and served through the same proxy rules as a group's; any of the project's TensorBoards
+stopped from the project page."""
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from dashboard.errors import ValidationError
 from dashboard.services.project import tensorboards
 from dashboard.ui import is_htmx, route
 from dashboard.ui.groups import group_access
+from dashboard.ui.pages.tensorboards import tensorboards_section
 from dashboard.ui.tensorboard import forward, proxy_route
 
 SELECTIONS = "/<owner>/<project>/tensorboards"
@@ -46,6 +48,23 @@ def selection_tensorboard_new(owner, project):
         start_url=url_for("ui.selection_tensorboard_start", owner=owner, project=project),
         project_url=url_for("ui.project", owner=owner, project=project),
     )
+
+
+@route(f"{SELECTIONS}/<int:tensorboard_id>/stop", methods=("POST",))
+def project_tensorboard_stop(owner, project, tensorboard_id):
+    """Stop one of the project's TensorBoards (a group's or a selection's; a stopped one stays
+    so); htmx gets the project page's TensorBoards section, others the page."""
+    access = group_access(owner, project, "tensorboard")
+    tensorboards.stop_job(access, tensorboard_id)
+    if is_htmx():
+        return render_template(
+            "projects/_tensorboards.html",
+            project=access.project,
+            allowed=access.allowed,
+            tensorboards=tensorboards_section(access),
+        )
+    flash(f"TensorBoard {tensorboard_id} stopped.", "success")
+    return redirect(url_for("ui.project", owner=owner, project=project))
 
 
 @proxy_route(PROXY)

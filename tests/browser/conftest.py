@@ -12,6 +12,17 @@ from playwright.sync_api import expect
 expect.set_options(timeout=20_000)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+MAX_TABS = 200
+# A focus ring: an outline that is drawn, or a box-shadow (the focused element's computed style).
+FOCUSED = """(selector) => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return null;
+  const style = getComputedStyle(element);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+  return {visible: outline || style.boxShadow !== "none",
+          what: element.outerHTML.slice(0, 160), there: element.matches(selector)};
+}"""
+
 SCREENSHOTS = Path(
     os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "screenshots")
 )
@@ -64,3 +75,17 @@ def sign_in(page, live_server, username, password):
             f"{page.url} showing:\n{page.locator('body').inner_text()[:1000]}\n"
             f"server log:\n{live_server.tail()}"
         )
+
+
+def tab_to(page, selector):
+    """Press Tab until `selector` has the focus, checking that every element on the way shows
+    its focus; fails if Tab never reaches it."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED, selector)
+        if focused is None:
+            continue
+        assert focused["visible"], f"no visible focus on {focused['what']}"
+        if focused["there"]:
+            return
+    pytest.fail(f"Tab never reached {selector}")

@@ -11,18 +11,8 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import tab_to
 from tests.factories import make_group, make_project, make_token, make_user, start_group
-
-MAX_TABS = 200
-# A focus ring: an outline that is drawn, or a box-shadow (the focused element's computed style).
-FOCUSED = """(selector) => {
-  const element = document.activeElement;
-  if (!element || element === document.body) return null;
-  const style = getComputedStyle(element);
-  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
-  return {visible: outline || style.boxShadow !== "none",
-          what: element.outerHTML.slice(0, 160), there: element.matches(selector)};
-}"""
 
 
 @pytest.fixture
@@ -47,20 +37,6 @@ def wait_for(check, seconds=20):
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
-
-
-def tab_to(page, selector):
-    """Press Tab until `selector` has the focus, checking that every element on the way shows
-    its focus; fails if Tab never reaches it."""
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(FOCUSED, selector)
-        if focused is None:
-            continue
-        assert focused["visible"], f"no visible focus on {focused['what']}"
-        if focused["there"]:
-            return
-    pytest.fail(f"Tab never reached {selector}")
 
 
 def sign_in_by_keyboard(page, live_server):

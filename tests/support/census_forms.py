@@ -218,6 +218,16 @@ def _ui_revoke_huge(w):
     return _form(w, "/settings/tokens/99999999999999999999/revoke", {})
 
 
+@bad("form: stop a TensorBoard id past 64 bits", 404, "Not found")
+def _ui_stop_huge_tensorboard(w):
+    return _form(w, f"{UI}/tensorboards/99999999999999999999/stop", {})
+
+
+@bad("form: stop a TensorBoard of no job", 404, "Not found")
+def _ui_stop_unknown_tensorboard(w):
+    return _form(w, f"{UI}/tensorboards/999999/stop", {}, htmx=True)
+
+
 @bad("form: group page of a group id past 32 bits", 404, "Not found")
 def _ui_huge_group(w):
     return w["ui"].get(f"{UI}/groups/{2**40}/")

@@ -44,12 +44,7 @@ def check_ids(ids):
 def _outputs(access, ids):
     """{run name: outputs folder} of the experiments, which must all be the project's (400
     naming the others: an id of another project says no more than a missing one)."""
-    rows = db.session.execute(
-        select(Experiment.id, Experiment.group_id)
-        .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
-        .where(Experiment.id.in_(ids), ExperimentGroup.project_id == access.project.id)
-    ).all()
-    found = dict(rows)
+    found = experiment_groups(access, ids)
     missing = [i for i in ids if i not in found]
     if missing:
         _refuse(f"No experiment {', '.join(map(str, missing))} in this project.")
@@ -69,7 +64,8 @@ def start_selection(access, experiment_ids):
     ids = check_ids(experiment_ids)
     runs = _outputs(access, ids)
     # Selections of one project start one at a time from here (the project's row, as uploads
-    # lock it), so two starts of the same selection cannot both find none running.
+    # lock it), so two starts of the same selection cannot both find none running. On SQLite
+    # this FOR UPDATE takes the database's write lock (BEGIN IMMEDIATE, dashboard/__init__.py).
     db.session.execute(
         select(Project.id).where(Project.id == access.project.id).with_for_update(key_share=True)
     )
@@ -96,14 +92,31 @@ def start_selection(access, experiment_ids):
     return job, True
 
 
-def list_tensorboards(access, *, limit, offset):
-    """A page of the project's TensorBoard jobs (groups' and selections'), newest first."""
+def list_tensorboards(access, *, limit, offset, running=False):
+    """A page of the project's TensorBoard jobs (groups' and selections'), newest first, as
+    rows (job, its group's name or None); with `running`, only the running ones."""
     stmt = (
-        select(TensorboardJob)
+        select(TensorboardJob, ExperimentGroup.name)
+        .outerjoin(ExperimentGroup, ExperimentGroup.id == TensorboardJob.group_id)
         .where(TensorboardJob.project_id == access.project.id)
         .order_by(TensorboardJob.id.desc())
     )
+    if running:
+        stmt = stmt.where(TensorboardJob.status == "running")
     return paginate(stmt, limit, offset)
+
+
+def experiment_groups(access, ids):
+    """{experiment id: its group's id} of those of the ids still in the project (one query;
+    none for no ids): where a selection's experiments are shown."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Experiment.id, Experiment.group_id)
+        .join(ExperimentGroup, ExperimentGroup.id == Experiment.group_id)
+        .where(Experiment.id.in_(sorted(ids)), ExperimentGroup.project_id == access.project.id)
+    ).all()
+    return dict(rows)
 
 
 def get_tensorboard(access, job_id, *, for_update=False):
