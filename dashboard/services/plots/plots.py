@@ -6,7 +6,8 @@ SAMPLE_SIZE of its experiments with a value of the metric (one query: plot_reads
 metric, parallel, scatter and importance plots are worked out from that sample: for groups of
 at most SAMPLE_SIZE such experiments it is all of them, and larger ones say so ("total",
 "sampled"). The hyperband and bo plots count every experiment, and read them all and the
-search iterations (two more queries).
+search iterations (two more queries). The analysis plots (curves, contour, edf) work out from
+the group's columns this process keeps up to date (services.plots.group_columns).
 """
 
 import json
@@ -91,8 +92,7 @@ def _plots(group, names, metric, contour=(None, None, True)):
 
 def _work_out(group, version, names, seen, metric, contour):
     params = any(n not in WITHOUT_PARAMS for n in names)
-    read = _read(group, seen, metric, params=params, contour=contour)
-    read.version = version
+    read = _read(group, version, seen, metric, params=params, contour=contour)
     return {name: _compute(group, name, read) for name in names}
 
 
@@ -114,6 +114,7 @@ class _Read:
     """The experiments as every plot of one request sees them (each read at most once)."""
 
     group: object
+    version: int  # the group's version, read before anything else
     seen: list
     chosen: str | None
     optimization: str
@@ -121,7 +122,6 @@ class _Read:
     note: str | None
     params: bool  # whether the sample carries its params
     contour: tuple  # x, y, and whether a param the group lacks is an error (else said)
-    version: int = 0  # the group's version, read before anything else
 
     @cached_property
     def sample(self):
@@ -148,10 +148,6 @@ class _Read:
         """The sample, and the param axes it spans."""
         results = self.sample[0]
         return results, plot_samples.param_axes(self.group, results)
-
-    @property
-    def scored_names(self):
-        return [axis["name"] for axis in self.scored[1]]
 
     @cached_property
     def everything(self):
@@ -203,7 +199,7 @@ def _note(objective, chosen, known):
     return None
 
 
-def _read(group, seen, metric, *, params, contour):
+def _read(group, version, seen, metric, *, params, contour):
     objective = objective_of(group)
     # The objective's metric by default; without one, the first metric reported, so the plots
     # still show something (and say that no objective is set).
@@ -213,7 +209,7 @@ def _read(group, seen, metric, *, params, contour):
     # is assumed; the page then draws no best-so-far line.
     optimization, source = (known.optimization, known.source) if known else ("maximize", "assumed")
     note = _note(objective, chosen, known)
-    return _Read(group, seen, chosen, optimization, source, note, params, contour)
+    return _Read(group, version, seen, chosen, optimization, source, note, params, contour)
 
 
 def _ranking(read, columns, total):
