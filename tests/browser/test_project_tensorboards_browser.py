@@ -51,6 +51,10 @@ def test_stop_a_selections_tensorboard_from_the_project_page_by_keyboard(
     try:
         sign_in(page, live_server, "alice", "secret-pw")
         page.goto(f"{live_server.url}/alice/demo/")
+        if "/login" in page.url:  # once, on a loaded PostgreSQL run: say what the server saw
+            pytest.fail(
+                f"the signed-in project page went to {page.url}; server log:\n{live_server.tail()}"
+            )
         row = page.locator(f"#tensorboard-{selection}")
         expect(row).to_contain_text(f"Experiments {ids[0]}, {ids[1]}")
         expect(page.locator(f"#tensorboard-{group_job}")).to_contain_text("Group alice.demo.")
