@@ -16,6 +16,7 @@ import orjson
 from dashboard.errors import ValidationError
 from dashboard.services.plots import analysis_reads
 from dashboard.services.plots.plot_reads import GOLDEN, ONE
+from dashboard.services.plots.plot_samples import axis_names
 from dashboard.services.plots.plot_values import number
 
 CURVE_POINTS = 200  # per experiment; longer histories keep first, last, min, max, evenly between
@@ -159,8 +160,7 @@ def param_axes(group, columns, positions):
     (plot_samples.param_axes): the matrix params first, then any other taking more than one
     value; numeric (min, max) when every value is a number, else categorical (sorted labels).
     Each axis also carries its column: numbers and label codes at positions."""
-    matrix = list((group.hptuning or {}).get("matrix") or {})
-    axes = {}
+    axes, distinct = {}, {}
     for name in columns.params:
         numbers, codes, param = columns.param(name)
         numbers, codes = numbers[positions], codes[positions]
@@ -168,8 +168,7 @@ def param_axes(group, columns, positions):
         if not present.any():
             continue
         used = np.flatnonzero(np.bincount(codes[present], minlength=len(param.values)))
-        if name not in matrix and len(used) < 2:
-            continue
+        distinct[name] = len(used)
         if np.isnan(numbers[present]).any():
             labels = {code: param.label(code) for code in used.tolist()}
             categories = sorted(set(labels.values()))
@@ -184,9 +183,7 @@ def param_axes(group, columns, positions):
             axis["max"] = float(shown.max())
             axis["_numbers"] = numbers
         axes[name] = axis
-    return [axes[n] for n in matrix if n in axes] + [
-        axes[n] for n in sorted(axes) if n not in matrix
-    ]
+    return [axes[name] for name in axis_names(group, distinct)]
 
 
 def _binned(axis, log):

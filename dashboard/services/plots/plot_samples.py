@@ -13,15 +13,20 @@ def _hashable(value):
     return (type(value), value)
 
 
-def _param_names(group, results):
-    """The matrix params first, then any other param that takes more than one value."""
+def axis_names(group, distinct):
+    """The params drawn as axes, in order: the matrix params first, then any other taking more
+    than one value, sorted. distinct: {param name: how many values it takes} (those present)."""
     matrix = list((group.hptuning or {}).get("matrix") or {})
+    others = sorted(name for name, n in distinct.items() if name not in matrix and n > 1)
+    return [name for name in matrix if name in distinct] + others
+
+
+def _param_names(group, results):
     values = {}
     for result in results:
         for name, value in result.params.items():
             values.setdefault(name, set()).add(_hashable(value))
-    others = sorted(name for name in values if name not in matrix and len(values[name]) > 1)
-    return [name for name in matrix if name in values] + others
+    return axis_names(group, {name: len(taken) for name, taken in values.items()})
 
 
 def metric_plot(read):
